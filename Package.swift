@@ -1,0 +1,50 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Release builds of the numeric core skip exclusivity checks in hot loops; everything else
+// keeps Swift's default safety.
+let coreSwiftSettings: [SwiftSetting] = [
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "Lathe",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "lathe", targets: ["lathe"]),
+        .library(name: "LatheCore", targets: ["LatheCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries (Debian: liblua5.4-dev, libedit-dev). OpenBLAS is loaded lazily
+        // with dlopen by CLatheCore, so it is not linked here (fast start-up).
+        .systemLibrary(name: "CLua", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
+        .systemLibrary(name: "CEditline", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
+
+        // Tiny C for the engine: lazy BLAS loader, SIMD kernels, the interrupt flag.
+        .target(
+            name: "CLatheCore",
+            cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])],
+            linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("pthread"), .linkedLibrary("m")]
+        ),
+        // Tiny C for Lua: macro wrappers, the error trampoline, the allocator, SIGINT.
+        .target(name: "CLuaShim", dependencies: ["CLua", "CLatheCore"]),
+
+        .target(name: "LatheCore", dependencies: ["CLatheCore"], swiftSettings: coreSwiftSettings),
+        .target(name: "LatheLua", dependencies: ["LatheCore", "CLua", "CLuaShim", "CLatheCore"]),
+        .target(name: "CShellShim", dependencies: ["CEditline"]),
+        .target(name: "LatheShell", dependencies: ["LatheLua", "CLua", "CLuaShim", "CShellShim", "CLatheCore"]),
+        .executableTarget(
+            name: "lathe",
+            dependencies: [
+                "LatheShell", "LatheLua",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(name: "LatheCoreTests", dependencies: ["LatheCore"]),
+        .testTarget(name: "LatheShellTests", dependencies: ["LatheShell", "LatheLua", "LatheCore"]),
+    ]
+)

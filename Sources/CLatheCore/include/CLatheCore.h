@@ -1,0 +1,48 @@
+// CLatheCore: the little C the engine needs.
+//  - a lazily loaded BLAS (OpenBLAS via dlopen on first use, so start-up stays fast),
+//  - the process-wide interrupt flag set by the SIGINT handler and polled by long work.
+#ifndef CLATHECORE_H
+#define CLATHECORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+// ---- Interrupts -------------------------------------------------------------------------
+// Set from a signal handler (async-signal-safe), polled by long-running Swift/C loops.
+void lk_interrupt_set(void);
+void lk_interrupt_clear(void);
+int lk_interrupt_pending(void);
+
+// ---- BLAS (lazy) --------------------------------------------------------------------------
+// Row-major/col-major and transpose codes match CBLAS (CblasRowMajor = 101, NoTrans = 111,
+// Trans = 112).
+enum { LK_ROW_MAJOR = 101, LK_NO_TRANS = 111, LK_TRANS = 112 };
+
+// Loads the BLAS library if not yet loaded. Returns 0 on success; on failure returns -1 and
+// lk_blas_error() describes why. Safe to call many times.
+int lk_blas_load(void);
+const char *lk_blas_error(void);
+// A description such as "OpenBLAS 0.3.21 ... core=Haswell", or "" before loading.
+const char *lk_blas_config(void);
+const char *lk_blas_corename(void);
+void lk_blas_set_threads(int n);
+int lk_blas_get_threads(void);
+
+// C = alpha * op(A) * op(B) + beta * C, row major. Requires lk_blas_load() == 0.
+void lk_sgemm(int transA, int transB, int M, int N, int K, float alpha, const float *A,
+              int lda, const float *B, int ldb, float beta, float *C, int ldc);
+void lk_dgemm(int transA, int transB, int M, int N, int K, double alpha, const double *A,
+              int lda, const double *B, int ldb, double beta, double *C, int ldc);
+// Batched strided sgemm: `batch` products, A/B/C advance by strideA/B/C elements.
+void lk_sgemm_batched(int transA, int transB, int M, int N, int K, float alpha,
+                      const float *A, int lda, long strideA, const float *B, int ldb,
+                      long strideB, float beta, float *C, int ldc, long strideC, int batch);
+
+// ---- Process facts -----------------------------------------------------------------------
+// Peak resident set size of this process in bytes (from getrusage), and current RSS.
+long lk_peak_rss_bytes(void);
+long lk_current_rss_bytes(void);
+// CPU time of this process (user + system) in seconds.
+double lk_cpu_seconds(void);
+
+#endif

@@ -1,0 +1,382 @@
+#define _GNU_SOURCE
+#include "LuaShim.h"
+#include "CLatheCore.h"
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+// ---- State ------------------------------------------------------------------------------
+static void *lp_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+    (void)ud;
+    (void)osize;
+    if (nsize == 0) {
+        free(ptr);
+        return NULL;
+    }
+    void *p = realloc(ptr, nsize);
+    if (!p) {
+        static const char msg[] = "lathe: out of memory in the Lua heap\n";
+        ssize_t w = write(2, msg, sizeof msg - 1);
+        (void)w;
+        abort();
+    }
+    return p;
+}
+
+static int lp_panic(lua_State *L) {
+    const char *msg = lua_tostring(L, -1);
+    fprintf(stderr, "lathe: unprotected Lua error: %s\n", msg ? msg : "(error object is not a string)");
+    fflush(stderr);
+    abort();
+    return 0;
+}
+
+// Warnings: "@on"/"@off" control messages as in lua.c, on by default because errors in
+// __gc metamethods become warnings in 5.4.
+typedef struct { int on; int cont; } lp_warnstate;
+static void lp_warnf(void *ud, const char *msg, int tocont) {
+    lp_warnstate *ws = (lp_warnstate *)ud;
+    if (!ws->cont && msg[0] == '@') {
+        if (strcmp(msg, "@off") == 0) ws->on = 0;
+        else if (strcmp(msg, "@on") == 0) ws->on = 1;
+        return;
+    }
+    if (ws->on) {
+        if (!ws->cont) fputs("warning: ", stderr);
+        fputs(msg, stderr);
+        if (!tocont) fputc('\n', stderr);
+        fflush(stderr);
+    }
+    ws->cont = tocont;
+}
+
+lua_State *lp_newstate(void) {
+    lua_State *L = lua_newstate(lp_alloc, NULL);
+    if (!L) return NULL;
+    lua_atpanic(L, lp_panic);
+    lp_warnstate *ws = (lp_warnstate *)lua_newuserdatauv(L, sizeof(lp_warnstate), 0);
+    ws->on = 1;
+    ws->cont = 0;
+    // keep the warn state alive in the registry
+    lua_setfield(L, LUA_REGISTRYINDEX, "lathe.warnstate");
+    lua_setwarnf(L, lp_warnf, ws);
+    return L;
+}
+
+// ---- Macro wrappers ---------------------------------------------------------------------------
+int lp_pcall(lua_State *L, int nargs, int nresults, int msgh) { return lua_pcall(L, nargs, nresults, msgh); }
+void lp_pop(lua_State *L, int n) { lua_pop(L, n); }
+void lp_newtable(lua_State *L) { lua_newtable(L); }
+const char *lp_tostring(lua_State *L, int idx, size_t *len) { return lua_tolstring(L, idx, len); }
+int lp_upvalueindex(int i) { return lua_upvalueindex(i); }
+int lp_registryindex(void) { return LUA_REGISTRYINDEX; }
+void lp_insert(lua_State *L, int idx) { lua_insert(L, idx); }
+void lp_remove(lua_State *L, int idx) { lua_remove(L, idx); }
+void lp_replace(lua_State *L, int idx) { lua_replace(L, idx); }
+void lp_pushglobaltable(lua_State *L) { lua_pushglobaltable(L); }
+int lp_isinteger_value(lua_State *L, int idx, int64_t *out) {
+    int isnum = 0;
+    lua_Integer v = lua_tointegerx(L, idx, &isnum);
+    if (isnum && out) *out = (int64_t)v;
+    return isnum;
+}
+int lp_loadbuffer(lua_State *L, const char *buf, size_t len, const char *name) {
+    return luaL_loadbufferx(L, buf, len, name, NULL);
+}
+void lp_gc_step(lua_State *L, int kb) { lua_gc(L, LUA_GCSTEP, kb); }
+void lp_gc_collect(lua_State *L) { lua_gc(L, LUA_GCCOLLECT, 0); }
+int lp_gc_count_kb(lua_State *L) { return lua_gc(L, LUA_GCCOUNT, 0); }
+
+// ---- Trampoline ---------------------------------------------------------------------------------
+typedef struct {
+    lp_swift_fn fn;
+    void *ctx;
+    lp_release_fn release;
+} lp_fnbox;
+
+static atomic_long swift_depth = 0;
+long lp_swift_depth(void) { return atomic_load(&swift_depth); }
+
+static int lp_trampoline(lua_State *L) {
+    lp_fnbox *b = (lp_fnbox *)lua_touserdata(L, lua_upvalueindex(1));
+    atomic_fetch_add(&swift_depth, 1);
+    int n = b->fn(L, b->ctx);  // Swift runs and RETURNS here
+    atomic_fetch_sub(&swift_depth, 1);
+    if (n >= 0) return n;
+    if (n == LP_RAISE && lua_type(L, -1) == LUA_TSTRING) {
+        luaL_where(L, 1);
+        lua_insert(L, -2);
+        lua_concat(L, 2);
+    }
+    return lua_error(L);  // only C frames between here and the pcall
+}
+
+static int lp_fnbox_gc(lua_State *L) {
+    lp_fnbox *b = (lp_fnbox *)lua_touserdata(L, 1);
+    if (b && b->release && b->ctx) {
+        void *ctx = b->ctx;
+        b->ctx = NULL;
+        b->release(ctx);
+    }
+    return 0;
+}
+
+void lp_pushfunction(lua_State *L, lp_swift_fn fn, void *ctx, lp_release_fn release) {
+    lp_fnbox *b = (lp_fnbox *)lua_newuserdatauv(L, sizeof(lp_fnbox), 0);
+    b->fn = fn;
+    b->ctx = ctx;
+    b->release = release;
+    if (luaL_newmetatable(L, "lathe.fnbox")) {
+        lua_pushcfunction(L, lp_fnbox_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    lua_pushcclosure(L, lp_trampoline, 1);
+}
+
+// ---- Objects --------------------------------------------------------------------------------------
+#define LP_OBJ_MAGIC 0x4c41544845u  // "LATHE"
+typedef struct {
+    uint64_t magic;
+    void *ptr;
+    lp_release_fn release;
+    int tag;
+} lp_obj;
+
+static const char *mt_registry_key = "lathe.metatables";
+
+static void push_mt_array(lua_State *L) {
+    if (lua_getfield(L, LUA_REGISTRYINDEX, mt_registry_key) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_createtable(L, LP_MAX_TAGS, 0);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, LUA_REGISTRYINDEX, mt_registry_key);
+    }
+}
+
+void lp_newmetatable(lua_State *L, int tag, const char *name) {
+    push_mt_array(L);
+    if (lua_rawgeti(L, -1, tag) == LUA_TTABLE) {
+        lua_remove(L, -2);
+        return;
+    }
+    lua_pop(L, 1);
+    luaL_newmetatable(L, name);  // also sets __name
+    lua_pushcfunction(L, lp_object_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, -3, tag);
+    lua_remove(L, -2);
+}
+
+void lp_getmetatable_tag(lua_State *L, int tag) {
+    push_mt_array(L);
+    lua_rawgeti(L, -1, tag);
+    lua_remove(L, -2);
+}
+
+void lp_pushobject(lua_State *L, void *ptr, int tag, lp_release_fn release, size_t bytes) {
+    lp_obj *o = (lp_obj *)lua_newuserdatauv(L, sizeof(lp_obj), 1);
+    o->magic = LP_OBJ_MAGIC;
+    o->ptr = ptr;
+    o->release = release;
+    o->tag = tag;
+    lp_getmetatable_tag(L, tag);
+    lua_setmetatable(L, -2);
+    if (bytes >= 4096) {
+        size_t kb = bytes / 1024;
+        lua_gc(L, LUA_GCSTEP, kb > 1000000 ? 1000000 : (int)kb);
+    }
+}
+
+static lp_obj *lp_toobj(lua_State *L, int idx) {
+    if (lua_type(L, idx) != LUA_TUSERDATA) return NULL;
+    if (lua_rawlen(L, idx) != sizeof(lp_obj)) return NULL;
+    lp_obj *o = (lp_obj *)lua_touserdata(L, idx);
+    if (!o || o->magic != LP_OBJ_MAGIC) return NULL;
+    return o;
+}
+
+void *lp_toobject(lua_State *L, int idx, int tag) {
+    lp_obj *o = lp_toobj(L, idx);
+    if (!o || o->tag != tag) return NULL;
+    return o->ptr;
+}
+
+int lp_objecttag(lua_State *L, int idx) {
+    lp_obj *o = lp_toobj(L, idx);
+    if (!o || !o->ptr) return -1;
+    return o->tag;
+}
+
+int lp_object_gc(lua_State *L) {
+    lp_obj *o = lp_toobj(L, 1);
+    if (o && o->ptr) {
+        void *p = o->ptr;
+        o->ptr = NULL;  // take: a resurrected or re-finalized object is inert
+        if (o->release) o->release(p);
+    }
+    return 0;
+}
+
+static int lp_index_dispatch(lua_State *L) {
+    // 1 = object, 2 = key
+    if (lua_type(L, 2) == LUA_TSTRING) {
+        lua_pushvalue(L, 2);
+        if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1;
+        lua_pop(L, 1);
+        lua_pushvalue(L, 2);
+        if (lua_rawget(L, lua_upvalueindex(2)) != LUA_TNIL) {
+            lua_pushvalue(L, 1);
+            lua_call(L, 1, 1);
+            return 1;
+        }
+        lua_pop(L, 1);
+    }
+    if (lua_type(L, lua_upvalueindex(3)) == LUA_TFUNCTION) {
+        lua_pushvalue(L, lua_upvalueindex(3));
+        lua_pushvalue(L, 1);
+        lua_pushvalue(L, 2);
+        lua_call(L, 2, 1);
+        return 1;
+    }
+    lua_pushnil(L);
+    return 1;
+}
+
+void lp_push_index_dispatch(lua_State *L, int methods_idx, int getters_idx, int fallback_idx) {
+    methods_idx = lua_absindex(L, methods_idx);
+    getters_idx = lua_absindex(L, getters_idx);
+    fallback_idx = lua_absindex(L, fallback_idx);
+    lua_pushvalue(L, methods_idx);
+    lua_pushvalue(L, getters_idx);
+    lua_pushvalue(L, fallback_idx);
+    lua_pushcclosure(L, lp_index_dispatch, 3);
+}
+
+// ---- Safe calls ---------------------------------------------------------------------------------
+static int p_tolstring(lua_State *L) {
+    luaL_tolstring(L, 1, NULL);
+    return 1;
+}
+const char *lp_safe_tolstring(lua_State *L, int idx, size_t *len) {
+    idx = lua_absindex(L, idx);
+    lua_pushcfunction(L, p_tolstring);
+    lua_pushvalue(L, idx);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+        if (len) *len = 0;
+        return NULL;
+    }
+    return lua_tolstring(L, -1, len);
+}
+
+static int p_gettable(lua_State *L) {  // (t, k) -> t[k]
+    lua_gettable(L, 1);
+    return 1;
+}
+int lp_safe_gettable(lua_State *L, int idx) {
+    // key on top; replaced by the value (or the error message)
+    idx = lua_absindex(L, idx);
+    lua_pushcfunction(L, p_gettable);
+    lua_pushvalue(L, idx);
+    lua_rotate(L, -3, -1);  // key, f, t -> f, t, key
+    lua_rotate(L, -3, -1);
+    return lua_pcall(L, 2, 1, 0);
+}
+int lp_safe_getfield(lua_State *L, int idx, const char *k) {
+    idx = lua_absindex(L, idx);
+    lua_pushstring(L, k);
+    return lp_safe_gettable(L, idx);
+}
+static int p_settable(lua_State *L) {  // (t, k, v)
+    lua_settable(L, 1);
+    return 0;
+}
+int lp_safe_setfield(lua_State *L, int idx, const char *k) {
+    // value on top; consumed. Returns status; on error the message is pushed.
+    idx = lua_absindex(L, idx);
+    lua_pushcfunction(L, p_settable);  // v f
+    lua_insert(L, -2);                 // f v
+    lua_pushvalue(L, idx);             // f v t
+    lua_insert(L, -2);                 // f t v
+    lua_pushstring(L, k);              // f t v k
+    lua_insert(L, -2);                 // f t k v
+    int st = lua_pcall(L, 3, 0, 0);
+    return st;
+}
+
+int lp_msghandler(lua_State *L) {
+    const char *msg = lua_tostring(L, 1);
+    if (msg == NULL) {
+        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
+        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    }
+    luaL_traceback(L, L, msg, 1);
+    return 1;
+}
+
+// ---- Ctrl-C -----------------------------------------------------------------------------------------
+static lua_State *volatile current_L = NULL;
+void lp_set_current_state(lua_State *L) { current_L = L; }
+
+static void lstop(lua_State *L, lua_Debug *ar) {
+    (void)ar;
+    lua_sethook(L, NULL, 0, 0);
+    lk_interrupt_clear();
+    luaL_error(L, "interrupted!");
+}
+
+static void laction(int sig) {
+    int flag = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
+    signal(sig, SIG_DFL);  // a second Ctrl-C while we are still busy: default action
+    lk_interrupt_set();
+    if (current_L) lua_sethook(current_L, lstop, flag, 1);
+}
+
+static void prompt_action(int sig) {
+    (void)sig;
+    lk_interrupt_set();
+}
+
+void lp_install_prompt_sigint(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = prompt_action;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;  // no SA_RESTART: a blocked read returns EINTR
+    sigaction(SIGINT, &sa, NULL);
+}
+
+void lp_restore_default_sigint(void) { signal(SIGINT, SIG_DFL); }
+
+static int docall_impl(lua_State *L, int narg, int nres, int traceback) {
+    int base = lua_gettop(L) - narg;
+    if (traceback) {
+        lua_pushcfunction(L, lp_msghandler);
+        lua_insert(L, base);
+    }
+    lp_set_current_state(L);
+    lk_interrupt_clear();
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = laction;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;
+    sigaction(SIGINT, &sa, &old);
+    int status = lua_pcall(L, narg, nres, traceback ? base : 0);
+    sigaction(SIGINT, &old, NULL);
+    lua_sethook(L, NULL, 0, 0);  // clear a hook armed while native code ran
+    lk_interrupt_clear();
+    if (traceback) lua_remove(L, base);
+    return status;
+}
+
+int lp_docall(lua_State *L, int narg, int nres) { return docall_impl(L, narg, nres, 1); }
+
+int lp_call_protected(lua_State *L, int narg, int nres) {
+    return lua_pcall(L, narg, nres, 0);
+}

@@ -1,0 +1,92 @@
+#include "ShellShim.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <editline/readline.h>
+
+static ls_complete_fn complete_fn = NULL;
+
+static char *dup_range(const char *s, size_t n) {
+    char *p = malloc(n + 1);
+    if (!p) return NULL;
+    memcpy(p, s, n);
+    p[n] = 0;
+    return p;
+}
+
+static char **attempted_completion(const char *text, int start, int end) {
+    (void)text;
+    rl_attempted_completion_over = 1;  // no fallback to filename completion
+    if (!complete_fn) return NULL;
+    char *cands = complete_fn(rl_line_buffer, start, end);
+    if (!cands) return NULL;
+    // split on '\n'
+    int n = 0;
+    for (char *p = cands; *p; p++)
+        if (*p == '\n') n++;
+    if (cands[0] && cands[strlen(cands) - 1] != '\n') n++;
+    if (n == 0) {
+        free(cands);
+        return NULL;
+    }
+    char **matches = calloc((size_t)n + 2, sizeof(char *));
+    if (!matches) {
+        free(cands);
+        return NULL;
+    }
+    int k = 1;
+    char *s = cands;
+    while (*s && k <= n) {
+        char *e = strchr(s, '\n');
+        size_t len = e ? (size_t)(e - s) : strlen(s);
+        matches[k++] = dup_range(s, len);
+        if (!e) break;
+        s = e + 1;
+    }
+    int count = k - 1;
+    // matches[0]: the longest common prefix
+    size_t lcp = strlen(matches[1]);
+    for (int i = 2; i <= count; i++) {
+        size_t j = 0;
+        while (j < lcp && matches[i][j] && matches[i][j] == matches[1][j]) j++;
+        lcp = j;
+    }
+    matches[0] = dup_range(matches[1], lcp);
+    matches[count + 1] = NULL;
+    free(cands);
+    if (count == 1) {
+        // a single match: readline uses matches[0]; no duplicate list needed
+        free(matches[1]);
+        matches[1] = NULL;
+    }
+    return matches;
+}
+
+void ls_init(const char *name, ls_complete_fn fn, int max_history, const char *history_path) {
+    static char namebuf[64];
+    snprintf(namebuf, sizeof namebuf, "%s", name);
+    rl_readline_name = namebuf;
+    complete_fn = fn;
+    rl_attempted_completion_function = attempted_completion;
+    rl_basic_word_break_characters = " \t\n\"'`=({[,;+*%^<>~#|&";
+    rl_completion_append_character = '\0';
+    using_history();
+    stifle_history(max_history);
+    if (history_path) read_history(history_path);
+}
+
+char *ls_readline(const char *prompt) { return readline(prompt); }
+
+void ls_add_history(const char *line) { add_history(line); }
+
+int ls_write_history(const char *path) { return write_history(path); }
+
+int ls_history_length(void) { return history_length; }
+
+const char *ls_history_get(int i) {
+    HIST_ENTRY *h = history_get(history_base + i);
+    return h ? h->line : NULL;
+}
+
+void ls_free(void *p) { free(p); }

@@ -1,0 +1,109 @@
+import Foundation
+
+/// Atomic file writes: the data goes to a temporary file in the same folder, is flushed to
+/// disk, then renamed over the target, so a crash leaves either the old file or the new one,
+/// never a torn one. Existing files are only replaced when `overwrite` is true.
+public enum AtomicFile {
+    public static func write(_ data: [UInt8], to path: String, overwrite: Bool) throws(LatheError) {
+        try write(to: path, overwrite: overwrite) { fd in
+            var off = 0
+            while off < data.count {
+                let n = data.withUnsafeBytes { buf in
+                    Glibc.write(fd, buf.baseAddress! + off, data.count - off)
+                }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return false
+                }
+                off += n
+            }
+            return true
+        }
+    }
+
+    public static func write(_ text: String, to path: String, overwrite: Bool) throws(LatheError) {
+        try write(Array(text.utf8), to: path, overwrite: overwrite)
+    }
+
+    /// Writes through `body(fd)` (return false on a write error) into a temporary file, then
+    /// renames it into place.
+    public static func write(to path: String, overwrite: Bool,
+                             _ body: (Int32) throws(LatheError) -> Bool) throws(LatheError) {
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        if fm.fileExists(atPath: path, isDirectory: &isDir) {
+            if isDir.boolValue { throw LatheError("\(path) is a folder, not a file") }
+            if !overwrite {
+                throw LatheError("\(path) already exists (pass overwrite = true to replace it)")
+            }
+        }
+        let dir = (path as NSString).deletingLastPathComponent
+        let folder = dir.isEmpty ? "." : dir
+        if !fm.fileExists(atPath: folder, isDirectory: &isDir) || !isDir.boolValue {
+            throw LatheError("cannot write \(path): folder \(folder) does not exist")
+        }
+        let base = (path as NSString).lastPathComponent
+        var template = Array("\(folder)/.\(base).tmp-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        if fd < 0 {
+            throw LatheError("cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+        let tmp = String(cString: template)
+        var ok = false
+        defer {
+            if !ok { unlink(tmp) }
+        }
+        let wrote: Bool
+        do {
+            wrote = try body(fd)
+        } catch {
+            close(fd)
+            throw error
+        }
+        if !wrote {
+            let e = String(cString: strerror(errno))
+            close(fd)
+            throw LatheError("cannot write \(path): \(e)")
+        }
+        fchmod(fd, 0o644)
+        if fsync(fd) != 0 {
+            let e = String(cString: strerror(errno))
+            close(fd)
+            throw LatheError("cannot write \(path): fsync failed: \(e)")
+        }
+        close(fd)
+        if !overwrite {
+            // link() fails if the target appeared meanwhile: never clobber silently
+            if link(tmp, path) != 0 {
+                let e = errno == EEXIST ? "it already exists (pass overwrite = true to replace it)" : String(cString: strerror(errno))
+                throw LatheError("cannot write \(path): \(e)")
+            }
+            unlink(tmp)
+        } else if rename(tmp, path) != 0 {
+            throw LatheError("cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+        ok = true
+        // make the rename durable
+        let dfd = open(folder, O_RDONLY | O_DIRECTORY)
+        if dfd >= 0 { fsync(dfd); close(dfd) }
+    }
+
+    /// Reads a whole file.
+    public static func read(_ path: String) throws(LatheError) -> [UInt8] {
+        guard let fh = FileHandle(forReadingAtPath: path) else {
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
+                if isDir.boolValue { throw LatheError("\(path) is a folder, not a file") }
+                throw LatheError("cannot read \(path): permission denied")
+            }
+            throw LatheError("\(path): no such file")
+        }
+        defer { try? fh.close() }
+        do {
+            let d = try fh.readToEnd() ?? Data()
+            return [UInt8](d)
+        } catch {
+            throw LatheError("cannot read \(path): \(error.localizedDescription)")
+        }
+    }
+}

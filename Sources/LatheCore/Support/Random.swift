@@ -1,0 +1,148 @@
+/// The one seeded random generator (`lathe.seed`). xoshiro256** seeded through SplitMix64:
+/// the same seed gives the same stream on every run and machine.
+public struct RandomGenerator: Sendable {
+    public private(set) var seed: UInt64
+    private var s0: UInt64 = 0, s1: UInt64 = 0, s2: UInt64 = 0, s3: UInt64 = 0
+    private var cachedNormal: Double? = nil
+
+    public init(seed: UInt64) {
+        self.seed = seed
+        reseed(seed)
+    }
+
+    public mutating func reseed(_ seed: UInt64) {
+        self.seed = seed
+        var x = seed
+        func splitmix(_ x: inout UInt64) -> UInt64 {
+            x &+= 0x9E37_79B9_7F4A_7C15
+            var z = x
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        s0 = splitmix(&x); s1 = splitmix(&x); s2 = splitmix(&x); s3 = splitmix(&x)
+        cachedNormal = nil
+    }
+
+    /// The full generator state, for checkpoints (4 words plus the cached normal).
+    public var state: [UInt64] {
+        [seed, s0, s1, s2, s3, cachedNormal.map { $0.bitPattern } ?? 0, cachedNormal == nil ? 0 : 1]
+    }
+    public mutating func restore(_ st: [UInt64]) -> Bool {
+        guard st.count == 7 else { return false }
+        seed = st[0]; s0 = st[1]; s1 = st[2]; s2 = st[3]; s3 = st[4]
+        cachedNormal = st[6] == 1 ? Double(bitPattern: st[5]) : nil
+        return true
+    }
+
+    @inline(__always) private static func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 {
+        (x << k) | (x >> (64 &- k))
+    }
+
+    @inline(__always) public mutating func next() -> UInt64 {
+        let result = RandomGenerator.rotl(s1 &* 5, 7) &* 9
+        let t = s1 << 17
+        s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3
+        s2 ^= t
+        s3 = RandomGenerator.rotl(s3, 45)
+        return result
+    }
+
+    /// Uniform in [0, 1) with 53 random bits.
+    @inline(__always) public mutating func uniform() -> Double {
+        Double(next() >> 11) * (1.0 / 9007199254740992.0)
+    }
+
+    /// Uniform float in [0, 1) with 24 random bits.
+    @inline(__always) public mutating func uniformFloat() -> Float {
+        Float(next() >> 40) * (1.0 / 16777216.0)
+    }
+
+    /// Standard normal (Marsaglia polar method).
+    public mutating func normal() -> Double {
+        if let c = cachedNormal { cachedNormal = nil; return c }
+        while true {
+            let u = 2 * uniform() - 1, v = 2 * uniform() - 1
+            let s = u * u + v * v
+            if s > 0 && s < 1 {
+                let m = (-2 * _log(s) / s).squareRoot()
+                cachedNormal = v * m
+                return u * m
+            }
+        }
+    }
+
+    /// Uniform integer in 0..<n (n > 0), unbiased (Lemire).
+    public mutating func below(_ n: Int) -> Int {
+        precondition(n > 0)
+        let bound = UInt64(n)
+        var m = next().multipliedFullWidth(by: bound)
+        if m.low < bound {
+            let t = (0 &- bound) % bound
+            while m.low < t { m = next().multipliedFullWidth(by: bound) }
+        }
+        return Int(m.high)
+    }
+
+    /// Fisher–Yates shuffle.
+    public mutating func shuffle<T>(_ a: inout [T]) {
+        if a.count < 2 { return }
+        for i in stride(from: a.count - 1, to: 0, by: -1) {
+            let j = below(i + 1)
+            if i != j { a.swapAt(i, j) }
+        }
+    }
+
+    /// A random permutation of 0..<n.
+    public mutating func permutation(_ n: Int) -> [Int] {
+        var p = Array(0..<n)
+        shuffle(&p)
+        return p
+    }
+}
+
+@inline(__always) func _log(_ x: Double) -> Double { Foundation.log(x) }
+import Foundation
+
+/// Process-wide engine settings shared by every module: the seeded generator and the thread
+/// count. Lathe runs Lua on one thread; these are only touched from that thread.
+public enum Runtime {
+    /// The seed used when a session starts and `lathe.seed` was never called.
+    public static let defaultSeed: UInt64 = 42
+    nonisolated(unsafe) public static var rng = RandomGenerator(seed: defaultSeed)
+    nonisolated(unsafe) private static var _threads: Int = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 64))
+
+    /// Sets the seed of the generator every random draw uses.
+    public static func seed(_ s: UInt64) { rng.reseed(s) }
+    public static var seed: UInt64 { rng.seed }
+
+    /// Threads used by Lathe's parallel kernels and by BLAS.
+    public static var threads: Int { _threads }
+    public static func setThreads(_ n: Int) {
+        _threads = max(1, n)
+        if blasLoaded { lk_blas_set_threads(Int32(_threads)) }
+    }
+    nonisolated(unsafe) static var blasLoaded = false
+
+    /// Loads OpenBLAS on first use and sets its thread count. Throws if it cannot be loaded.
+    public static func ensureBLAS() throws(LatheError) {
+        if blasLoaded { return }
+        if lk_blas_load() != 0 {
+            throw LatheError("BLAS unavailable: " + String(cString: lk_blas_error()))
+        }
+        blasLoaded = true
+        lk_blas_set_threads(Int32(_threads))
+    }
+
+    /// A one-line description of the BLAS in use (loads it).
+    public static func blasDescription() -> String {
+        do { try ensureBLAS() } catch { return error.message }
+        return String(cString: lk_blas_config())
+    }
+
+    public static func reset() {
+        rng = RandomGenerator(seed: defaultSeed)
+    }
+}
+
+import CLatheCore

@@ -1,0 +1,135 @@
+import CLatheCore
+import CLua
+import CLuaShim
+import Foundation
+import LatheCore
+
+/// The `lathe` global: version, the one seed, threads, BLAS facts, and `lathe.doc` for Lua
+/// modules to register their help.
+enum LatheModule: LuaInstaller {
+    static func install(_ vm: LuaVM) throws {
+        let m = vm.module("lathe", summary: "Lathe itself: version, the random seed, threads, documentation.")
+        m.constant("version", .string(LatheInfo.version))
+
+        m.function("seed", Doc(
+            "Sets the one seed that drives every random draw in Lathe (or returns the current seed).",
+            signature: "lathe.seed([n]) -> integer or nothing",
+            details: "Every random function (tensor.randn, data.split, dropout, shuffling...) draws from one\ngenerator; the same seed gives the same numbers on every run. Saved sessions record the\nseed in force when the session started. The default seed is \(Runtime.defaultSeed).",
+            returns: "with no argument, the seed in force; with n, nothing",
+            errors: "n is not a non-negative integer.",
+            example: "lathe.seed(1234)\nprint(lathe.seed())")) { c in
+            if c.top >= 1 {
+                let n = try c.checkInt(1, "n")
+                if n < 0 { throw c.argError(1, "n", expected: "a non-negative integer") }
+                Runtime.seed(UInt64(n))
+                return 0
+            }
+            c.push(Int(bitPattern: UInt(Runtime.seed)))
+            return 1
+        }
+
+        m.function("threads", Doc(
+            "Sets how many threads Lathe's math uses (or returns the current number).",
+            signature: "lathe.threads([n]) -> integer or nothing",
+            details: "Applies to Lathe's own parallel kernels and to OpenBLAS, so the two never\noversubscribe the cores. The default is the number of cores.",
+            returns: "with no argument, the thread count in force; with n, nothing",
+            errors: "n is not an integer from 1 to 256.",
+            example: "local old = lathe.threads()\nlathe.threads(1)\nprint(lathe.threads())\nlathe.threads(old)")) { c in
+            if c.top >= 1 {
+                let n = try c.checkInt(1, "n")
+                if n < 1 || n > 256 { throw c.argError(1, "n", expected: "an integer from 1 to 256") }
+                Runtime.setThreads(n)
+                return 0
+            }
+            c.push(Runtime.threads)
+            return 1
+        }
+
+        m.function("blas", Doc(
+            "Describes the BLAS library serving matrix products (loads it if needed).",
+            signature: "lathe.blas() -> string",
+            returns: "a description such as \"OpenBLAS 0.3.21 ... Haswell\"",
+            example: "print(lathe.blas())")) { c in
+            c.push(Runtime.blasDescription())
+            return 1
+        }
+
+        m.function("clock", Doc(
+            "Wall-clock and CPU seconds since an arbitrary start (for timing code).",
+            signature: "lathe.clock() -> wall, cpu",
+            returns: "two numbers: wall seconds (monotonic) and process CPU seconds",
+            example: "local w0, c0 = lathe.clock()\nfor i = 1, 1e5 do end\nlocal w1, c1 = lathe.clock()\nprint(w1 - w0 >= 0, c1 - c0 >= 0)")) { c in
+            c.push(monotonicSeconds())
+            c.push(lk_cpu_seconds())
+            return 2
+        }
+
+        m.function("memory", Doc(
+            "Memory use of this process: resident bytes now and at the peak, and Lua's heap.",
+            signature: "lathe.memory() -> {rss=, peak_rss=, lua=}",
+            returns: "a table of byte counts",
+            example: "local m = lathe.memory()\nprint(m.rss > 0, m.peak_rss >= m.rss)")) { c in
+            return c.ret(.record([
+                ("rss", .int(lk_current_rss_bytes())),
+                ("peak_rss", .int(lk_peak_rss_bytes())),
+                ("lua", .int(Int(lp_gc_count_kb(c.L)) * 1024)),
+            ]))
+        }
+
+        m.function("doc", Doc(
+            "Registers help for a function written in Lua, so help(f) and the tests know it.",
+            signature: "lathe.doc(f, name, {summary=, signature=, details=, returns=, errors=, example=})",
+            details: "Used by the Lua modules shipped in stdlib/. `example` must be runnable Lua.",
+            returns: "f",
+            errors: "a missing summary or example.",
+            example: "local function twice(x) return 2 * x end\nlathe.doc(twice, \"twice\", {summary = \"Doubles x.\", example = \"print(twice(2))\"})\nhelp(twice)")) { c in
+            let name = try c.checkString(2, "name")
+            let o = try c.options(3, allowed: ["summary", "signature", "details", "returns", "errors", "example"])
+            guard let summary = try o.string("summary") else { throw c.error("option 'summary' is required") }
+            guard let example = try o.string("example") else { throw c.error("option 'example' is required (runnable Lua)") }
+            vm.docs.add(name, Doc(summary, signature: try o.string("signature", name),
+                                  details: try o.string("details", ""), returns: try o.string("returns", ""),
+                                  errors: try o.string("errors", ""), example: example))
+            if c.type(1) == LUA_TFUNCTION || c.type(1) == LUA_TTABLE {
+                vm.registerDocKey(at: 1, name: name)
+            }
+            lua_pushvalue(c.L, 1)
+            return 1
+        }
+
+        m.function("help_entries", Doc(
+            "Names of every documented function, module and class (sorted).",
+            signature: "lathe.help_entries() -> {name, ...}",
+            returns: "an array of names; help(name) prints each",
+            example: "local names = lathe.help_entries()\nprint(#names > 0, names[1])")) { c in
+            let names = Array(vm.docs.entries.keys).sorted()
+            return c.ret(.strings(names))
+        }
+
+        m.function("example", Doc(
+            "The runnable example of a documented function (what help() shows under Example).",
+            signature: "lathe.example(name) -> string or nil",
+            returns: "the example's Lua source, or nil",
+            example: "print(lathe.example(\"lathe.seed\"))")) { c in
+            let name = try c.checkString(1, "name")
+            if let d = vm.docs.entries[name] { c.push(d.example) } else { c.pushNil() }
+            return 1
+        }
+
+        m.function("swift_depth", Doc(
+            "Internal check: Swift binding frames entered and not returned (always 0 between calls).",
+            signature: "lathe.swift_depth() -> integer",
+            details: "Lua errors must never unwind through Swift frames; tests assert this stays 0\nafter many failing calls.",
+            returns: "an integer (0 when every Swift frame returned normally)",
+            example: "pcall(lathe.seed, \"x\")\nprint(lathe.swift_depth())")) { c in
+            c.push(lp_swift_depth() - 1)  // this call's own frame
+            return 1
+        }
+    }
+}
+
+public func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}

@@ -1,0 +1,452 @@
+import CLatheCore
+import CLua
+import CLuaShim
+import Foundation
+import LatheCore
+
+/// Tags that identify the Swift class behind a Lathe userdata. One per class, never reused.
+public enum LuaTag {
+    public static let tensor: Int32 = 1
+    public static let table: Int32 = 2
+    public static let tokenizer: Int32 = 3
+    public static let module: Int32 = 4
+    public static let optimizer: Int32 = 5
+    public static let schedule: Int32 = 6
+    public static let history: Int32 = 7
+    public static let report: Int32 = 8
+    public static let experiment: Int32 = 9
+    // 10..63 free for later classes.
+}
+
+/// A Swift class that can live in Lua as a full userdata.
+public protocol LuaObject: AnyObject {
+    /// Unique per class (see `LuaTag`).
+    static var luaTag: Int32 { get }
+    /// Bytes the object holds outside Lua's heap; the collector is told, so big temporaries
+    /// are reclaimed promptly.
+    var luaByteSize: Int { get }
+}
+extension LuaObject {
+    public var luaByteSize: Int { 0 }
+}
+
+/// The body of a binding. Arguments and results go through `LuaCall`; the return value is the
+/// number of results pushed. Throwing raises a Lua error naming the function.
+public typealias LuaBody = (LuaCall) throws -> Int32
+
+final class FunctionBox {
+    let name: String
+    let isMethod: Bool
+    let body: LuaBody
+    init(name: String, isMethod: Bool, body: @escaping LuaBody) {
+        self.name = name
+        self.isMethod = isMethod
+        self.body = body
+    }
+}
+
+/// The one C-callable entry of every Swift binding: runs the body and always returns.
+func luaDispatch(_ L: OpaquePointer?, _ ctx: UnsafeMutableRawPointer?) -> Int32 {
+    guard let L, let ctx else { return 0 }
+    let box = Unmanaged<FunctionBox>.fromOpaque(ctx).takeUnretainedValue()
+    let call = LuaCall(L: L, name: box.name, isMethod: box.isMethod)
+    do {
+        return try box.body(call)
+    } catch let e as LuaError {
+        if e.asIs {
+            call.push(e.message)
+            return Int32(LP_RAISE_AS_IS)
+        }
+        call.push(qualify(box.name, e.message))
+        return Int32(LP_RAISE)
+    } catch let e as LatheError {
+        if e == LatheError.interrupted {
+            call.push("interrupted!")
+            return Int32(LP_RAISE)
+        }
+        call.push(qualify(box.name, e.message))
+        return Int32(LP_RAISE)
+    } catch {
+        call.push(qualify(box.name, "\(error)"))
+        return Int32(LP_RAISE)
+    }
+}
+
+func qualify(_ name: String, _ message: String) -> String {
+    if message.hasPrefix(name + ":") || message.hasPrefix(name + " ") { return message }
+    return name + ": " + message
+}
+
+func releaseBox(_ ctx: UnsafeMutableRawPointer?) {
+    guard let ctx else { return }
+    Unmanaged<FunctionBox>.fromOpaque(ctx).release()
+}
+
+func releaseObject(_ ctx: UnsafeMutableRawPointer?) {
+    guard let ctx else { return }
+    Unmanaged<AnyObject>.fromOpaque(ctx).release()
+}
+
+/// Something that installs Lua functions into a VM (one per Lua module).
+public protocol LuaInstaller {
+    static func install(_ vm: LuaVM) throws
+}
+
+/// One Lua state with Lathe's modules, documentation and printer.
+public final class LuaVM {
+    public let L: OpaquePointer
+    public let docs = DocRegistry()
+    /// Names of the globals that exist after start-up (`:who` lists the others).
+    public private(set) var builtinGlobals: Set<String> = []
+    /// Where the shipped Lua modules live (on package.path), if found.
+    public private(set) var stdlibPath: String?
+
+    /// Every module installer, in order. Later issues add theirs here.
+    public nonisolated(unsafe) static var installers: [LuaInstaller.Type] = [
+        LatheModule.self,
+        CaptureModule.self,
+    ]
+
+    public init(stdlib: String? = LuaVM.findStdlib()) throws {
+        guard let L = lp_newstate() else { throw LuaError("could not create a Lua state") }
+        self.L = L
+        luaL_openlibs(L)
+        stdlibPath = stdlib
+        if let stdlib { addToPackagePath(stdlib) }
+        installDocsTables()
+        for inst in LuaVM.installers {
+            try inst.install(self)
+        }
+        try HelpModule.install(self)
+        try runStdlibInit()
+        builtinGlobals = Set(globalNames())
+    }
+
+    deinit {
+        lua_close(L)
+    }
+
+    // MARK: - Finding stdlib/
+
+    /// The `stdlib` folder: $LATHE_STDLIB, then `../share/lathe/stdlib` beside the binary, then
+    /// a `stdlib/lathe` folder in the binary's folder or up to five levels above (a source
+    /// checkout's `.build/<triple>/release/lathe`).
+    public static func findStdlib() -> String? {
+        let fm = FileManager.default
+        if let env = ProcessInfo.processInfo.environment["LATHE_STDLIB"], !env.isEmpty {
+            return env
+        }
+        let exe = (try? fm.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            ?? CommandLine.arguments.first ?? ""
+        var dir = (exe as NSString).deletingLastPathComponent
+        let share = (dir as NSString).appendingPathComponent("../share/lathe/stdlib")
+        if fm.fileExists(atPath: share + "/lathe") { return (share as NSString).standardizingPath }
+        for _ in 0..<6 {
+            let cand = (dir as NSString).appendingPathComponent("stdlib")
+            if fm.fileExists(atPath: cand + "/lathe") { return cand }
+            dir = (dir as NSString).deletingLastPathComponent
+            if dir == "/" || dir.isEmpty { break }
+        }
+        return nil
+    }
+
+    func addToPackagePath(_ dir: String) {
+        let top = lua_gettop(L)
+        defer { lua_settop(L, top) }
+        guard lua_getglobal(L, "package") == LUA_TTABLE else { return }
+        lua_getfield(L, -1, "path")
+        var len = 0
+        let cur = lp_tostring(L, -1, &len).map { String(cString: $0) } ?? ""
+        lp_pop(L, 1)
+        let add = "\(dir)/?.lua;\(dir)/?/init.lua"
+        push(add + ";" + cur)
+        lua_setfield(L, -2, "path")
+    }
+
+    func runStdlibInit() throws {
+        guard let dir = stdlibPath else { return }
+        let initFile = dir + "/lathe/init.lua"
+        guard FileManager.default.fileExists(atPath: initFile) else { return }
+        let top = lua_gettop(L)
+        defer { lua_settop(L, top) }
+        if luaL_loadfilex(L, initFile, nil) != LUA_OK {
+            throw LuaError(string(at: -1) ?? "cannot load \(initFile)")
+        }
+        if lp_docall(L, 0, 0) != LUA_OK {
+            throw LuaError(string(at: -1) ?? "error in \(initFile)")
+        }
+    }
+
+    // MARK: - Stack helpers (never raise)
+
+    public func push(_ s: String) {
+        var s = s
+        s.withUTF8 { buf in
+            _ = buf.withMemoryRebound(to: CChar.self) { lua_pushlstring(L, $0.baseAddress, $0.count) }
+        }
+    }
+
+    public func string(at idx: Int32) -> String? {
+        guard lua_type(L, idx) == LUA_TSTRING || lua_type(L, idx) == LUA_TNUMBER else { return nil }
+        var len = 0
+        guard let p = lp_tostring(L, idx, &len) else { return nil }
+        return String(decoding: UnsafeRawBufferPointer(start: p, count: len), as: UTF8.self)
+    }
+
+    /// The names of all global variables (raw traversal).
+    public func globalNames() -> [String] {
+        let top = lua_gettop(L)
+        defer { lua_settop(L, top) }
+        lp_pushglobaltable(L)
+        var names: [String] = []
+        lua_pushnil(L)
+        while lua_next(L, -2) != 0 {
+            if lua_type(L, -2) == LUA_TSTRING, let s = string(at: -2) { names.append(s) }
+            lp_pop(L, 1)
+        }
+        return names
+    }
+
+    // MARK: - Defining functions, modules and classes
+
+    /// Pushes a Lua function that runs `body`. `name` is how errors and help name it.
+    public func pushFunction(_ name: String, isMethod: Bool = false, _ body: @escaping LuaBody) {
+        let box = FunctionBox(name: name, isMethod: isMethod, body: body)
+        lp_pushfunction(L, luaDispatch, Unmanaged.passRetained(box).toOpaque(), releaseBox)
+    }
+
+    /// Creates (or fetches) the global module table `name` and returns a builder for it.
+    @discardableResult
+    public func module(_ name: String, summary: String, details: String = "") -> LuaModuleBuilder {
+        docs.addModule(name, summary: summary, details: details)
+        let top = lua_gettop(L)
+        if lua_getglobal(L, name) != LUA_TTABLE {
+            lp_pop(L, 1)
+            lp_newtable(L)
+            lua_pushvalue(L, -1)
+            lua_setglobal(L, name)
+        }
+        registerDocKey(at: -1, name: name)
+        // require("lathe.NAME") (and require("NAME")) return the module; package.loaded also
+        // gives tracebacks their `NAME.function` names.
+        let modIdx = lua_gettop(L)
+        if lua_getglobal(L, "package") == LUA_TTABLE {
+            lua_getfield(L, -1, "loaded")
+            lua_pushvalue(L, modIdx)
+            lua_setfield(L, -2, name)
+            lp_pop(L, 1)
+            lp_pop(L, 1)
+            // require("lathe.NAME") too
+            let code = "local m = ...; package.preload['lathe.\(name)'] = function() return m end"
+            if load(code, chunkname: "=(lathe)").ok {
+                lua_pushvalue(L, modIdx)
+                _ = lp_pcall(L, 1, 0, 0)
+            }
+        }
+        lua_settop(L, top)
+        return LuaModuleBuilder(vm: self, name: name)
+    }
+
+    /// Records `value at idx` -> `name` in the weak-keyed table `help` uses to find docs.
+    func registerDocKey(at idx: Int32, name: String) {
+        let abs = lua_absindex(L, idx)
+        lua_getfield(L, lp_registryindex(), "lathe.docnames")
+        lua_pushvalue(L, abs)
+        push(name)
+        lua_rawset(L, -3)
+        lp_pop(L, 1)
+    }
+
+    private func installDocsTables() {
+        lp_newtable(L)
+        lp_newtable(L)
+        push("k")
+        lua_setfield(L, -2, "__mode")
+        lua_setmetatable(L, -2)
+        lua_setfield(L, lp_registryindex(), "lathe.docnames")
+    }
+
+    /// Defines a class: its metatable holds `__index` (methods, then getters, then `index`
+    /// for other keys), `__newindex` if given, `__gc`, `__name`, and any metamethods.
+    public func defineClass<T: LuaObject>(
+        _ type: T.Type, name: String, summary: String,
+        configure: (LuaClassBuilder<T>) -> Void
+    ) {
+        docs.addClass(name, summary: summary)
+        let b = LuaClassBuilder<T>(vm: self, name: name)
+        configure(b)
+        b.finish()
+    }
+
+    /// Pushes a Swift object as a Lathe userdata (a new Lua value each time).
+    public func pushObject<T: LuaObject>(_ obj: T) {
+        let p = Unmanaged.passRetained(obj as AnyObject).toOpaque()
+        lp_pushobject(L, p, T.luaTag, releaseObject, obj.luaByteSize)
+    }
+
+    /// The object of class T at idx, or nil.
+    public func object<T: LuaObject>(at idx: Int32, _ type: T.Type) -> T? {
+        guard let p = lp_toobject(L, idx, T.luaTag) else { return nil }
+        return Unmanaged<AnyObject>.fromOpaque(p).takeUnretainedValue() as? T
+    }
+
+    // MARK: - Running code
+
+    /// Loads `code` as chunk `chunkname`; on success the function is on the stack.
+    public func load(_ code: String, chunkname: String) -> (ok: Bool, error: String?) {
+        var code = code
+        let st: Int32 = code.withUTF8 { buf in
+            buf.withMemoryRebound(to: CChar.self) {
+                lp_loadbuffer(L, $0.baseAddress, $0.count, chunkname)
+            }
+        }
+        if st == LUA_OK { return (true, nil) }
+        let msg = string(at: -1) ?? "syntax error"
+        lp_pop(L, 1)
+        return (false, msg)
+    }
+
+    /// Runs the function under `nargs` arguments with a traceback handler and Ctrl-C handling.
+    /// Returns the number of results left on the stack, or the error message.
+    public func call(nargs: Int32, base: Int32) -> Result<Int32, LuaError> {
+        let st = lp_docall(L, nargs, LUA_MULTRET)
+        if st != LUA_OK {
+            let msg: String
+            if let s = string(at: -1) {
+                msg = s
+            } else if let s = lp_safe_tolstring(L, -1, nil) {
+                msg = String(cString: s)
+                lp_pop(L, 1)
+            } else {
+                msg = "(error object is a \(String(cString: lua_typename(L, lua_type(L, -1)))) value)"
+            }
+            lua_settop(L, base)
+            return .failure(LuaError(msg))
+        }
+        return .success(lua_gettop(L) - base)
+    }
+
+    /// Runs a string of code; returns nil on success or the error message (with traceback).
+    @discardableResult
+    public func run(_ code: String, chunkname: String = "=(lathe)") -> String? {
+        let base = lua_gettop(L)
+        let (ok, err) = load(code, chunkname: chunkname)
+        guard ok else { return err }
+        switch call(nargs: 0, base: base) {
+        case .success: lua_settop(L, base); return nil
+        case .failure(let e): return e.message
+        }
+    }
+
+    /// Sets a Lua-visible value: calls `lathe._warn`-style Lua conveniences by name.
+    public func setGlobal(_ name: String, string value: String) {
+        push(value)
+        lua_setglobal(L, name)
+    }
+
+    /// Runs a full garbage collection.
+    public func collectGarbage() { lp_gc_collect(L) }
+}
+
+/// Builds a module table's functions with their help entries.
+public struct LuaModuleBuilder {
+    let vm: LuaVM
+    public let name: String
+
+    /// Adds `name.fname` with its documentation.
+    public func function(_ fname: String, _ doc: Doc, _ body: @escaping LuaBody) {
+        let L = vm.L
+        let full = name + "." + fname
+        vm.docs.add(full, doc)
+        let top = lua_gettop(L)
+        defer { lua_settop(L, top) }
+        lua_getglobal(L, name)
+        vm.pushFunction(full, body)
+        vm.registerDocKey(at: -1, name: full)
+        lua_setfield(L, -2, fname)
+    }
+
+    /// Sets a plain value field (a number, string...) of the module.
+    public func constant(_ fname: String, _ value: LuaValue) {
+        let L = vm.L
+        let top = lua_gettop(L)
+        defer { lua_settop(L, top) }
+        lua_getglobal(L, name)
+        LuaCall(L: L, name: name, isMethod: false).push(value)
+        lua_setfield(L, -2, fname)
+    }
+}
+
+/// Builds a class metatable.
+public final class LuaClassBuilder<T: LuaObject> {
+    let vm: LuaVM
+    let name: String
+    var methods: [(String, Doc?, LuaBody)] = []
+    var getters: [(String, LuaBody)] = []
+    var metas: [(String, LuaBody)] = []
+    var indexFallback: LuaBody?
+
+    init(vm: LuaVM, name: String) {
+        self.vm = vm
+        self.name = name
+    }
+
+    /// A method `obj:mname(...)`; the body's argument 1 is the object (checked for you by
+    /// `call.selfObject(T.self)`), error numbering skips it.
+    public func method(_ mname: String, _ doc: Doc?, _ body: @escaping LuaBody) {
+        methods.append((mname, doc, body))
+    }
+    /// A read-only field `obj.fname` computed by `body` (argument 1 is the object).
+    public func getter(_ fname: String, _ body: @escaping LuaBody) {
+        getters.append((fname, body))
+    }
+    /// A metamethod such as `__tostring`, `__add`, `__len`, `__newindex`, `__call`.
+    public func meta(_ mname: String, _ body: @escaping LuaBody) {
+        metas.append((mname, body))
+    }
+    /// Handles `obj[key]` for keys that are not methods or getters (e.g. numbers).
+    public func index(_ body: @escaping LuaBody) {
+        indexFallback = body
+    }
+
+    func finish() {
+        let L = vm.L
+        let top = lua_gettop(L)
+        defer { lua_settop(L, top) }
+        lp_newmetatable(L, T.luaTag, name)
+        let mt = lua_gettop(L)
+        // methods table
+        lp_newtable(L)
+        let mtab = lua_gettop(L)
+        for (mname, doc, body) in methods {
+            let full = name + ":" + mname
+            if let doc { vm.docs.add(full, doc) }
+            vm.pushFunction(full, isMethod: true, body)
+            vm.registerDocKey(at: -1, name: full)
+            lua_setfield(L, mtab, mname)
+        }
+        lp_newtable(L)
+        let gtab = lua_gettop(L)
+        for (gname, body) in getters {
+            vm.pushFunction(name + "." + gname, isMethod: true, body)
+            lua_setfield(L, gtab, gname)
+        }
+        if let f = indexFallback {
+            vm.pushFunction(name + " index", isMethod: true, f)
+        } else {
+            lua_pushnil(L)
+        }
+        let fb = lua_gettop(L)
+        lp_push_index_dispatch(L, mtab, gtab, fb)
+        lua_setfield(L, mt, "__index")
+        lua_pushvalue(L, mtab)
+        lua_setfield(L, mt, "__methods")
+        lua_pushvalue(L, gtab)
+        lua_setfield(L, mt, "__getters")
+        for (mname, body) in metas {
+            vm.pushFunction(name + "." + mname, isMethod: mname != "__call" ? false : true, body)
+            lua_setfield(L, mt, mname)
+        }
+        vm.docs.setClassMembers(name, methods: methods.map { $0.0 }, fields: getters.map { $0.0 })
+    }
+}

@@ -1,0 +1,121 @@
+-- A small test library for Lathe's Lua-level tests (run through the real binary).
+--   local T = require("testlib")
+--   T.test("name", function() T.eq(1 + 1, 2) end)
+-- Tests/lua/run.lua loads every test_*.lua file and prints "N passed, N failed".
+local T = {}
+T.tests = {}
+
+function T.test(name, fn)
+  T.tests[#T.tests + 1] = { name = name, fn = fn, file = T.current_file }
+end
+
+local function show(v)
+  if type(v) == "string" then return string.format("%q", v) end
+  return tostring(v)
+end
+
+function T.fail(msg, level)
+  error(msg, (level or 1) + 1)
+end
+
+function T.ok(cond, msg)
+  if not cond then error("expected a true value" .. (msg and (": " .. msg) or ""), 2) end
+end
+
+function T.eq(got, want, msg)
+  if got ~= want then
+    error(string.format("expected %s, got %s%s", show(want), show(got), msg and (" (" .. msg .. ")") or ""), 2)
+  end
+end
+
+function T.near(got, want, tol, msg)
+  tol = tol or 1e-6
+  if type(got) ~= "number" or math.abs(got - want) > tol * math.max(1, math.abs(want)) then
+    error(string.format("expected %s within %g, got %s%s", show(want), tol, show(got), msg and (" (" .. msg .. ")") or ""), 2)
+  end
+end
+
+-- deep equality for plain tables
+local function deq(a, b)
+  if type(a) ~= type(b) then return false end
+  if type(a) ~= "table" then return a == b end
+  for k, v in pairs(a) do if not deq(v, b[k]) then return false end end
+  for k in pairs(b) do if a[k] == nil then return false end end
+  return true
+end
+T.deep_equal = deq
+
+function T.same(got, want, msg)
+  if not deq(got, want) then
+    local ok, printed = pcall(function()
+      local function s(x)
+        if type(x) ~= "table" then return show(x) end
+        local parts = {}
+        for k, v in pairs(x) do parts[#parts + 1] = tostring(k) .. "=" .. s(v) end
+        table.sort(parts)
+        return "{" .. table.concat(parts, ", ") .. "}"
+      end
+      return "expected " .. s(want) .. ", got " .. s(got)
+    end)
+    error((ok and printed or "tables differ") .. (msg and (" (" .. msg .. ")") or ""), 2)
+  end
+end
+
+-- fn must raise an error whose message contains `pattern` (plain text match).
+function T.raises(fn, pattern, msg)
+  local ok, err = pcall(fn)
+  if ok then error("expected an error" .. (pattern and (" containing '" .. pattern .. "'") or "") .. ", got none", 2) end
+  err = tostring(err)
+  if pattern and not err:find(pattern, 1, true) then
+    error(string.format("expected an error containing %q, got %q%s", pattern, err, msg and (" (" .. msg .. ")") or ""), 2)
+  end
+  return err
+end
+
+function T.tmpdir()
+  local p = os.tmpname()
+  os.remove(p)
+  assert(os.execute("mkdir -p '" .. p .. "'"))
+  return p
+end
+
+function T.read(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+function T.write(path, s)
+  local f = assert(io.open(path, "wb"))
+  f:write(s)
+  f:close()
+end
+
+-- the repository root (Tests/lua/..)
+T.root = (debug.getinfo(1, "S").source:match("^@(.*)/Tests/lua/testlib%.lua$")) or "."
+
+-- the lathe binary running the tests, and a helper to run it in a shell
+T.bin = (arg and arg[-1]) or "lathe"
+function T.sh_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+-- Runs a shell command; returns stdout, stderr and the exit status.
+function T.run(cmd, stdin)
+  local dir = T.tmpdir()
+  local full = cmd .. " >" .. dir .. "/out 2>" .. dir .. "/err"
+  if stdin then
+    T.write(dir .. "/in", stdin)
+    full = full .. " <" .. dir .. "/in"
+  else
+    full = full .. " </dev/null"
+  end
+  local ok, how, code = os.execute(full)
+  local out, err = T.read(dir .. "/out"), T.read(dir .. "/err")
+  os.execute("rm -rf '" .. dir .. "'")
+  return out, err, (how == "exit" and code or 128 + (code or 0))
+end
+-- Runs `lathe ARGS`.
+function T.lathe(args, stdin)
+  return T.run(T.sh_quote(T.bin) .. " " .. args, stdin)
+end
+
+return T

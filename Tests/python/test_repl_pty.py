@@ -1,0 +1,226 @@
+"""The prompt driven as a person drives it: a real terminal (tmux), keys typed, the screen read."""
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import uuid
+
+import pytest
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+
+class Term:
+    def __init__(self, cmd, env=None, width=120, height=40):
+        self.name = "lathe-" + uuid.uuid4().hex[:8]
+        self.sock = "lathe-test-" + self.name
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        full_env["TERM"] = "xterm"
+        envs = " ".join(f"{k}={v}" for k, v in (env or {}).items())
+        subprocess.run(["tmux", "-L", self.sock, "new-session", "-d", "-s", self.name, "-x", str(width),
+                        "-y", str(height), f"env {envs} {cmd}"], check=True, env=full_env)
+
+    def tmux(self, *args):
+        return subprocess.run(["tmux", "-L", self.sock, *args], capture_output=True, text=True)
+
+    def type(self, text):
+        self.tmux("send-keys", "-t", self.name, "-l", text)
+
+    def key(self, *keys):
+        self.tmux("send-keys", "-t", self.name, *keys)
+
+    def line(self, text):
+        self.type(text)
+        self.key("Enter")
+
+    def screen(self):
+        return self.tmux("capture-pane", "-t", self.name, "-p", "-S", "-200").stdout
+
+    def wait_for(self, needle, timeout=10.0, count=1):
+        # capture-pane drops trailing blanks at line ends
+        needle = "\n".join(l.rstrip(" ") for l in needle.split("\n"))
+        end = time.time() + timeout
+        while time.time() < end:
+            s = self.screen()
+            if s.count(needle) >= count:
+                return s
+            time.sleep(0.05)
+        raise AssertionError(f"timed out waiting for {needle!r}; screen:\n{self.screen()}")
+
+    def alive(self):
+        return self.tmux("has-session", "-t", self.name).returncode == 0
+
+    def close(self):
+        self.tmux("kill-server")
+
+
+@pytest.fixture
+def home():
+    d = tempfile.mkdtemp(prefix="lathe-pty-")
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def term(lathe, home):
+    t = Term(lathe, env={"LATHE_HISTORY": os.path.join(home, "hist"), "HOME": home})
+    t.wait_for("lathe> ")
+    yield t
+    t.close()
+
+
+def test_autoprint_and_continuation(term):
+    term.line("x = 41")
+    term.line("x + 1")
+    term.wait_for("\n42\n")
+    term.line("for i = 1, 3 do")
+    term.wait_for(".. ")
+    term.line("  x = x + i")
+    term.line("end")
+    term.line("x")
+    term.wait_for("\n47\n")
+    term.line("{1, 2, name = 'lathe'}")
+    term.wait_for('{1, 2, name = "lathe"}')
+
+
+def test_line_editing(term):
+    term.type("y = 10")
+    term.key("Left", "Left")       # cursor before "10"
+    term.type("2")                 # y = 210
+    term.key("End")
+    term.type("0")                 # y = 2100
+    term.key("Enter")
+    term.key("C-a")
+    term.type("y")
+    term.key("Enter")
+    term.wait_for("\n2100\n")
+
+
+def test_tab_completion(term):
+    term.type("string.fo")
+    term.key("Tab")
+    term.type('("%d", 7)')
+    term.key("Enter")
+    term.wait_for('string.format("%d", 7)')
+    term.wait_for("\n7\n")
+    term.line('s = "abc"')
+    term.type("s:up")
+    term.key("Tab")
+    term.type("()")
+    term.key("Enter")
+    term.wait_for("\nABC\n")
+
+
+def test_ctrl_c_interrupts_running_code_and_keeps_state(term):
+    term.line("kept = 'still here'")
+    term.line("while true do end")
+    time.sleep(0.5)
+    term.key("C-c")
+    term.wait_for("interrupted!")
+    term.line("kept")
+    term.wait_for("\nstill here\n")
+    assert term.alive()
+
+
+def test_ctrl_c_clears_the_line(term):
+    term.type("this is not lua")
+    term.key("C-c")
+    term.line("1 + 1")
+    s = term.wait_for("\n2\n")
+    assert "syntax error" not in s
+
+
+def test_ctrl_c_cancels_a_continuation(term):
+    term.line("for i = 1, 2 do")
+    term.wait_for(".. ")
+    term.key("C-c")
+    term.line("'fresh'")
+    s = term.wait_for("\nfresh\n")
+    assert "expected" not in s
+
+
+def test_help_and_errors_keep_the_session(term):
+    term.line("?lathe.seed")
+    term.wait_for("Example:")
+    term.line("lathe.seed('x')")
+    term.wait_for("bad argument #1 'n' (expected integer, got string \"x\")")
+    term.line("error('boom')")
+    term.wait_for("boom")
+    term.line("'alive'")
+    term.wait_for("\nalive\n")
+
+
+def test_ctrl_d_saves_history_and_a_new_session_recalls_it(lathe, home):
+    env = {"LATHE_HISTORY": os.path.join(home, "hist"), "HOME": home}
+    t = Term(lathe, env=env)
+    try:
+        t.wait_for("lathe> ")
+        t.line("remember_me = 123")
+        t.line("for i = 1, 2 do")
+        t.line("print(i * 10)")
+        t.line("end")
+        t.wait_for("\n20\n")
+        t.key("C-d")
+        end = time.time() + 5
+        while t.alive() and time.time() < end:
+            time.sleep(0.05)
+        assert not t.alive()
+    finally:
+        t.close()
+    assert os.path.exists(os.path.join(home, "hist"))
+    t2 = Term(lathe, env=env)
+    try:
+        t2.wait_for("lathe> ")
+        t2.key("Up")   # the multi-line for-loop comes back as one entry
+        t2.key("Up")
+        t2.key("Enter")
+        t2.line("remember_me")
+        t2.wait_for("\n123\n")
+        t2.line(":history 5")
+        t2.wait_for("remember_me = 123")
+        # Ctrl-R searches backwards
+        t2.key("C-r")
+        t2.type("remember_me =")
+        t2.key("Enter")
+        t2.line("remember_me + 1")
+        t2.wait_for("\n124\n")
+    finally:
+        t2.close()
+
+
+def test_save_then_run_reproduces_the_output(lathe, term, home):
+    term.line("lathe.seed(11)")
+    term.line("t = {}")
+    term.line("for i = 1, 4 do t[i] = i * i end")
+    term.line("t")
+    term.wait_for("{1, 4, 9, 16}")
+    term.line("nosuch_function()")
+    term.wait_for("attempt to call a nil value")
+    term.line("#t, t[4]")
+    term.wait_for("16\nlathe>")
+    path = os.path.join(home, "session.lua")
+    term.line(f":save {path}")
+    term.wait_for("saved ")
+    term.line(f":save {path}")
+    term.wait_for("already exists; use :save!")
+    out = subprocess.run([lathe, "run", path], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "{1, 4, 9, 16}\n4\t16\n"
+    text = open(path).read()
+    assert text.startswith("-- Lathe session saved by Lathe")
+    assert "nosuch_function" not in text
+    assert text.count("\n-- %%\n") == 6
+
+
+def test_who_time_and_reset(term):
+    term.line("alpha = 1")
+    term.line(":who")
+    term.wait_for("alpha  number  1")
+    term.line(":time for i = 1, 1e6 do end")
+    term.wait_for("cpu ")
+    term.line(":reset")
+    term.wait_for("fresh Lua state")
+    term.line("alpha")
+    term.wait_for("\nnil\n")

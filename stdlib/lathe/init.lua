@@ -1,0 +1,3 @@
+-- Lathe's Lua-side start-up: runs once in every new state, after the Swift modules are
+-- installed. Lua conveniences that read better in Lua live in stdlib/lathe/*.lua and are
+-- loaded from here.
