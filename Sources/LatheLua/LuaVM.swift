@@ -15,7 +15,10 @@ public enum LuaTag {
     public static let history: Int32 = 7
     public static let report: Int32 = 8
     public static let experiment: Int32 = 9
-    // 10..63 free for later classes.
+    // Ranges reserved per area (pick the next free number in yours):
+    //   10-19 nn / optim / train / lora      20-24 metrics     25-29 cost
+    //   30-34 data                            35-39 text        40-44 formats (gguf, ...)
+    //   45-63 free
 }
 
 /// A Swift class that can live in Lua as a full userdata.
