@@ -120,3 +120,8 @@ double lk_cpu_seconds(void) {
     if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) != 0) return 0;
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
+
+// ---- Autograd mode (per thread, like PyTorch's grad mode) ---------------------------------
+static _Thread_local int grad_disabled = 0;
+int lk_grad_enabled(void) { return !grad_disabled; }
+void lk_set_grad_enabled(int on) { grad_disabled = !on; }

@@ -45,4 +45,11 @@ long lk_current_rss_bytes(void);
 // CPU time of this process (user + system) in seconds.
 double lk_cpu_seconds(void);
 
+// ---- Autograd mode -------------------------------------------------------------------------
+// Whether ops record gradients on this thread (thread-local; on by default).
+int lk_grad_enabled(void);
+void lk_set_grad_enabled(int on);
+
+#include "LKKernels.h"
+
 #endif

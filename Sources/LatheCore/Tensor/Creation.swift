@@ -1,0 +1,183 @@
+import Foundation
+
+/// The largest tensor Lathe agrees to allocate in one piece (guards typos like zeros(1e12)).
+public let maxTensorBytes = 1 << 40
+
+extension Tensor {
+    /// Validates a shape and returns its element count (no negatives, no overflow, within
+    /// the memory limit).
+    public static func checkShape(_ shape: [Int], dtype: DType = .float32) throws(LatheError) -> Int {
+        var n = 1
+        for d in shape {
+            if d < 0 { throw LatheError("negative size \(d) in shape \(Tensor.shapeString(shape))") }
+            let (m, o) = n.multipliedReportingOverflow(by: d)
+            if o { throw LatheError("shape \(Tensor.shapeString(shape)) has too many elements") }
+            n = m
+        }
+        let (bytes, o) = n.multipliedReportingOverflow(by: dtype.byteSize)
+        if o || bytes > maxTensorBytes {
+            throw LatheError("shape \(Tensor.shapeString(shape)) needs \(Tensor.humanBytes(Double(n) * Double(dtype.byteSize))), more than Lathe allocates at once")
+        }
+        // only big requests consult the system (reading /proc/meminfo costs microseconds)
+        let avail = bytes > (256 << 20) ? Tensor.availableMemory() : 0
+        if avail > 0 && bytes > avail {
+            throw LatheError("shape \(Tensor.shapeString(shape)) needs \(Tensor.humanBytes(Double(bytes))), but only \(Tensor.humanBytes(Double(avail))) of memory is available")
+        }
+        return n
+    }
+
+    public static func shapeString(_ s: [Int]) -> String { "[" + s.map(String.init).joined(separator: ",") + "]" }
+
+    public static func humanBytes(_ b: Double) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
+        var v = b
+        var u = 0
+        while v >= 1024 && u < units.count - 1 { v /= 1024; u += 1 }
+        return u == 0 ? "\(Int(v)) B" : String(format: "%.1f %@", v, units[u])
+    }
+
+    /// MemAvailable from /proc/meminfo (0 if unknown).
+    static func availableMemory() -> Int {
+        guard let s = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return 0 }
+        for line in s.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
+            let parts = line.split(separator: " ")
+            if parts.count >= 2, let kb = Int(parts[1]) { return kb * 1024 }
+        }
+        return 0
+    }
+
+    /// A new contiguous tensor after checking the shape.
+    public static func empty(_ shape: [Int], dtype: DType = .float32) throws(LatheError) -> Tensor {
+        _ = try checkShape(shape, dtype: dtype)
+        return Tensor(uninitialized: shape, dtype: dtype)
+    }
+
+    /// Filled with a value (shape already validated by the caller or small).
+    public static func full(_ shape: [Int], _ value: Float) -> Tensor {
+        let t = Tensor(uninitialized: shape, dtype: .float32)
+        let n = t.count
+        let p = t.storage.floats
+        if value == 0 {
+            memset(p, 0, n * 4)
+        } else {
+            Parallel.chunks(n, grain: 1 << 18) { lo, hi in
+                (p + lo).initialize(repeating: value, count: hi - lo)
+            }
+        }
+        return t
+    }
+
+    public static func zeros(_ shape: [Int], dtype: DType = .float32) throws(LatheError) -> Tensor {
+        _ = try checkShape(shape, dtype: dtype)
+        let t = Tensor(storage: Storage(zeroedBytes: shape.reduce(1, *) * dtype.byteSize), shape: shape, dtype: dtype)
+        return t
+    }
+
+    public static func ones(_ shape: [Int], dtype: DType = .float32) throws(LatheError) -> Tensor {
+        try filled(shape, 1, dtype: dtype)
+    }
+
+    public static func filled(_ shape: [Int], _ value: Double, dtype: DType = .float32) throws(LatheError) -> Tensor {
+        _ = try checkShape(shape, dtype: dtype)
+        switch dtype {
+        case .float32: return full(shape, Float(value))
+        case .int64:
+            let t = Tensor(uninitialized: shape, dtype: .int64)
+            t.storage.int64s.initialize(repeating: Int64(value), count: t.count)
+            return t
+        case .bool:
+            let t = Tensor(uninitialized: shape, dtype: .bool)
+            t.storage.bytes.initialize(repeating: value != 0 ? 1 : 0, count: t.count)
+            return t
+        }
+    }
+
+    /// Values from start (inclusive) to stop (exclusive) by step, as numpy's arange.
+    public static func arange(_ start: Double, _ stop: Double, _ step: Double, dtype: DType) throws(LatheError) -> Tensor {
+        if step == 0 { throw LatheError("step must not be zero") }
+        if !start.isFinite || !stop.isFinite || !step.isFinite { throw LatheError("arange needs finite numbers") }
+        let n = max(0, Int(((stop - start) / step).rounded(.up)))
+        let t = try empty([n], dtype: dtype)
+        switch dtype {
+        case .float32:
+            let p = t.storage.floats
+            for i in 0..<n { p[i] = Float(start + Double(i) * step) }
+        case .int64:
+            let p = t.storage.int64s
+            for i in 0..<n { p[i] = Int64(start + Double(i) * step) }
+        case .bool:
+            throw LatheError("arange cannot make a bool tensor")
+        }
+        return t
+    }
+
+    /// n evenly spaced values from a to b inclusive.
+    public static func linspace(_ a: Double, _ b: Double, _ n: Int) throws(LatheError) -> Tensor {
+        if n < 0 { throw LatheError("number of points must be non-negative, got \(n)") }
+        let t = try empty([n])
+        let p = t.storage.floats
+        if n == 1 { p[0] = Float(a) }
+        if n > 1 {
+            let step = (b - a) / Double(n - 1)
+            for i in 0..<n { p[i] = Float(a + Double(i) * step) }
+            p[n - 1] = Float(b)
+        }
+        return t
+    }
+
+    /// Identity matrix n x m.
+    public static func eye(_ n: Int, _ m: Int? = nil) throws(LatheError) -> Tensor {
+        let mm = m ?? n
+        let t = try zeros([n, mm])
+        let p = t.storage.floats
+        for i in 0..<min(n, mm) { p[i * mm + i] = 1 }
+        return t
+    }
+
+    /// Uniform [0, 1) from the seeded generator.
+    public static func rand(_ shape: [Int], rng: inout RandomGenerator) throws(LatheError) -> Tensor {
+        let t = try empty(shape)
+        let p = t.storage.floats
+        for i in 0..<t.count { p[i] = rng.uniformFloat() }
+        return t
+    }
+
+    /// Standard normal from the seeded generator.
+    public static func randn(_ shape: [Int], rng: inout RandomGenerator) throws(LatheError) -> Tensor {
+        let t = try empty(shape)
+        let p = t.storage.floats
+        for i in 0..<t.count { p[i] = Float(rng.normal()) }
+        return t
+    }
+
+    /// Integers uniform in [low, high).
+    public static func randint(_ low: Int, _ high: Int, _ shape: [Int], rng: inout RandomGenerator) throws(LatheError) -> Tensor {
+        if high <= low { throw LatheError("randint needs low < high (got \(low) and \(high))") }
+        let t = try empty(shape, dtype: .int64)
+        let p = t.storage.int64s
+        let span = high - low
+        for i in 0..<t.count { p[i] = Int64(low + rng.below(span)) }
+        return t
+    }
+
+    /// Uniform in [a, b) (parameter initialization).
+    public static func uniform(_ shape: [Int], _ a: Float, _ b: Float, rng: inout RandomGenerator) throws(LatheError) -> Tensor {
+        let t = try empty(shape)
+        let p = t.storage.floats
+        let w = b - a
+        for i in 0..<t.count { p[i] = a + w * rng.uniformFloat() }
+        return t
+    }
+
+    /// A 0-d or 1-element tensor's value.
+    public func item() throws(LatheError) -> Double {
+        guard count == 1 else {
+            throw LatheError("item() needs a single-element tensor, got shape \(shapeString)")
+        }
+        switch dtype {
+        case .float32: return Double(storage.floats[offset])
+        case .int64: return Double(storage.int64s[offset])
+        case .bool: return storage.bytes[offset] != 0 ? 1 : 0
+        }
+    }
+}

@@ -1,0 +1,145 @@
+import CLatheCore
+import Foundation
+
+extension Tensor {
+    /// How a 2-d (matrix) view can be handed to BLAS without copying: transposed or not, and
+    /// its leading dimension. nil when neither layout applies (then it is copied).
+    func blasLayout(_ m: Int, _ n: Int, _ s0: Int, _ s1: Int) -> (trans: Bool, ld: Int)? {
+        if s1 == 1 && (s0 >= max(n, 1) || m <= 1) { return (false, max(s0, max(n, 1))) }
+        if s0 == 1 && (s1 >= max(m, 1) || n <= 1) { return (true, max(s1, max(m, 1))) }
+        return nil
+    }
+
+    /// Matrix product with numpy semantics: 1-d/2-d/batched (batch dims broadcast).
+    public static func matmul(_ a: Tensor, _ b: Tensor) throws(LatheError) -> Tensor {
+        if a.rank == 0 || b.rank == 0 {
+            throw LatheError("matmul: needs at least 1-d operands, got shapes \(a.shapeString) and \(b.shapeString)")
+        }
+        if a.rank == 1 && b.rank == 1 {
+            guard a.shape[0] == b.shape[0] else {
+                throw LatheError("matmul: \(a.shapeString) x \(b.shapeString): inner sizes \(a.shape[0]) and \(b.shape[0]) differ")
+            }
+            return try matmul(a.unsqueeze(0), b.unsqueeze(1)).reshape([])
+        }
+        if a.rank == 1 { return try matmul(a.unsqueeze(0), b).squeeze(-2) }
+        if b.rank == 1 { return try matmul(a, b.unsqueeze(1)).squeeze(-1) }
+        let m = a.shape[a.rank - 2], k = a.shape[a.rank - 1]
+        let k2 = b.shape[b.rank - 2], n = b.shape[b.rank - 1]
+        guard k == k2 else {
+            throw LatheError("matmul: \(a.shapeString) x \(b.shapeString): inner sizes \(k) and \(k2) differ")
+        }
+        guard let batch = broadcastShape(Array(a.shape.dropLast(2)), Array(b.shape.dropLast(2))) else {
+            throw LatheError("matmul: batch dimensions of \(a.shapeString) and \(b.shapeString) are not broadcastable")
+        }
+        let af = try a.toFloat32(), bf = try b.toFloat32()
+        let outShape = batch + [m, n]
+        _ = try checkShape(outShape)
+        try Runtime.ensureBLAS()
+        let out = Tensor(uninitialized: outShape, dtype: .float32)
+        try gemmInto(af, bf, out, batch: batch, m: m, n: n, k: k)
+        if Autograd.needs(a, b) {
+            let ad = af.detach(), bd = bf.detach()
+            let aShape = a.shape, bShape = b.shape
+            let needA = a.requiresGrad, needB = b.requiresGrad
+            out.record("matmul", [a, b]) { g throws(LatheError) in
+                let ga = needA ? try matmul(g, bd.transpose(-1, -2)).sumTo(aShape) : nil
+                let gb = needB ? try matmul(ad.transpose(-1, -2), g).sumTo(bShape) : nil
+                return [ga, gb]
+            }
+        }
+        return out
+    }
+
+    /// out[batch] = a[batch] @ b[batch] (out contiguous).
+    static func gemmInto(_ a: Tensor, _ b: Tensor, _ out: Tensor, batch: [Int], m: Int, n: Int, k: Int,
+                         beta: Float = 0) throws(LatheError) {
+        if m == 0 || n == 0 { return }
+        if k == 0 {
+            if beta == 0 { memset(out.floatPointer, 0, out.count * 4) }
+            return
+        }
+        let av = try a.broadcastView(to: batch + [m, k])
+        let bv = try b.broadcastView(to: batch + [k, n])
+        var A = av, B = bv
+        var la = A.blasLayout(m, k, A.strides[A.rank - 2], A.strides[A.rank - 1])
+        if la == nil {
+            A = av.contiguous(copy: true)
+            la = (false, k)
+        }
+        var lb = B.blasLayout(k, n, B.strides[B.rank - 2], B.strides[B.rank - 1])
+        if lb == nil {
+            B = bv.contiguous(copy: true)
+            lb = (false, n)
+        }
+        let nb = batch.reduce(1, *)
+        let ta = la!.trans ? Int32(LK_TRANS) : Int32(LK_NO_TRANS)
+        let tb = lb!.trans ? Int32(LK_TRANS) : Int32(LK_NO_TRANS)
+        let ap = A.floatPointer, bp = B.floatPointer, cp = out.floatPointer
+        if nb == 1 {
+            lk_sgemm(ta, tb, Int32(m), Int32(n), Int32(k), 1, ap, Int32(la!.ld), bp, Int32(lb!.ld), beta, cp, Int32(n))
+            return
+        }
+        // batch offsets (broadcast dims have stride 0)
+        let abs = Array(A.strides.dropLast(2)), bbs = Array(B.strides.dropLast(2))
+        var idx = [Int](repeating: 0, count: batch.count)
+        var oa = 0, ob = 0
+        for bi in 0..<nb {
+            lk_sgemm(ta, tb, Int32(m), Int32(n), Int32(k), 1, ap + oa, Int32(la!.ld), bp + ob, Int32(lb!.ld),
+                     beta, cp + bi * m * n, Int32(n))
+            var d = batch.count - 1
+            while d >= 0 {
+                idx[d] += 1
+                oa += abs[d]
+                ob += bbs[d]
+                if idx[d] < batch[d] { break }
+                oa -= abs[d] * batch[d]
+                ob -= bbs[d] * batch[d]
+                idx[d] = 0
+                d -= 1
+            }
+        }
+    }
+
+    /// x @ wᵀ + bias for x [..., in], w [out, in], bias [out] (a Linear layer), with the
+    /// bias folded into the product.
+    public static func linear(_ x: Tensor, _ w: Tensor, _ bias: Tensor?) throws(LatheError) -> Tensor {
+        guard w.rank == 2 else { throw LatheError("linear: weight must be 2-d [out, in], got \(w.shapeString)") }
+        let inF = w.shape[1], outF = w.shape[0]
+        guard x.rank >= 1, x.shape[x.rank - 1] == inF else {
+            throw LatheError("linear: input \(x.shapeString) does not end in the weight's input size \(inF) (weight \(w.shapeString))")
+        }
+        if let bias, bias.shape != [outF] {
+            throw LatheError("linear: bias shape \(bias.shapeString) does not match the weight's output size \(outF)")
+        }
+        let rows = x.count / max(inF, 1)
+        let x2 = try Autograd.noGrad { () throws(LatheError) -> Tensor in try x.toFloat32().reshape([rows, inF]) }
+        try Runtime.ensureBLAS()
+        let out = Tensor(uninitialized: [rows, outF], dtype: .float32)
+        var beta: Float = 0
+        if let bias {
+            let bp = try bias.toFloat32().contiguous().floatPointer
+            let op = out.floatPointer
+            for r in 0..<rows { (op + r * outF).update(from: bp, count: outF) }
+            beta = 1
+        }
+        let wt = Autograd.noGrad { try! w.toFloat32().transpose(0, 1) }
+        try gemmInto(x2, wt, out, batch: [], m: rows, n: outF, k: inF, beta: beta)
+        let res = Tensor(storage: out.storage, shape: Array(x.shape.dropLast()) + [outF], dtype: .float32)
+        var inputs = [x, w]
+        if let bias { inputs.append(bias) }
+        if Autograd.needs(inputs) {
+            let xd = x2.detach(), wd = try w.toFloat32().detach()
+            let xShape = x.shape
+            let needX = x.requiresGrad, needW = w.requiresGrad, needB = bias?.requiresGrad ?? false
+            res.record("linear", inputs) { g throws(LatheError) in
+                let g2 = try g.reshape([rows, outF])
+                let gx = needX ? try matmul(g2, wd).reshape(xShape) : nil
+                let gw = needW ? try matmul(g2.transpose(0, 1), xd) : nil
+                var grads: [Tensor?] = [gx, gw]
+                if bias != nil { grads.append(needB ? try g2.sum(dims: [0]) : nil) }
+                return grads
+            }
+        }
+        return res
+    }
+}

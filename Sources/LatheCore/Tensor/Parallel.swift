@@ -1,0 +1,54 @@
+import Dispatch
+
+/// Splits work over Lathe's threads (`Runtime.threads`). Small jobs run inline: threads only
+/// pay off for large ranges.
+public enum Parallel {
+    /// Calls body(lo, hi) over [0, n) in up to `Runtime.threads` contiguous chunks, each at
+    /// least `grain` long.
+    @inline(__always)
+    public static func chunks(_ n: Int, grain: Int = 32768, _ body: (Int, Int) -> Void) {
+        let t = Runtime.threads
+        if t <= 1 || n < 2 * grain {
+            if n > 0 { body(0, n) }
+            return
+        }
+        let parts = min(t, max(1, n / grain))
+        if parts <= 1 {
+            body(0, n)
+            return
+        }
+        withoutActuallyEscaping(body) { b in
+            let box = UnsafeSendable(b)
+            DispatchQueue.concurrentPerform(iterations: parts) { p in
+                let lo = n * p / parts, hi = n * (p + 1) / parts
+                if hi > lo { box.value(lo, hi) }
+            }
+        }
+    }
+
+    /// Calls body(i) for i in [0, n) spread over threads when there are enough items each
+    /// costing `costPerItem` (in elements of work).
+    @inline(__always)
+    public static func forEach(_ n: Int, costPerItem: Int, _ body: (Int) -> Void) {
+        let t = Runtime.threads
+        if t <= 1 || n < 2 || n * costPerItem < 65536 {
+            for i in 0..<n { body(i) }
+            return
+        }
+        let parts = min(t, n)
+        withoutActuallyEscaping(body) { b in
+            let box = UnsafeSendable(b)
+            DispatchQueue.concurrentPerform(iterations: parts) { p in
+                let lo = n * p / parts, hi = n * (p + 1) / parts
+                for i in lo..<hi { box.value(i) }
+            }
+        }
+    }
+}
+
+/// Hands a non-Sendable value to worker threads whose use of it the caller has made safe
+/// (disjoint ranges of one buffer).
+public struct UnsafeSendable<T>: @unchecked Sendable {
+    public let value: T
+    public init(_ value: T) { self.value = value }
+}
