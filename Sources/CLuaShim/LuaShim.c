@@ -147,14 +147,14 @@ typedef struct {
     int tag;
 } lp_obj;
 
-static const char *mt_registry_key = "lathe.metatables";
+static const char mt_registry_key = 0;  // its address keys the metatable array in the registry
 
 static void push_mt_array(lua_State *L) {
-    if (lua_getfield(L, LUA_REGISTRYINDEX, mt_registry_key) != LUA_TTABLE) {
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &mt_registry_key) != LUA_TTABLE) {
         lua_pop(L, 1);
         lua_createtable(L, LP_MAX_TAGS, 0);
         lua_pushvalue(L, -1);
-        lua_setfield(L, LUA_REGISTRYINDEX, mt_registry_key);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &mt_registry_key);
     }
 }
 
@@ -180,7 +180,7 @@ void lp_getmetatable_tag(lua_State *L, int tag) {
 }
 
 void lp_pushobject(lua_State *L, void *ptr, int tag, lp_release_fn release, size_t bytes) {
-    lp_obj *o = (lp_obj *)lua_newuserdatauv(L, sizeof(lp_obj), 1);
+    lp_obj *o = (lp_obj *)lua_newuserdatauv(L, sizeof(lp_obj), 0);
     o->magic = LP_OBJ_MAGIC;
     o->ptr = ptr;
     o->release = release;

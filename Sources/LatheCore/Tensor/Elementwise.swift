@@ -48,7 +48,8 @@ extension Tensor {
     // MARK: - binary
 
     public static func binary(_ a: Tensor, _ b: Tensor, _ op: BinaryOp) throws(LatheError) -> Tensor {
-        guard let shape = broadcastShape(a.shape, b.shape) else {
+        let same = a.shape == b.shape
+        guard let shape = same ? a.shape : broadcastShape(a.shape, b.shape) else {
             throw LatheError("\(op.name): shapes \(a.shapeString) and \(b.shapeString) are not broadcastable")
         }
         if a.dtype != .float32 || b.dtype != .float32 {
@@ -56,8 +57,14 @@ extension Tensor {
             if intOK { return try intBinary(a, b, op, shape) }
             return try binary(a.toFloat32(), b.toFloat32(), op)
         }
-        _ = try checkShape(shape)
-        let out = Tensor(uninitialized: shape, dtype: .float32)
+        let out: Tensor
+        if same && a.isContiguous {
+            // same shape: reuse the operand's shape and strides arrays (no allocation)
+            out = Tensor(storage: Storage(byteCount: a.count * 4), shape: a.shape, strides: a.strides, dtype: .float32)
+        } else {
+            _ = try checkShape(shape)
+            out = Tensor(uninitialized: shape, dtype: .float32)
+        }
         floatBinaryKernel(a, b, op.kernel, out)
         if Autograd.needs(a, b) {
             let ad = a.detach(), bd = b.detach(), od = out.detach()
