@@ -51,5 +51,6 @@ int lk_grad_enabled(void);
 void lk_set_grad_enabled(int on);
 
 #include "LKKernels.h"
+#include "LKNN.h"
 
 #endif

@@ -1,0 +1,447 @@
+import Foundation
+
+/// Key/value cache of one attention layer for incremental decoding: [1, maxLen, kvHeads*D].
+public final class KVCache {
+    public let k: Tensor, v: Tensor
+    public var length = 0
+    public init(maxLength: Int, width: Int) {
+        k = Tensor(uninitialized: [1, maxLength, width], dtype: .float32)
+        v = Tensor(uninitialized: [1, maxLength, width], dtype: .float32)
+    }
+}
+
+/// Multi-head (or grouped-query) self-attention with separate q/k/v/o projections, causal or
+/// bidirectional, optional rotary positions and padding mask.
+public final class SelfAttention: Module {
+    public let dim: Int, heads: Int, kvHeads: Int, headDim: Int
+    public let causal: Bool
+    public let q: Linear, k: Linear, v: Linear, o: Linear
+    public var rope: (cos: Tensor, sin: Tensor)?
+    public let dropout: Float
+
+    public struct Names: Sendable {
+        public var q = "q_proj", k = "k_proj", v = "v_proj", o = "o_proj"
+        public init(q: String = "q_proj", k: String = "k_proj", v: String = "v_proj", o: String = "o_proj") {
+            self.q = q; self.k = k; self.v = v; self.o = o
+        }
+    }
+
+    public init(dim: Int, heads: Int, kvHeads: Int? = nil, headDim: Int? = nil, causal: Bool, bias: Bool,
+                oBias: Bool? = nil, dropout: Float = 0, names: Names = Names(), rng: inout RandomGenerator) throws(LatheError) {
+        let kvh = kvHeads ?? heads
+        let hd = headDim ?? (dim / max(heads, 1))
+        guard heads > 0, kvh > 0, heads % kvh == 0 else {
+            throw LatheError("attention: heads (\(heads)) must be a positive multiple of kv_heads (\(kvh))")
+        }
+        guard headDim != nil || dim % heads == 0 else {
+            throw LatheError("attention: dim \(dim) is not divisible by \(heads) heads")
+        }
+        self.dim = dim
+        self.heads = heads
+        self.kvHeads = kvh
+        self.headDim = hd
+        self.causal = causal
+        self.dropout = dropout
+        q = try Linear(dim, heads * hd, bias: bias, rng: &rng)
+        k = try Linear(dim, kvh * hd, bias: bias, rng: &rng)
+        v = try Linear(dim, kvh * hd, bias: bias, rng: &rng)
+        o = try Linear(heads * hd, dim, bias: oBias ?? bias, rng: &rng)
+        super.init()
+        register(names.q, q)
+        register(names.k, k)
+        register(names.v, v)
+        register(names.o, o)
+    }
+
+    override public var typeName: String { "Attention" }
+    override public var details: String {
+        "\(heads) heads" + (kvHeads != heads ? ", \(kvHeads) kv heads" : "") + ", head_dim \(headDim)" + (causal ? ", causal" : "") + (rope != nil ? ", rotary" : "")
+    }
+
+    /// x: [B, T, dim]; keyMask [B, T] (1 = token, 0 = padding); cache for decoding.
+    public func forward(_ x: Tensor, keyMask: Tensor?, cache: KVCache?) throws(LatheError) -> Tensor {
+        let (b, t) = (x.shape[0], x.shape[1])
+        var qh = try q(x), kh = try k(x)
+        let vh = try v(x)
+        let offset = cache?.length ?? 0
+        if let rope {
+            qh = try F.rope(qh.reshape([b, t, heads, headDim]), cos: rope.cos, sin: rope.sin, offset: offset).reshape([b, t, heads * headDim])
+            kh = try F.rope(kh.reshape([b, t, kvHeads, headDim]), cos: rope.cos, sin: rope.sin, offset: offset).reshape([b, t, kvHeads * headDim])
+        }
+        var keys = kh, values = vh
+        if let cache {
+            guard b == 1 else { throw LatheError("attention: the key/value cache decodes one sequence at a time") }
+            guard offset + t <= cache.k.shape[1] else {
+                throw LatheError("attention: sequence of \(offset + t) tokens exceeds the cache of \(cache.k.shape[1])")
+            }
+            try Autograd.noGrad { () throws(LatheError) in
+                try cache.k.narrow(1, offset, t).assign(kh)
+                try cache.v.narrow(1, offset, t).assign(vh)
+            }
+            cache.length = offset + t
+            keys = try cache.k.narrow(1, 0, offset + t)
+            values = try cache.v.narrow(1, 0, offset + t)
+        }
+        var a = try F.attention(qh, keys, values, heads: heads, kvHeads: kvHeads, causal: causal, keyMask: cache == nil ? keyMask : nil)
+        if training && dropout > 0 { a = try F.dropout(a, p: dropout, rng: &Runtime.rng) }
+        return try o(a)
+    }
+
+    override public func forward(_ inputs: [Tensor]) throws(LatheError) -> Tensor {
+        try forward(inputs[0], keyMask: inputs.count > 1 ? inputs[1] : nil, cache: nil)
+    }
+}
+
+/// How a transformer block is wired and named.
+public struct BlockStyle: Sendable {
+    public enum Norm: String, Sendable { case layer, rms }
+    public var norm: Norm = .layer
+    public var normEps: Float = 1e-5
+    public var preNorm = true
+    public var attnNorm = "attn_norm", mlpNorm = "mlp_norm", attn = "attn", mlp = "mlp"
+    public var attnNames = SelfAttention.Names()
+    public var mlpNames: (gate: String, up: String, down: String) = ("gate_proj", "up_proj", "down_proj")
+    public init() {}
+}
+
+/// A transformer block: pre-norm (x + attn(norm(x)); h + mlp(norm(h))) or post-norm
+/// (norm(x + attn(x)); norm(h + mlp(h)), as BERT).
+public final class Block: Module {
+    public let attn: SelfAttention
+    public let mlp: FeedForward
+    public let norm1: Module, norm2: Module
+    public let preNorm: Bool
+    public let residDropout: Float
+
+    public init(attn: SelfAttention, mlp: FeedForward, style: BlockStyle, dim: Int, dropout: Float) throws(LatheError) {
+        self.attn = attn
+        self.mlp = mlp
+        preNorm = style.preNorm
+        residDropout = dropout
+        norm1 = style.norm == .layer ? try LayerNorm(dim, eps: style.normEps) : try RMSNorm(dim, eps: style.normEps)
+        norm2 = style.norm == .layer ? try LayerNorm(dim, eps: style.normEps) : try RMSNorm(dim, eps: style.normEps)
+        super.init()
+        register(style.attnNorm, norm1)
+        register(style.attn, attn)
+        register(style.mlpNorm, norm2)
+        register(style.mlp, mlp)
+    }
+
+    func drop(_ x: Tensor) throws(LatheError) -> Tensor {
+        training && residDropout > 0 ? try F.dropout(x, p: residDropout, rng: &Runtime.rng) : x
+    }
+
+    public func forward(_ x: Tensor, keyMask: Tensor?, cache: KVCache?) throws(LatheError) -> Tensor {
+        if preNorm {
+            let h = try x + drop(attn.forward(norm1.forward([x]), keyMask: keyMask, cache: cache))
+            return try h + drop(mlp(norm2.forward([h])))
+        }
+        let h = try norm1.forward([x + drop(attn.forward(x, keyMask: keyMask, cache: cache))])
+        return try norm2.forward([h + drop(mlp(h))])
+    }
+
+    override public func forward(_ inputs: [Tensor]) throws(LatheError) -> Tensor {
+        try forward(inputs[0], keyMask: inputs.count > 1 ? inputs[1] : nil, cache: nil)
+    }
+}
+
+/// Configuration of a decoder-only language model (GPT, Llama family).
+public struct DecoderConfig: Sendable {
+    public var vocab = 256, layers = 4, dim = 256, heads = 4, kvHeads: Int? = nil, headDim: Int? = nil
+    public var hidden: Int? = nil
+    public var maxSeq = 128
+    public var activation: ActivationKind = .gelu
+    public var gated = false
+    public var norm: BlockStyle.Norm = .layer
+    public var normEps: Float = 1e-5
+    public var positions = "learned"  // "learned" or "rotary"
+    public var ropeTheta = 10000.0
+    public var dropout: Float = 0
+    public var tieEmbeddings = true
+    public var bias = true
+    public var initStd: Float = 0.02
+    /// Names: Lathe's own (layers.0.attn.q_proj.weight) or "llama" (HF Llama paths).
+    public var naming = "lathe"
+    public init() {}
+}
+
+/// Decoder-only transformer language model: ids [B, T] -> logits [B, T, vocab].
+public final class DecoderLM: Module {
+    public let config: DecoderConfig
+    public let embed: Embedding
+    public let posEmbed: Embedding?
+    public private(set) var blocks: [Block] = []
+    public let finalNorm: Module
+    public let head: Linear?
+
+    public init(_ c: DecoderConfig, rng: inout RandomGenerator) throws(LatheError) {
+        guard c.vocab > 0, c.layers >= 0, c.dim > 0, c.heads > 0, c.maxSeq > 0 else {
+            throw LatheError("gpt: vocab, dim, heads and seq must be positive (got vocab=\(c.vocab), dim=\(c.dim), heads=\(c.heads), seq=\(c.maxSeq))")
+        }
+        if c.headDim == nil && c.dim % c.heads != 0 {
+            throw LatheError("gpt: dim \(c.dim) must be divisible by heads \(c.heads)")
+        }
+        if c.positions != "learned" && c.positions != "rotary" {
+            throw LatheError("gpt: positions must be \"learned\" or \"rotary\", got \"\(c.positions)\"")
+        }
+        config = c
+        let llama = c.naming == "llama"
+        embed = try Embedding(c.vocab, c.dim, std: c.initStd, rng: &rng)
+        posEmbed = c.positions == "learned" ? try Embedding(c.maxSeq, c.dim, std: c.initStd, rng: &rng) : nil
+        var style = BlockStyle()
+        style.norm = c.norm
+        style.normEps = c.normEps
+        if llama {
+            style.attnNorm = "input_layernorm"
+            style.mlpNorm = "post_attention_layernorm"
+            style.attn = "self_attn"
+        }
+        let hd = c.headDim ?? c.dim / c.heads
+        let ropeTables: (Tensor, Tensor)? = c.positions == "rotary" ? F.ropeTables(headDim: hd, maxPositions: c.maxSeq, theta: c.ropeTheta) : nil
+        var blocks: [Block] = []
+        for _ in 0..<c.layers {
+            let attn = try SelfAttention(dim: c.dim, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, causal: true,
+                                         bias: c.bias, dropout: c.dropout, names: style.attnNames, rng: &rng)
+            if let ropeTables { attn.rope = (ropeTables.0, ropeTables.1) }
+            let mlp = try FeedForward(dim: c.dim, hidden: c.hidden ?? 4 * c.dim, act: c.activation, gated: c.gated, bias: c.bias,
+                                      dropout: 0, names: style.mlpNames, rng: &rng)
+            blocks.append(try Block(attn: attn, mlp: mlp, style: style, dim: c.dim, dropout: c.dropout))
+        }
+        finalNorm = c.norm == .layer ? try LayerNorm(c.dim, eps: c.normEps) : try RMSNorm(c.dim, eps: c.normEps)
+        head = c.tieEmbeddings ? nil : try Linear(c.dim, c.vocab, bias: false, rng: &rng)
+        super.init()
+        let prefix = llama ? "model." : ""
+        register(prefix + (llama ? "embed_tokens" : "embed"), embed)
+        if let posEmbed { register("pos_embed", posEmbed) }
+        for (i, b) in blocks.enumerated() { register(prefix + "layers.\(i)", b) }
+        register(prefix + "norm", finalNorm)
+        if let head { register("lm_head", head) }
+        self.blocks = blocks
+        // GPT-2 style initialization: N(0, 0.02) for projections, scaled for the residual outputs
+        if !llama {
+            for (name, t) in namedParameters() where name.hasSuffix(".weight") && t.rank == 2 && !name.hasPrefix("embed") && !name.hasPrefix("pos_embed") {
+                let std = name.hasSuffix("o_proj.weight") || name.hasSuffix("down_proj.weight") ? c.initStd / Float(2 * max(c.layers, 1)).squareRoot() : c.initStd
+                try t.assign(Init.normal(t.shape, std: std, rng: &rng))
+            }
+            for (name, t) in namedParameters() where name.hasSuffix(".bias") && !name.contains("norm") {
+                try t.fill(0)
+            }
+        }
+    }
+
+    override public var typeName: String { "DecoderLM" }
+    override public var details: String {
+        "vocab \(config.vocab), \(config.layers) layers, dim \(config.dim), \(config.heads) heads, seq \(config.maxSeq)"
+    }
+
+    /// ids [B, T] int64 -> hidden states [B, T, dim] (before the final norm when `normed` is false).
+    public func hidden(_ ids: Tensor, keyMask: Tensor? = nil, caches: [KVCache]? = nil) throws(LatheError) -> Tensor {
+        guard ids.dtype == .int64 else { throw LatheError("gpt: token ids must be int64, got \(ids.dtype.rawValue)") }
+        let x2 = ids.rank == 1 ? try ids.unsqueeze(0) : ids
+        guard x2.rank == 2 else { throw LatheError("gpt: ids must be [batch, seq], got \(ids.shapeString)") }
+        let t = x2.shape[1]
+        let offset = caches?.first?.length ?? 0
+        if offset + t > config.maxSeq {
+            throw LatheError("gpt: sequence of \(offset + t) tokens is longer than the model's maximum of \(config.maxSeq)")
+        }
+        var h = try embed(x2)
+        if let posEmbed {
+            let pos = Tensor(int64s: (offset..<(offset + t)).map { Int64($0) }, shape: [t])
+            h = try h + posEmbed(pos)
+        }
+        if training && config.dropout > 0 { h = try F.dropout(h, p: config.dropout, rng: &Runtime.rng) }
+        for (i, b) in blocks.enumerated() {
+            h = try b.forward(h, keyMask: keyMask, cache: caches?[i])
+        }
+        return try finalNorm.forward([h])
+    }
+
+    /// ids [B, T] -> logits [B, T, vocab].
+    public func logits(_ ids: Tensor, keyMask: Tensor? = nil, caches: [KVCache]? = nil) throws(LatheError) -> Tensor {
+        let h = try hidden(ids, keyMask: keyMask, caches: caches)
+        if let head { return try head(h) }
+        return try Tensor.linear(h, embed.weight, nil)
+    }
+
+    override public func forward(_ inputs: [Tensor]) throws(LatheError) -> Tensor {
+        try logits(inputs[0], keyMask: inputs.count > 1 ? inputs[1] : nil)
+    }
+
+    public func makeCaches(maxLength: Int) -> [KVCache] {
+        blocks.map { KVCache(maxLength: maxLength, width: $0.attn.kvHeads * $0.attn.headDim) }
+    }
+}
+
+/// Configuration of a BERT-style encoder with a classification head.
+public struct EncoderConfig: Sendable {
+    public var vocab = 30522, layers = 2, dim = 128, heads = 2, hidden: Int? = nil, maxSeq = 128
+    public var typeVocab = 2
+    public var classes = 2
+    public var pooling = "cls"   // "cls" or "mean"
+    public var dropout: Float = 0.1
+    public var normEps: Float = 1e-12
+    public var activation: ActivationKind = .gelu
+    public var initStd: Float = 0.02
+    public var headName = "classifier"
+    public init() {}
+}
+
+/// BERT-style encoder (post-norm blocks, learned positions, token types) with pooling and a
+/// classification head. Parameter paths follow Hugging Face's BertModel
+/// (`embeddings.word_embeddings.weight`, `encoder.layer.0.attention.self.query.weight`, ...).
+public final class Encoder: Module {
+    public let config: EncoderConfig
+    public let wordEmb: Embedding, posEmb: Embedding, typeEmb: Embedding?
+    public let embNorm: LayerNorm
+    public private(set) var blocks: [BertLayer] = []
+    public var classifier: Linear?
+
+    public init(_ c: EncoderConfig, rng: inout RandomGenerator) throws(LatheError) {
+        guard c.dim % c.heads == 0 else { throw LatheError("encoder: dim \(c.dim) must be divisible by heads \(c.heads)") }
+        guard c.pooling == "cls" || c.pooling == "mean" else {
+            throw LatheError("encoder: pooling must be \"cls\" or \"mean\", got \"\(c.pooling)\"")
+        }
+        config = c
+        wordEmb = try Embedding(c.vocab, c.dim, std: c.initStd, rng: &rng)
+        posEmb = try Embedding(c.maxSeq, c.dim, std: c.initStd, rng: &rng)
+        typeEmb = c.typeVocab > 0 ? try Embedding(c.typeVocab, c.dim, std: c.initStd, rng: &rng) : nil
+        embNorm = try LayerNorm(c.dim, eps: c.normEps)
+        var blocks: [BertLayer] = []
+        for _ in 0..<c.layers { blocks.append(try BertLayer(c, rng: &rng)) }
+        classifier = c.classes > 0 ? try Linear(c.dim, c.classes, rng: &rng) : nil
+        super.init()
+        register("embeddings.word_embeddings", wordEmb)
+        register("embeddings.position_embeddings", posEmb)
+        if let typeEmb { register("embeddings.token_type_embeddings", typeEmb) }
+        register("embeddings.LayerNorm", embNorm)
+        for (i, b) in blocks.enumerated() { register("encoder.layer.\(i)", b) }
+        if let classifier { register(c.headName, classifier) }
+        self.blocks = blocks
+        for (name, t) in namedParameters() where t.rank == 2 && !name.contains("embeddings") {
+            try t.assign(Init.normal(t.shape, std: c.initStd, rng: &rng))
+        }
+        for (name, t) in namedParameters() where name.hasSuffix(".bias") && !name.contains("LayerNorm") { try t.fill(0) }
+    }
+
+    override public var typeName: String { "Encoder" }
+    override public var details: String {
+        "vocab \(config.vocab), \(config.layers) layers, dim \(config.dim), \(config.heads) heads, \(config.pooling) pooling" + (classifier != nil ? ", \(config.classes) classes" : "")
+    }
+
+    /// Replaces the classification head with a fresh one for `classes` labels.
+    public func newHead(classes: Int, rng: inout RandomGenerator) throws(LatheError) {
+        let h = try Linear(config.dim, classes, rng: &rng)
+        try h.weight.assign(Init.normal(h.weight.shape, std: config.initStd, rng: &rng))
+        try h.bias?.fill(0)
+        classifier = h
+        register(config.headName, h)
+    }
+
+    /// Token states [B, T, dim].
+    public func tokenStates(_ ids: Tensor, mask: Tensor?, types: Tensor? = nil) throws(LatheError) -> Tensor {
+        guard ids.dtype == .int64 else { throw LatheError("encoder: token ids must be int64, got \(ids.dtype.rawValue)") }
+        let x = ids.rank == 1 ? try ids.unsqueeze(0) : ids
+        let (b, t) = (x.shape[0], x.shape[1])
+        if t > config.maxSeq { throw LatheError("encoder: sequence of \(t) tokens is longer than the maximum \(config.maxSeq)") }
+        if let mask, mask.shape != [b, t] { throw LatheError("encoder: mask \(mask.shapeString) does not match ids \(x.shapeString)") }
+        var h = try wordEmb(x) + posEmb(Tensor(int64s: (0..<t).map { Int64($0) }, shape: [t]))
+        if let typeEmb {
+            let tt: Tensor
+            if let types { tt = types } else { tt = try Tensor.zeros([b, t], dtype: .int64) }
+            h = try h + typeEmb(tt)
+        }
+        h = try embNorm(h)
+        if training && config.dropout > 0 { h = try F.dropout(h, p: config.dropout, rng: &Runtime.rng) }
+        for blk in blocks { h = try blk.forward(h, mask: mask) }
+        return h
+    }
+
+    /// Pooled sentence vectors [B, dim]: the first token, or the mean over real tokens.
+    public func pooled(_ states: Tensor, mask: Tensor?) throws(LatheError) -> Tensor {
+        if config.pooling == "cls" { return try states.select(1, 0) }
+        return try F.meanPool(states, mask: mask)
+    }
+
+    override public func forward(_ inputs: [Tensor]) throws(LatheError) -> Tensor {
+        let mask = inputs.count > 1 ? inputs[1] : nil
+        let states = try tokenStates(inputs[0], mask: mask)
+        guard let classifier else { return states }
+        var p = try pooled(states, mask: mask)
+        if training && config.dropout > 0 { p = try F.dropout(p, p: config.dropout, rng: &Runtime.rng) }
+        return try classifier(p)
+    }
+}
+
+/// One BERT layer with HF names: attention.self.{query,key,value}, attention.output.dense,
+/// attention.output.LayerNorm, intermediate.dense, output.dense, output.LayerNorm.
+public final class BertLayer: Module {
+    public let attn: SelfAttention
+    public let attnNorm: LayerNorm, outNorm: LayerNorm
+    public let inter: Linear, out: Linear
+    let act: ActivationKind
+    let dropout: Float
+
+    init(_ c: EncoderConfig, rng: inout RandomGenerator) throws(LatheError) {
+        attn = try SelfAttention(dim: c.dim, heads: c.heads, causal: false, bias: true, dropout: c.dropout,
+                                 names: .init(q: "self.query", k: "self.key", v: "self.value", o: "output.dense"), rng: &rng)
+        attnNorm = try LayerNorm(c.dim, eps: c.normEps)
+        outNorm = try LayerNorm(c.dim, eps: c.normEps)
+        inter = try Linear(c.dim, c.hidden ?? 4 * c.dim, rng: &rng)
+        out = try Linear(c.hidden ?? 4 * c.dim, c.dim, rng: &rng)
+        act = c.activation
+        dropout = c.dropout
+        super.init()
+        register("attention", attn)
+        register("attention.output.LayerNorm", attnNorm)
+        register("intermediate.dense", inter)
+        register("output.dense", out)
+        register("output.LayerNorm", outNorm)
+    }
+
+    override public var typeName: String { "BertLayer" }
+
+    func drop(_ x: Tensor) throws(LatheError) -> Tensor {
+        training && dropout > 0 ? try F.dropout(x, p: dropout, rng: &Runtime.rng) : x
+    }
+
+    public func forward(_ x: Tensor, mask: Tensor?) throws(LatheError) -> Tensor {
+        let a = try attn.forward(x, keyMask: mask, cache: nil)
+        let h = try attnNorm(x + drop(a))
+        let f = try out(act.apply(inter(h)))
+        return try outNorm(h + drop(f))
+    }
+}
+
+extension F {
+    /// Mean over the sequence of [B, T, D] states, counting only mask = 1 positions.
+    public static func meanPool(_ states: Tensor, mask: Tensor?) throws(LatheError) -> Tensor {
+        guard let mask else { return try states.mean(dims: [1]) }
+        let m = try mask.toFloat32().unsqueeze(-1)           // [B, T, 1]
+        let summed = try (states * m).sum(dims: [1])          // [B, D]
+        let counts = try m.sum(dims: [1]).clamp(min: 1e-9, max: nil)  // [B, 1]
+        return try summed / counts
+    }
+}
+
+/// A multilayer perceptron classifier: sizes [in, h1, ..., out].
+public final class MLPModel: Module {
+    public let net: Sequential
+    public init(sizes: [Int], activation: ActivationKind, dropout: Float, rng: inout RandomGenerator) throws(LatheError) {
+        guard sizes.count >= 2, sizes.allSatisfy({ $0 > 0 }) else {
+            throw LatheError("mlp: sizes must list at least input and output sizes, all positive (got \(sizes))")
+        }
+        var items: [Module] = []
+        for i in 0..<(sizes.count - 1) {
+            items.append(try Linear(sizes[i], sizes[i + 1], rng: &rng))
+            if i < sizes.count - 2 {
+                items.append(Activation(activation))
+                if dropout > 0 { items.append(try Dropout(dropout)) }
+            }
+        }
+        net = Sequential(items)
+        super.init()
+        for (n, m) in net.children { register(n, m) }
+    }
+    override public var typeName: String { "MLP" }
+    override public func forward(_ inputs: [Tensor]) throws(LatheError) -> Tensor { try net.forward(inputs) }
+}
