@@ -183,6 +183,8 @@ public enum Npy {
             if let b = bad { throw LatheError("\(p): uint64 element \(b) is above the int64 range") }
         } else if h.bigEndian {
             swapped.withUnsafeBytes { b in if let base = b.baseAddress { fill(base) } }
+        } else if h.dtype == .f4 || h.dtype == .i8 {
+            file.copy(from: h.dataOffset, count: need.partialValue, to: t.storage.raw)
         } else {
             fill(src)
         }
@@ -249,7 +251,7 @@ public enum Npy {
             header += String(repeating: " ", count: max(0, 21 - String(first).count))
         }
         let hlen = header.utf8.count + 1
-        let padlen = 64 - ((6 + 2 + hlen) % 64)
+        let padlen = 64 - ((8 + 2 + hlen) % 64)   // magic + version, length field, header
         let total = hlen + padlen
         if total > 65535 { throw LatheError("the .npy header is too long") }
         var out = magic + [1, 0, UInt8(total & 0xFF), UInt8(total >> 8)]

@@ -275,15 +275,16 @@ public final class SafetensorsFile: @unchecked Sendable {
         }
         let n = i.elementCount
         let t = Tensor(uninitialized: i.shape, dtype: dt)
-        let src = bytes.base + 8 + headerSize + i.dataOffsets.lowerBound
+        let start = 8 + headerSize + i.dataOffsets.lowerBound
+        let src = bytes.base + start
         switch i.dtype {
-        case .f32: ElementConversion.copyFloats(src, t.floatPointer, count: n)
+        case .f32: bytes.copy(from: start, count: n * 4, to: t.storage.raw)
         case .f16: ElementConversion.halfToFloat(src, t.floatPointer, count: n)
         case .bf16: ElementConversion.bf16ToFloat(src, t.floatPointer, count: n)
         case .f64: ElementConversion.doubleToFloat(src, t.floatPointer, count: n)
         case .f8e4m3: ElementConversion.table8ToFloat(src, t.floatPointer, count: n, table: ElementConversion.f8e4m3Table)
         case .f8e5m2: ElementConversion.table8ToFloat(src, t.floatPointer, count: n, table: ElementConversion.f8e5m2Table)
-        case .i64: ElementConversion.copyInt64s(src, t.int64Pointer, count: n)
+        case .i64: bytes.copy(from: start, count: n * 8, to: t.storage.raw)
         case .i32: ElementConversion.int32ToInt64(src, t.int64Pointer, count: n)
         case .u32: ElementConversion.uint32ToInt64(src, t.int64Pointer, count: n)
         case .i16: ElementConversion.int16ToInt64(src, t.int64Pointer, count: n)
