@@ -405,6 +405,21 @@ struct Mutator {
         #expect(try f.info("c").dtype.latheDType == nil)
     }
 
+    @Test func refusesTensorsLargerThanMemory() throws {
+        // a sparse 1 TB file whose header is valid: opening works, loading is refused clearly
+        let tmp = TempDir()
+        let header = Array(#"{"huge":{"dtype":"U8","shape":[1099511627776],"data_offsets":[0,1099511627776]}}"#.utf8)
+        var bytes: [UInt8] = withUnsafeBytes(of: UInt64(header.count).littleEndian) { Array($0) }
+        bytes += header
+        let path = tmp.file("sparse.safetensors")
+        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        #expect(truncate(path, off_t(bytes.count) + (1 << 40)) == 0)
+        let f = try SafetensorsFile(path: path)
+        #expect(try f.info("huge").elementCount == 1 << 40)
+        let msg = errorMessage { _ = try f.tensor("huge") } ?? ""
+        #expect(msg.contains("tensor 'huge' needs 8796.1 GB as int64, more than this machine's"), "\(msg)")
+    }
+
     @Test func missingFilesAndFolders() {
         #expect(errorMessage { _ = try SafetensorsFile(path: "/nonexistent/model.safetensors") } == "/nonexistent/model.safetensors: no such file")
         #expect(errorMessage { _ = try SafetensorsFile(path: goldenDir) }?.contains("is a folder") == true)

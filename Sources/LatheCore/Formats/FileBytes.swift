@@ -205,3 +205,14 @@ struct ByteCursor {
     guard let r = result else { throw LatheError("internal error: buffer closure did not run") }
     return try r.get()
 }
+
+/// Refuses to allocate a tensor larger than this machine's memory (a corrupt or sparse file can
+/// describe one; the allocator would otherwise abort the process).
+func checkTensorFits(elements: Int, dtype: DType, _ what: @autoclosure () -> String) throws(LatheError) {
+    let (bytes, o) = elements.multipliedReportingOverflow(by: dtype.byteSize)
+    let ram = ProcessInfo.processInfo.physicalMemory
+    if o || UInt64(bytes) > ram {
+        let gb = { (x: Double) in String(format: "%.1f GB", x / 1e9) }
+        throw LatheError("\(what()) needs \(o ? "more than 9e18 bytes" : gb(Double(bytes))) as \(dtype.rawValue), more than this machine's \(gb(Double(ram))) of memory")
+    }
+}

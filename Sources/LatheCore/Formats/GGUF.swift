@@ -547,8 +547,9 @@ public final class GGUFFile: @unchecked Sendable {
         guard i.type.canDequantize else {
             throw LatheError("\(path): tensor '\(name)' is \(i.type), which Lathe cannot dequantize yet (supported: \(GGMLType.dequantizable.map(\.description).joined(separator: ", ")))")
         }
-        let t = Tensor(uninitialized: i.shape, dtype: .float32)
         let n = i.elementCount
+        try checkTensorFits(elements: n, dtype: .float32, "\(path): tensor '\(name)'")
+        let t = Tensor(uninitialized: i.shape, dtype: .float32)
         // dequantize in slices of rows so a Ctrl-C can stop a big tensor early
         let rowElems = max(i.dims.first ?? 1, 1)
         let rows = n / rowElems

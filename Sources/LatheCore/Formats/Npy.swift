@@ -153,6 +153,7 @@ public enum Npy {
             }
         }
         // file order: C order of `shape`, or for fortran_order the C order of reversed `shape`
+        try checkTensorFits(elements: n, dtype: h.dtype.latheDType, "\(p): the array")
         let fileShape = h.fortranOrder ? Array(h.shape.reversed()) : h.shape
         let t = Tensor(uninitialized: fileShape, dtype: h.dtype.latheDType)
         func fill(_ s: UnsafeRawPointer) {

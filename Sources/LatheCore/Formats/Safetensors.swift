@@ -274,6 +274,7 @@ public final class SafetensorsFile: @unchecked Sendable {
             throw LatheError("\(path): tensor '\(name)' has dtype \(i.dtype.rawValue), which Lathe cannot load (supported: \(SafetensorsDType.loadable))")
         }
         let n = i.elementCount
+        try checkTensorFits(elements: n, dtype: dt, "\(path): tensor '\(name)'")
         let t = Tensor(uninitialized: i.shape, dtype: dt)
         let start = 8 + headerSize + i.dataOffsets.lowerBound
         let src = bytes.base + start
