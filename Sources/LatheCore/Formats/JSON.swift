@@ -1,0 +1,398 @@
+/// A strict JSON value (RFC 8259) as the file-format readers need it: objects keep their key
+/// order and duplicate keys (so a reader can reject duplicates), numbers keep their exact text
+/// (so 64-bit offsets are never rounded through a Double).
+public indirect enum JSONValue: Equatable, Sendable {
+    case null
+    case bool(Bool)
+    /// The number exactly as written, e.g. `"17"`, `"-0.5e3"`.
+    case number(String)
+    case string(String)
+    case array([JSONValue])
+    /// Members in file order, duplicates included.
+    case object([(String, JSONValue)])
+
+    public static func == (a: JSONValue, b: JSONValue) -> Bool {
+        switch (a, b) {
+        case (.null, .null): return true
+        case let (.bool(x), .bool(y)): return x == y
+        case let (.number(x), .number(y)): return x == y
+        case let (.string(x), .string(y)): return x == y
+        case let (.array(x), .array(y)): return x == y
+        case let (.object(x), .object(y)):
+            return x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        default: return false
+        }
+    }
+
+    /// A short name of the kind of value, for error messages ("string", "array", ...).
+    public var kind: String {
+        switch self {
+        case .null: return "null"
+        case .bool: return "boolean"
+        case .number: return "number"
+        case .string: return "string"
+        case .array: return "array"
+        case .object: return "object"
+        }
+    }
+
+    /// The value of a non-negative integer written without fraction or exponent, if it fits in Int.
+    public var nonNegativeInt: Int? {
+        guard case .number(let s) = self, !s.isEmpty else { return nil }
+        var v = 0
+        for c in s.utf8 {
+            guard c >= 48 && c <= 57 else { return nil }
+            let (m, o1) = v.multipliedReportingOverflow(by: 10)
+            let (a, o2) = m.addingReportingOverflow(Int(c - 48))
+            if o1 || o2 { return nil }
+            v = a
+        }
+        return v
+    }
+
+    /// The number as a Double (nil for non-numbers).
+    public var double: Double? {
+        guard case .number(let s) = self else { return nil }
+        return Double(s)
+    }
+
+    public var string: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+
+    /// The last member named `key` of an object (nil for non-objects or a missing key).
+    public subscript(key: String) -> JSONValue? {
+        guard case .object(let m) = self else { return nil }
+        return m.last(where: { $0.0 == key })?.1
+    }
+
+    /// Parses UTF-8 JSON text. Rejects invalid UTF-8, trailing garbage, nesting deeper than
+    /// `maxDepth`, lone surrogates and anything else RFC 8259 does not allow. Errors say
+    /// where (byte offset) and what was wrong; they do not name a file (callers prefix that).
+    public static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = 64) throws(LatheError) -> JSONValue {
+        var p = JSONParser(bytes: bytes, maxDepth: maxDepth)
+        return try p.parseDocument()
+    }
+
+    public static func parse(_ bytes: [UInt8], maxDepth: Int = 64) throws(LatheError) -> JSONValue {
+        try withRawBytes(of: bytes) { (b) throws(LatheError) -> JSONValue in try parse(b, maxDepth: maxDepth) }
+    }
+
+    public static func parse(_ text: String, maxDepth: Int = 64) throws(LatheError) -> JSONValue {
+        try parse(Array(text.utf8), maxDepth: maxDepth)
+    }
+
+    /// Compact JSON text (no spaces), strings escaped as serde_json and Python's safetensors
+    /// write them: `"` `\` and control characters escaped (`\n`, `\t`, `\r`, `\b`, `\f`, else
+    /// `\u00XX` in lowercase hex); everything else, `/` and non-ASCII included, written as is.
+    public var compactText: String {
+        var out = ""
+        write(into: &out)
+        return out
+    }
+
+    func write(into out: inout String) {
+        switch self {
+        case .null: out += "null"
+        case .bool(let b): out += b ? "true" : "false"
+        case .number(let s): out += s
+        case .string(let s): JSONValue.appendQuoted(s, to: &out)
+        case .array(let a):
+            out += "["
+            for (i, v) in a.enumerated() {
+                if i > 0 { out += "," }
+                v.write(into: &out)
+            }
+            out += "]"
+        case .object(let m):
+            out += "{"
+            for (i, (k, v)) in m.enumerated() {
+                if i > 0 { out += "," }
+                JSONValue.appendQuoted(k, to: &out)
+                out += ":"
+                v.write(into: &out)
+            }
+            out += "}"
+        }
+    }
+
+    /// Appends `s` as a JSON string literal (serde_json's escaping).
+    public static func appendQuoted(_ s: String, to out: inout String) {
+        out += "\""
+        let hex: [Character] = Array("0123456789abcdef")
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "\u{08}": out += "\\b"
+            case "\u{0C}": out += "\\f"
+            default:
+                if u.value < 0x20 {
+                    out += "\\u00"
+                    out.append(hex[Int(u.value >> 4)])
+                    out.append(hex[Int(u.value & 15)])
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+        }
+        out += "\""
+    }
+}
+
+/// Recursive-descent parser over raw bytes with an explicit depth limit (no stack overflow on
+/// hostile input like 100,000 nested `[`).
+struct JSONParser {
+    let bytes: UnsafeRawBufferPointer
+    let maxDepth: Int
+    var i = 0
+    var depth = 0
+
+    init(bytes: UnsafeRawBufferPointer, maxDepth: Int) {
+        self.bytes = bytes
+        self.maxDepth = maxDepth
+    }
+
+    func fail(_ what: String) -> LatheError {
+        LatheError("invalid JSON at byte \(i): \(what)")
+    }
+
+    @inline(__always) var atEnd: Bool { i >= bytes.count }
+    @inline(__always) func peek() -> UInt8 { bytes[i] }
+
+    mutating func skipSpace() {
+        while i < bytes.count {
+            let c = bytes[i]
+            if c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D { i += 1 } else { break }
+        }
+    }
+
+    mutating func parseDocument() throws(LatheError) -> JSONValue {
+        // UTF-8 validity of the whole text first: strings can then be decoded without checks
+        if let bad = firstInvalidUTF8(bytes) {
+            i = bad
+            throw fail("invalid UTF-8")
+        }
+        skipSpace()
+        let v = try parseValue()
+        skipSpace()
+        if !atEnd { throw fail("unexpected \(describe(peek())) after the end of the value") }
+        return v
+    }
+
+    func describe(_ c: UInt8) -> String {
+        if c >= 0x20 && c < 0x7F { return "'\(Character(Unicode.Scalar(c)))'" }
+        return "byte 0x" + String(c, radix: 16)
+    }
+
+    mutating func parseValue() throws(LatheError) -> JSONValue {
+        if atEnd { throw fail("unexpected end of text (expected a value)") }
+        let c = peek()
+        switch c {
+        case UInt8(ascii: "{"):
+            depth += 1
+            if depth > maxDepth { throw fail("nested deeper than \(maxDepth) levels") }
+            defer { depth -= 1 }
+            i += 1
+            var members: [(String, JSONValue)] = []
+            skipSpace()
+            if !atEnd && peek() == UInt8(ascii: "}") { i += 1; return .object(members) }
+            while true {
+                skipSpace()
+                if atEnd || peek() != UInt8(ascii: "\"") {
+                    throw fail(atEnd ? "unexpected end of text (expected a key)" : "expected a string key, got \(describe(peek()))")
+                }
+                let k = try parseString()
+                skipSpace()
+                if atEnd || peek() != UInt8(ascii: ":") {
+                    throw fail(atEnd ? "unexpected end of text (expected ':')" : "expected ':', got \(describe(peek()))")
+                }
+                i += 1
+                skipSpace()
+                let v = try parseValue()
+                members.append((k, v))
+                skipSpace()
+                if atEnd { throw fail("unexpected end of text (expected ',' or '}')") }
+                let d = peek()
+                i += 1
+                if d == UInt8(ascii: ",") { continue }
+                if d == UInt8(ascii: "}") { return .object(members) }
+                i -= 1
+                throw fail("expected ',' or '}', got \(describe(d))")
+            }
+        case UInt8(ascii: "["):
+            depth += 1
+            if depth > maxDepth { throw fail("nested deeper than \(maxDepth) levels") }
+            defer { depth -= 1 }
+            i += 1
+            var items: [JSONValue] = []
+            skipSpace()
+            if !atEnd && peek() == UInt8(ascii: "]") { i += 1; return .array(items) }
+            while true {
+                skipSpace()
+                items.append(try parseValue())
+                skipSpace()
+                if atEnd { throw fail("unexpected end of text (expected ',' or ']')") }
+                let d = peek()
+                i += 1
+                if d == UInt8(ascii: ",") { continue }
+                if d == UInt8(ascii: "]") { return .array(items) }
+                i -= 1
+                throw fail("expected ',' or ']', got \(describe(d))")
+            }
+        case UInt8(ascii: "\""):
+            return .string(try parseString())
+        case UInt8(ascii: "t"):
+            try literal("true"); return .bool(true)
+        case UInt8(ascii: "f"):
+            try literal("false"); return .bool(false)
+        case UInt8(ascii: "n"):
+            try literal("null"); return .null
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return .number(try parseNumber())
+        default:
+            throw fail("unexpected \(describe(c)) (expected a value)")
+        }
+    }
+
+    mutating func literal(_ word: StaticString) throws(LatheError) {
+        let n = word.utf8CodeUnitCount
+        let w = UnsafeRawBufferPointer(start: word.utf8Start, count: n)
+        if bytes.count - i < n || !(0..<n).allSatisfy({ bytes[i + $0] == w[$0] }) {
+            throw fail("invalid literal (expected \(word))")
+        }
+        i += n
+    }
+
+    mutating func parseNumber() throws(LatheError) -> String {
+        let start = i
+        @inline(__always) func isDigit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }
+        if peek() == UInt8(ascii: "-") { i += 1 }
+        if atEnd || !isDigit(peek()) { throw fail("invalid number") }
+        if peek() == UInt8(ascii: "0") {
+            i += 1
+        } else {
+            while !atEnd && isDigit(peek()) { i += 1 }
+        }
+        if !atEnd && peek() == UInt8(ascii: ".") {
+            i += 1
+            if atEnd || !isDigit(peek()) { throw fail("invalid number (digits expected after '.')") }
+            while !atEnd && isDigit(peek()) { i += 1 }
+        }
+        if !atEnd && (peek() == UInt8(ascii: "e") || peek() == UInt8(ascii: "E")) {
+            i += 1
+            if !atEnd && (peek() == UInt8(ascii: "+") || peek() == UInt8(ascii: "-")) { i += 1 }
+            if atEnd || !isDigit(peek()) { throw fail("invalid number (digits expected in the exponent)") }
+            while !atEnd && isDigit(peek()) { i += 1 }
+        }
+        return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
+    }
+
+    mutating func hex4() throws(LatheError) -> UInt32 {
+        if bytes.count - i < 4 { throw fail("unexpected end of text in a \\u escape") }
+        var v: UInt32 = 0
+        for _ in 0..<4 {
+            let c = bytes[i]
+            let d: UInt32
+            switch c {
+            case 48...57: d = UInt32(c - 48)
+            case 65...70: d = UInt32(c - 55)
+            case 97...102: d = UInt32(c - 87)
+            default: throw fail("invalid hex digit in a \\u escape")
+            }
+            v = v << 4 | d
+            i += 1
+        }
+        return v
+    }
+
+    mutating func parseString() throws(LatheError) -> String {
+        i += 1  // opening quote
+        let start = i
+        // fast path: no escapes
+        while i < bytes.count {
+            let c = bytes[i]
+            if c == UInt8(ascii: "\"") {
+                let s = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
+                i += 1
+                return s
+            }
+            if c == UInt8(ascii: "\\") { break }
+            if c < 0x20 { throw fail("control character in a string (must be escaped)") }
+            i += 1
+        }
+        if atEnd { throw fail("unterminated string") }
+        var out = [UInt8](UnsafeRawBufferPointer(rebasing: bytes[start..<i]))
+        while true {
+            if atEnd { throw fail("unterminated string") }
+            let c = bytes[i]
+            if c == UInt8(ascii: "\"") { i += 1; break }
+            if c < 0x20 { throw fail("control character in a string (must be escaped)") }
+            if c != UInt8(ascii: "\\") { out.append(c); i += 1; continue }
+            i += 1
+            if atEnd { throw fail("unterminated escape") }
+            let e = bytes[i]
+            i += 1
+            switch e {
+            case UInt8(ascii: "\""): out.append(0x22)
+            case UInt8(ascii: "\\"): out.append(0x5C)
+            case UInt8(ascii: "/"): out.append(0x2F)
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0C)
+            case UInt8(ascii: "n"): out.append(0x0A)
+            case UInt8(ascii: "r"): out.append(0x0D)
+            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "u"):
+                var cp = try hex4()
+                if cp >= 0xD800 && cp < 0xDC00 {
+                    guard bytes.count - i >= 2, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") else {
+                        throw fail("lone leading surrogate in a \\u escape")
+                    }
+                    i += 2
+                    let lo = try hex4()
+                    guard lo >= 0xDC00 && lo < 0xE000 else { throw fail("invalid low surrogate in a \\u escape") }
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00)
+                } else if cp >= 0xDC00 && cp < 0xE000 {
+                    throw fail("lone trailing surrogate in a \\u escape")
+                }
+                guard let scalar = Unicode.Scalar(cp) else { throw fail("invalid \\u escape") }
+                out.append(contentsOf: Array(String(Character(scalar)).utf8))
+            default:
+                i -= 1
+                throw fail("invalid escape \\\(describe(e))")
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// Offset of the first byte that breaks UTF-8 (overlongs, surrogates and code points above
+/// U+10FFFF count as broken), or nil when all of `b` is valid.
+func firstInvalidUTF8(_ b: UnsafeRawBufferPointer) -> Int? {
+    var i = 0
+    let n = b.count
+    while i < n {
+        let c = b[i]
+        if c < 0x80 { i += 1; continue }
+        var need = 0
+        var min: UInt32 = 0
+        var cp: UInt32 = 0
+        if c & 0xE0 == 0xC0 { need = 1; cp = UInt32(c & 0x1F); min = 0x80 }
+        else if c & 0xF0 == 0xE0 { need = 2; cp = UInt32(c & 0x0F); min = 0x800 }
+        else if c & 0xF8 == 0xF0 { need = 3; cp = UInt32(c & 0x07); min = 0x10000 }
+        else { return i }
+        if n - i <= need { return i }
+        for k in 1...need {
+            let d = b[i + k]
+            if d & 0xC0 != 0x80 { return i }
+            cp = cp << 6 | UInt32(d & 0x3F)
+        }
+        if cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp < 0xE000) { return i }
+        i += need + 1
+    }
+    return nil
+}

@@ -1,0 +1,107 @@
+"""Reference checks for LatheCore/Formats.
+
+The Swift tests (Tests/LatheCoreTests/FormatsTests.swift) require Lathe's safetensors and .npy
+writers to reproduce the committed golden files byte for byte, and its readers to return the
+values listed next to them. These tests close the loop on the Python side: the committed
+golden files must be exactly what the pinned reference packages (safetensors, numpy, gguf)
+write today, and the reference readers must read them back to the listed values. So a file
+Lathe writes is, byte for byte, a file the reference package wrote and reads.
+"""
+import importlib.util
+import json
+import os
+import pathlib
+import subprocess
+
+import numpy as np
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+GOLDEN = ROOT / "Tests" / "golden" / "formats"
+
+
+def load_script(name):
+    spec = importlib.util.spec_from_file_location(f"golden_{name}", ROOT / "scripts" / "golden" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def same_tree(produced, names):
+    for n in names:
+        want = (GOLDEN / n).read_bytes()
+        got = (produced / n).read_bytes()
+        assert got == want, f"{n}: regenerated file differs from the committed golden file"
+
+
+@pytest.mark.parametrize("script", ["safetensors", "npy", "gguf"])
+def test_golden_files_are_what_the_reference_writes(tmp_path, script):
+    load_script(script).generate(str(tmp_path))
+    produced = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+    assert produced, "the generator wrote nothing"
+    same_tree(tmp_path, produced)
+
+
+def f32(bits):
+    return np.array(bits, dtype=np.uint32).view(np.float32)
+
+
+def test_reference_reads_the_write_goldens_to_lathes_inputs():
+    from safetensors.numpy import load_file
+    from safetensors import safe_open
+    doc = json.loads((GOLDEN / "safetensors.json").read_text())
+    for case in doc["write"]:
+        path = str(GOLDEN / case["file"])
+        if case["float_dtype"] == "BF16":
+            continue  # numpy has no bfloat16; test_bf16_golden_bits_use_round_to_nearest_even checks it
+        got = load_file(path)
+        assert sorted(got) == sorted(t["name"] for t in case["tensors"])
+        with safe_open(path, framework="numpy") as f:
+            assert (f.metadata() or None) == case["metadata"]
+        for t in case["tensors"]:
+            a = got[t["name"]]
+            assert list(a.shape) == t["shape"]
+            if t["dtype"] == "float32":
+                want = f32(t["f32_bits"])
+                if case["float_dtype"] == "F16":
+                    want = want.astype(np.float16)
+                    assert a.dtype == np.float16
+                np.testing.assert_array_equal(a.reshape(-1), want)
+            elif t["dtype"] == "int64":
+                assert a.dtype == np.int64 and a.reshape(-1).tolist() == t["ints"]
+            else:
+                assert a.dtype == np.bool_ and a.reshape(-1).tolist() == t["bools"]
+
+
+def test_bf16_golden_bits_use_round_to_nearest_even():
+    # the BF16 file stores exactly what the documented rounding gives for the float32 inputs
+    mod = load_script("safetensors")
+    doc = json.loads((GOLDEN / "safetensors.json").read_text())
+    case = next(c for c in doc["write"] if c["float_dtype"] == "BF16")
+    data = (GOLDEN / case["file"]).read_bytes()
+    n = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + n])
+    w = next(t for t in case["tensors"] if t["name"] == "w")
+    b, e = header["w"]["data_offsets"]
+    stored = np.frombuffer(data[8 + n + b:8 + n + e], dtype="<u2")
+    np.testing.assert_array_equal(stored, mod.bf16_bits(f32(w["f32_bits"])))
+    assert header["w"]["dtype"] == "BF16"
+
+
+def test_numpy_reads_npy_goldens():
+    doc = json.loads((GOLDEN / "npy.json").read_text())
+    for name, e in doc["read"].items():
+        a = np.load(GOLDEN / name)
+        assert list(a.shape) == e["shape"]
+        if "f32_bits" in e:
+            np.testing.assert_array_equal(np.ascontiguousarray(a, dtype=np.float32).reshape(-1).view(np.uint32),
+                                          np.array(e["f32_bits"], dtype=np.uint32))
+
+
+def test_smollm2_facts_match_gguf_py(tmp_path):
+    # fetches the real model into the cache (fails, does not skip, when it cannot)
+    out = subprocess.run([str(ROOT / "scripts" / "fetch_models.sh"), "smollm2"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    model = out.stdout.strip().splitlines()[-1]
+    load_script("gguf").smollm2(model, str(tmp_path))
+    assert json.loads((tmp_path / "smollm2.json").read_text()) == json.loads((GOLDEN / "smollm2.json").read_text())
