@@ -353,6 +353,19 @@ void lp_install_prompt_sigint(void) {
 
 void lp_restore_default_sigint(void) { signal(SIGINT, SIG_DFL); }
 
+
+void lp_consume_interrupt(lua_State *L) {
+    lua_sethook(L, NULL, 0, 0);
+    lk_interrupt_clear();
+    // the first Ctrl-C set SIGINT back to its default; handled, it arms the handler again so
+    // the next Ctrl-C interrupts rather than kills
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = laction;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+}
+
 static int docall_impl(lua_State *L, int narg, int nres, int traceback) {
     int base = lua_gettop(L) - narg;
     if (traceback) {

@@ -109,6 +109,8 @@ public final class LuaVM {
         LatheModule.self,
         CaptureModule.self,
         TensorModule.self,
+        NNModule.self,
+        TrainModule.self,
     ]
 
     public init(stdlib: String? = LuaVM.findStdlib()) throws {
@@ -215,6 +217,11 @@ public final class LuaVM {
 
     /// Pushes a Lua function that runs `body`. `name` is how errors and help name it.
     public func pushFunction(_ name: String, isMethod: Bool = false, _ body: @escaping LuaBody) {
+        LuaVM.pushFunction(L, name, isMethod: isMethod, body)
+    }
+
+    /// The same for any state (bindings that create functions while they run).
+    public static func pushFunction(_ L: OpaquePointer, _ name: String, isMethod: Bool = false, _ body: @escaping LuaBody) {
         let box = FunctionBox(name: name, isMethod: isMethod, body: body)
         lp_pushfunction(L, luaDispatch, Unmanaged.passRetained(box).toOpaque(), releaseBox)
     }

@@ -13,7 +13,7 @@ public final class ProgressBar {
     let start = monotonicSeconds()
     var lastDraw = 0.0
     var drewAnything = false
-    let isTTY: Bool
+    public let isTTY: Bool
     /// Seconds before anything is shown.
     public var delay = 0.5
     /// Seconds between plain lines when not on a terminal.
@@ -82,7 +82,7 @@ public final class ProgressBar {
         FileHandle.standardError.write(out.data(using: .utf8)!)
     }
 
-    static func group(_ n: Int) -> String {
+    public static func group(_ n: Int) -> String {
         let s = String(n)
         var out = ""
         for (i, ch) in s.reversed().enumerated() {
@@ -92,7 +92,7 @@ public final class ProgressBar {
         return String(out.reversed())
     }
 
-    static func rateString(_ r: Double) -> String {
+    public static func rateString(_ r: Double) -> String {
         if r >= 100 { return ProgressBar.group(Int(r)) }
         if r >= 10 { return String(format: "%.1f", r) }
         return String(format: "%.2f", r)

@@ -95,6 +95,8 @@ int lp_call_protected(lua_State *L, int narg, int nres);
 // Installs the prompt-time handler: sets the interrupt flag only, no SA_RESTART, so a blocked
 // read returns with EINTR.
 void lp_install_prompt_sigint(void);
+// Disarms a pending Ctrl-C (flag and Lua hook) after native code handled it itself.
+void lp_consume_interrupt(lua_State *L);
 // Restores the default SIGINT action.
 void lp_restore_default_sigint(void);
 // The state the run-time handler arms its hook on (set by lp_docall).

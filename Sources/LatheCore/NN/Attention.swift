@@ -62,7 +62,8 @@ extension F {
         }
         if Autograd.needs([q, k, v]) {
             let needQ = q.requiresGrad, needK = k.requiresGrad, needV = v.requiresGrad
-            out.record("attention", [q, k, v]) { g throws(LatheError) in
+            out.record("attention", [q, k, v]) { [qc, kc, vc, probs] g throws(LatheError) in
+                _ = (qc, kc, vc, probs)
                 let gc = g.contiguous()
                 let dq = Tensor(uninitialized: qc.shape, dtype: .float32)
                 let dk = Tensor.full(kc.shape, 0), dv = Tensor.full(vc.shape, 0)

@@ -28,7 +28,9 @@ public enum F {
         if Autograd.needs(inputs) {
             let needX = x.requiresGrad, needW = weight?.requiresGrad ?? false, needB = bias?.requiresGrad ?? false
             let hasW = weight != nil, hasB = bias != nil
-            out.record("layer_norm", inputs) { g throws(LatheError) in
+            // the closure keeps the buffers its pointers point into alive
+            out.record("layer_norm", inputs) { [xc, stats, wp, bp] g throws(LatheError) in
+                _ = (xc, stats, wp, bp)
                 let gc = g.contiguous()
                 let dx = Tensor(uninitialized: xc.shape, dtype: .float32)
                 let parts = max(1, min(Runtime.threads, rows))
@@ -67,7 +69,8 @@ public enum F {
         if let weight { inputs.append(weight) }
         if Autograd.needs(inputs) {
             let needX = x.requiresGrad, needW = weight?.requiresGrad ?? false, hasW = weight != nil
-            out.record("rms_norm", inputs) { g throws(LatheError) in
+            out.record("rms_norm", inputs) { [xc, rr, wp] g throws(LatheError) in
+                _ = (xc, rr, wp)
                 let gc = g.contiguous()
                 let dx = Tensor(uninitialized: xc.shape, dtype: .float32)
                 let parts = max(1, min(Runtime.threads, rows))
@@ -146,7 +149,8 @@ public enum F {
         }
         if Autograd.needs(logits) {
             let shape = logits.shape
-            out.record("cross_entropy", [logits]) { g throws(LatheError) in
+            out.record("cross_entropy", [logits]) { [lc, tc, wc] g throws(LatheError) in
+                _ = (lc, tc, wc)
                 let gc = g.contiguous()
                 let grad = Tensor.full([rows, c], 0)
                 let gp = grad.floatPointer, gg = gc.floatPointer

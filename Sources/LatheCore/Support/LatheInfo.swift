@@ -2,3 +2,12 @@
 public enum LatheInfo {
     public static let version = "0.1.0"
 }
+
+import Foundation
+
+/// Seconds on a monotonic clock (for timing).
+public func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}

@@ -1,0 +1,170 @@
+import Foundation
+import LatheCore
+import Testing
+
+@Suite(.serialized) struct NNGradients {
+    @Test func normsAndLosses() throws {
+        let x = randTensor([3, 5], seed: 40), w = randTensor([5], seed: 41, lo: 0.5, hi: 1.5), b = randTensor([5], seed: 42)
+        try gradcheck("layer_norm", [x, w, b]) { try F.layerNorm($0[0], weight: $0[1], bias: $0[2]) }
+        try gradcheck("layer_norm no affine", [x]) { try F.layerNorm($0[0], weight: nil, bias: nil) }
+        try gradcheck("rms_norm", [x, w]) { try F.rmsNorm($0[0], weight: $0[1]) }
+        let logits = randTensor([4, 6], seed: 43, lo: -2, hi: 2)
+        let targets = Tensor(int64s: [1, 5, -100, 0], shape: [4])
+        try gradcheck("cross_entropy", [logits]) { try F.crossEntropy($0[0], targets) }
+        try gradcheck("cross_entropy smoothing", [logits]) { try F.crossEntropy($0[0], targets, labelSmoothing: 0.1) }
+        let cw = Tensor(floats: [1, 2, 0.5, 1, 1, 3], shape: [6])
+        try gradcheck("cross_entropy weights", [logits]) { try F.crossEntropy($0[0], targets, weight: cw) }
+        try gradcheck("cross_entropy none", [logits]) { try F.crossEntropy($0[0], targets, reduction: "none") }
+        try gradcheck("mse", [x, randTensor([3, 5], seed: 44)]) { try F.mse($0[0], $0[1]) }
+        try gradcheck("bce", [x]) { try F.bceWithLogits($0[0], Tensor(floats: (0..<15).map { Float($0 % 2) }, shape: [3, 5])) }
+    }
+
+    @Test func crossEntropyMatchesDefinition() throws {
+        // PyTorch's values for these inputs: loss = mean(logsumexp - x[target]) over counted targets
+        let logits = Tensor(floats: [2, 0.5, -1, 0.1, 0.2, 3], shape: [2, 3])
+        let l = try F.crossEntropy(logits, Tensor(int64s: [0, 2], shape: [2])).item()
+        let r0 = Foundation.log(Foundation.exp(2.0) + Foundation.exp(0.5) + Foundation.exp(-1.0)) - 2
+        let r1 = Foundation.log(Foundation.exp(0.1) + Foundation.exp(0.2) + Foundation.exp(3.0)) - 3
+        #expect(abs(l - (r0 + r1) / 2) < 1e-6)
+        // weighted mean divides by the summed weights of the targets
+        let w = Tensor(floats: [2, 1, 0.5], shape: [3])
+        let lw = try F.crossEntropy(logits, Tensor(int64s: [0, 2], shape: [2]), weight: w).item()
+        #expect(abs(lw - (2 * r0 + 0.5 * r1) / 2.5) < 1e-6)
+        #expect(throws: LatheError.self) { try F.crossEntropy(logits, Tensor(int64s: [0, 3], shape: [2])) }
+    }
+
+    @Test func attentionMatchesComposedOps() throws {
+        // fused attention == softmax(q k^T / sqrt(d) + causal mask) v computed with tensor ops
+        let (b, t, h, d) = (2, 5, 2, 4)
+        let q = randTensor([b, t, h * d], seed: 50), k = randTensor([b, t, h * d], seed: 51), v = randTensor([b, t, h * d], seed: 52)
+        let fused = try F.attention(q, k, v, heads: h, kvHeads: h, causal: true)
+        let qh = try q.reshape([b, t, h, d]).transpose(1, 2), kh = try k.reshape([b, t, h, d]).transpose(1, 2), vh = try v.reshape([b, t, h, d]).transpose(1, 2)
+        var scores = try Tensor.matmul(qh, kh.transpose(-1, -2)).mulScalar(1 / Double(d).squareRoot())
+        var maskVals = [Bool]()
+        for i in 0..<t { for j in 0..<t { maskVals.append(j > i) } }
+        scores = try scores.maskedFill(Tensor(bools: maskVals, shape: [t, t]), -1e30)
+        let ref = try Tensor.matmul(scores.softmax(-1), vh).transpose(1, 2).reshape([b, t, h * d])
+        #expect(close(fused.toFloatArray(), ref.toDoubleArray(), rtol: 1e-5, atol: 1e-6))
+    }
+
+    @Test func attentionGradients() throws {
+        let (b, t, d) = (2, 4, 3)
+        let q = randTensor([b, t, 2 * d], seed: 60), k = randTensor([b, t, 2 * d], seed: 61), v = randTensor([b, t, 2 * d], seed: 62)
+        try gradcheck("attention causal", [q, k, v]) { try F.attention($0[0], $0[1], $0[2], heads: 2, kvHeads: 2, causal: true) }
+        let mask = Tensor(floats: [1, 1, 1, 0, 1, 1, 0, 0], shape: [2, 4])
+        try gradcheck("attention masked", [q, k, v]) { try F.attention($0[0], $0[1], $0[2], heads: 2, kvHeads: 2, causal: false, keyMask: mask) }
+        let q4 = randTensor([b, t, 4 * d], seed: 63)
+        try gradcheck("attention grouped-query", [q4, k, v]) { try F.attention($0[0], $0[1], $0[2], heads: 4, kvHeads: 2, causal: true) }
+        let x = randTensor([1, 3, 2, 4], seed: 64)
+        let (c, s) = F.ropeTables(headDim: 4, maxPositions: 8, theta: 10000)
+        try gradcheck("rope", [x]) { try F.rope($0[0], cos: c, sin: s, offset: 2) }
+    }
+
+    @Test func kvCacheDecodingMatchesFullForward() throws {
+        var rng = RandomGenerator(seed: 3)
+        var cfg = DecoderConfig()
+        cfg.vocab = 20; cfg.layers = 2; cfg.dim = 16; cfg.heads = 4; cfg.kvHeads = 2; cfg.maxSeq = 16
+        cfg.positions = "rotary"; cfg.norm = .rms; cfg.gated = true; cfg.activation = .silu; cfg.bias = false
+        let m = try DecoderLM(cfg, rng: &rng)
+        m.setTraining(false)
+        let ids: [Int64] = [3, 7, 1, 19, 4, 4, 0]
+        let full = try Autograd.noGrad { () throws -> Tensor in try m.logits(Tensor(int64s: ids, shape: [1, ids.count])) }
+        let caches = m.makeCaches(maxLength: 16)
+        var stepLogits: [Float] = []
+        try Autograd.noGrad { () throws in
+            let first = try m.logits(Tensor(int64s: Array(ids.prefix(3)), shape: [1, 3]), caches: caches)
+            stepLogits += first.toFloatArray()
+            for i in 3..<ids.count {
+                stepLogits += try m.logits(Tensor(int64s: [ids[i]], shape: [1, 1]), caches: caches).toFloatArray()
+            }
+        }
+        #expect(close(stepLogits, full.toDoubleArray(), rtol: 1e-4, atol: 1e-5))
+    }
+
+    @Test func modelGradients() throws {
+        var rng = RandomGenerator(seed: 5)
+        var cfg = DecoderConfig()
+        cfg.vocab = 11; cfg.layers = 1; cfg.dim = 8; cfg.heads = 2; cfg.maxSeq = 6
+        let m = try DecoderLM(cfg, rng: &rng)
+        let ids = Tensor(int64s: [1, 2, 3, 4, 5, 6, 7, 8], shape: [2, 4])
+        let targets = Tensor(int64s: [2, 3, 4, 5, 6, 7, 8, 9], shape: [8])
+        // check a few weight matrices of the whole model against finite differences
+        let params = m.namedParameters().filter { ["layers.0.attn.q_proj.weight", "layers.0.mlp.down_proj.bias", "embed.weight"].contains($0.0) }.map { $0.1 }
+        try gradcheck("gpt", params, atol: 3e-3) { _ in try F.crossEntropy(m.logits(ids).reshape([8, 11]), targets) }
+    }
+
+    @Test func loraStartsAsBaseAndMergesExactly() throws {
+        var rng = RandomGenerator(seed: 8)
+        var cfg = DecoderConfig()
+        cfg.vocab = 16; cfg.layers = 2; cfg.dim = 8; cfg.heads = 2; cfg.maxSeq = 8
+        let m = try DecoderLM(cfg, rng: &rng)
+        m.setTraining(false)
+        let ids = Tensor(int64s: [1, 5, 9, 2], shape: [1, 4])
+        let before = try Autograd.noGrad { () throws -> Tensor in try m.logits(ids) }.toFloatArray()
+        var c = LoRA.Config()
+        c.r = 2; c.alpha = 4
+        let paths = try LoRA.apply(m, c, rng: &rng)
+        #expect(paths == ["layers.0.attn.q_proj", "layers.0.attn.v_proj", "layers.1.attn.q_proj", "layers.1.attn.v_proj"])
+        #expect(try Autograd.noGrad { () throws -> Tensor in try m.logits(ids) }.toFloatArray() == before)
+        let (tr, all, _) = LoRA.counts(m)
+        #expect(tr == 4 * 2 * (8 + 8))
+        #expect(all == m.parameterCount())
+        // give B values, then merging must not change the outputs
+        for (_, lin) in LoRA.adapted(m) { try lin.lora!.b.assign(randTensor([8, 2], seed: 9)) }
+        let adapted = try Autograd.noGrad { () throws -> Tensor in try m.logits(ids) }
+        #expect(adapted.toFloatArray() != before)
+        #expect(try LoRA.merge(m) == 4)
+        let merged = try Autograd.noGrad { () throws -> Tensor in try m.logits(ids) }
+        #expect(close(merged.toFloatArray(), adapted.toDoubleArray(), rtol: 1e-5, atol: 1e-5))
+        #expect(try LoRA.unmerge(m) == 4)
+        #expect(close(try Autograd.noGrad { () throws -> Tensor in try m.logits(ids) }.toFloatArray(), adapted.toDoubleArray(), rtol: 1e-5, atol: 1e-5))
+        // frozen base weights get no gradient at all
+        m.setTraining(true)
+        try F.crossEntropy(m.logits(ids).reshape([4, 16]), Tensor(int64s: [1, 2, 3, 4], shape: [4])).backward()
+        for (name, t) in m.namedParameters() {
+            if name.contains("lora_") { #expect(t.grad != nil, "\(name)") } else { #expect(t.grad == nil, "\(name)") }
+        }
+        var bad = LoRA.Config()
+        bad.targets = ["query"]
+        #expect(throws: LatheError.self) { try LoRA.apply(m, bad, rng: &rng) }
+    }
+
+    @Test func schedules() throws {
+        let s = try Schedule(kind: .cosine, lr: 1, warmup: 10, total: 110, minLR: 0.1)
+        #expect(abs(s.lr(at: 0) - 0.1) < 1e-12)
+        #expect(abs(s.lr(at: 9) - 1) < 1e-12)
+        #expect(abs(s.lr(at: 10) - 1) < 1e-12)
+        #expect(abs(s.lr(at: 60) - 0.55) < 1e-12)
+        #expect(abs(s.lr(at: 110) - 0.1) < 1e-12)
+        let l = try Schedule(kind: .linear, lr: 2, total: 4)
+        #expect(l.list(5) == [2, 1.5, 1, 0.5, 0])
+        let st = try Schedule(kind: .step, lr: 1, stepSize: 2, gamma: 0.5)
+        #expect(st.list(5) == [1, 1, 0.5, 0.5, 0.25])
+        #expect(throws: LatheError.self) { try Schedule(kind: .cosine, lr: 1) }
+        #expect(throws: LatheError.self) { try Schedule(kind: .linear, lr: 1, warmup: 20, total: 10) }
+    }
+
+    @Test func optimizersMatchPyTorchFormulas() throws {
+        // one AdamW step by hand (torch.optim.AdamW, lr 0.1, wd 0.01): p = p*(1 - lr*wd) - lr*m_hat/(sqrt(v_hat)+eps)
+        let p = Tensor(floats: [1, -2], shape: [2])
+        try p.setRequiresGrad(true)
+        let opt = try Optimizer(.adamw, params: [("p", p)], lr: 0.1, weightDecay: 0.01)
+        p.grad = Tensor(floats: [0.5, -1], shape: [2])
+        try opt.step()
+        // first step: m_hat = g, v_hat = g^2 -> update = lr * g/(|g| + eps) = lr * sign(g)
+        let expect: [Double] = [1 * (1 - 0.001) - 0.1 * 0.5 / (0.5 + 1e-8), -2 * (1 - 0.001) + 0.1 * 1 / (1 + 1e-8)]
+        #expect(close(p.toFloatArray(), expect, rtol: 1e-6, atol: 1e-7))
+        // SGD with momentum 0.9, Nesterov
+        let q = Tensor(floats: [1], shape: [1])
+        try q.setRequiresGrad(true)
+        let sgd = try Optimizer(.sgd, params: [("q", q)], lr: 0.1)
+        sgd.momentum = 0.9
+        sgd.nesterov = true
+        q.grad = Tensor(floats: [1], shape: [1])
+        try sgd.step()   // buf = 1; step = g + 0.9*buf = 1.9
+        #expect(abs(q.toFloatArray()[0] - (1 - 0.19)) < 1e-6)
+        q.grad = Tensor(floats: [1], shape: [1])
+        try sgd.step()   // buf = 0.9 + 1 = 1.9; step = 1 + 0.9*1.9 = 2.71
+        #expect(abs(q.toFloatArray()[0] - (0.81 - 0.271)) < 1e-6)
+    }
+}
