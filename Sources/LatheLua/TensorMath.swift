@@ -30,6 +30,14 @@ extension TensorModule {
                 return push(c, try selfT(c).unary(op))
             }
         }
+        for (name, div) in [("remainder", false), ("floor_divide", true)] {
+            b.method(name, Doc(div ? "Elementwise floor division (a // b); int64 stays int64." : "Elementwise floor modulo (a % b, the sign of b), as Lua and torch.remainder.",
+                               signature: "t:\(name)(b)", errors: "integer division by zero; shapes that do not broadcast.",
+                               example: "print(tensor.from({7, -7}):\(name)(3))")) { c in
+                let t = try selfT(c)
+                return push(c, try Tensor.modOrDiv(t, try c.tensorOrNumber(2, "b", like: t), floorDivide: div))
+            }
+        }
         b.method("gelu", Doc("Gaussian error linear unit: x * Phi(x) (exact, erf form) or the tanh approximation.",
                              signature: "t:gelu([{approximate = \"none\"|\"tanh\"}])",
                              details: "\"none\" matches torch.nn.GELU() and BERT; \"tanh\" matches GPT-2's gelu_new.",
@@ -282,6 +290,13 @@ extension TensorModule {
         arith("__div", .div)
         arith("__pow", .pow)
         b.meta("__unm") { c in push(c, try selfT(c).neg()) }
+        for (name, div) in [("__mod", false), ("__idiv", true)] {
+            b.meta(name) { c in
+                let a = try c.tensorOrNumber(1, "a", like: c.object(2, Tensor.self))
+                let bb = try c.tensorOrNumber(2, "b", like: a)
+                return push(c, try Tensor.modOrDiv(a, bb, floorDivide: div))
+            }
+        }
         b.meta("__len") { c in
             let t = try selfT(c)
             c.push(t.rank == 0 ? 0 : t.shape[0])

@@ -69,7 +69,7 @@ enum TrainModule: LuaInstaller {
                 details: "params: a model, an array of tensors, or a table of name = tensor. Only parameters that require a\ngradient and have one are updated; state is created on first use, so frozen weights cost nothing.",
                 returns: "an Optimizer with :step(), :zero_grad(), :lr(), :set_lr(x)",
                 errors: "a negative or non-numeric lr; a parameter given twice.",
-                example: "local w = tensor.from({1.0, 2.0}):requires_grad(true)\nlocal opt = optim.\(name)({w}, {lr = 0.1})\n(w * w):sum():backward()\nopt:step()\nprint(w)")) { c in
+                example: "local w = tensor.from({1.0, 2.0}):requires_grad(true)\nlocal opt = optim.\(name)({w}, {lr = 0.1})\nlocal loss = (w * w):sum()\nloss:backward()\nopt:step()\nprint(w)")) { c in
                 let params = try paramsArg(c, 1)
                 let o = try c.options(2, allowed: ["lr", "weight_decay", "betas", "eps", "momentum", "nesterov", "dampening", "no_decay"])
                 let opt = try Optimizer(kind, params: params, lr: Float(try o.number("lr", kind == .sgd ? 0.01 : 1e-3)),
@@ -122,7 +122,7 @@ enum TrainModule: LuaInstaller {
 
         m.function("clip_grad_norm", Doc("Scales gradients so their global L2 norm is at most max_norm.",
             signature: "optim.clip_grad_norm(params, max_norm) -> norm before clipping",
-            example: "local w = tensor.ones(4):requires_grad(true)\n(w * 10):sum():backward()\nprint(optim.clip_grad_norm({w}, 1.0))")) { c in
+            example: "local w = tensor.ones(4):requires_grad(true)\nlocal loss = (w * 10):sum()\nloss:backward()\nprint(optim.clip_grad_norm({w}, 1.0))")) { c in
             let params = try paramsArg(c, 1)
             let mx = try c.checkNumber(2, "max_norm")
             if !(mx > 0) { throw c.argError(2, "max_norm", expected: "a positive number") }

@@ -462,3 +462,50 @@ extension Tensor {
     public static func * (a: Tensor, b: Tensor) throws(LatheError) -> Tensor { try binary(a, b, .mul) }
     public static func / (a: Tensor, b: Tensor) throws(LatheError) -> Tensor { try binary(a, b, .div) }
 }
+
+extension Tensor {
+    /// Floor modulo (the result takes the sign of the divisor, as Lua's % and torch.remainder)
+    /// or floor division, with broadcasting. int64 stays int64; otherwise float32.
+    public static func modOrDiv(_ a: Tensor, _ b: Tensor, floorDivide: Bool) throws(LatheError) -> Tensor {
+        let name = floorDivide ? "floor_divide" : "remainder"
+        guard let shape = broadcastShape(a.shape, b.shape) else {
+            throw LatheError("\(name): shapes \(a.shapeString) and \(b.shapeString) are not broadcastable")
+        }
+        if a.dtype != .float32 && b.dtype != .float32 {
+            let a64 = try a.to(.int64), b64 = try b.to(.int64)
+            let out = Tensor(uninitialized: shape, dtype: .int64)
+            let av = try a64.broadcastView(to: shape), bv = try b64.broadcastView(to: shape)
+            let (shp, sts) = coalesce(shape, [out.strides, av.strides, bv.strides])
+            let o = out.int64Pointer, ap = a64.int64Pointer, bp = b64.int64Pointer
+            var zero = false
+            stridedLoop(shp, sts) { offs, len, ist in
+                for i in 0..<len {
+                    let x = ap[offs[1] + i * ist[1]], y = bp[offs[2] + i * ist[2]]
+                    if y == 0 { zero = true; continue }
+                    var q = x / y
+                    if (x % y != 0) && ((x < 0) != (y < 0)) { q -= 1 }
+                    o[offs[0] + i * ist[0]] = floorDivide ? q : x - q * y
+                }
+            }
+            if zero { throw LatheError("\(name): integer division by zero") }
+            return out
+        }
+        let af = try a.toFloat32(), bf = try b.toFloat32()
+        let out = Tensor(uninitialized: shape, dtype: .float32)
+        let av = try af.broadcastView(to: shape), bv = try bf.broadcastView(to: shape)
+        let (shp, sts) = coalesce(shape, [out.strides, av.strides, bv.strides])
+        let o = out.floatPointer, ap = af.floatPointer, bp = bf.floatPointer
+        stridedLoop(shp, sts) { offs, len, ist in
+            for i in 0..<len {
+                let x = ap[offs[1] + i * ist[1]], y = bp[offs[2] + i * ist[2]]
+                let q = (x / y).rounded(.down)
+                o[offs[0] + i * ist[0]] = floorDivide ? q : x - q * y
+            }
+        }
+        if !floorDivide && Autograd.needs(a) {
+            let aShape = a.shape
+            out.record(name, [a]) { g throws(LatheError) in [try g.sumTo(aShape)] }
+        }
+        return out
+    }
+}

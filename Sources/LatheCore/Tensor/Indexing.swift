@@ -134,8 +134,13 @@ extension Tensor {
     /// (an embedding lookup).
     public func embedding(_ ids: Tensor) throws(LatheError) -> Tensor {
         guard rank == 2 else { throw LatheError("embedding: the table must be 2-d, got shape \(shapeString)") }
-        let flat = try ids.reshape([ids.count])
-        let idx = try checkIndices(flat, shape[0], op: "embedding", dim: 0)
+        let flat = try ids.reshape([ids.count]).contiguous()
+        guard flat.dtype == .int64 else { throw LatheError("embedding: ids must be int64, got \(flat.dtype.rawValue)") }
+        let p = flat.int64Pointer
+        for k in 0..<flat.count where p[k] < 0 || p[k] >= Int64(shape[0]) {
+            throw LatheError("embedding: token id \(p[k]) is outside the vocabulary 0..\(shape[0] - 1)")
+        }
+        let idx = flat
         let rows = try index(0, idx)
         return try rows.reshape(ids.shape + [shape[1]])
     }

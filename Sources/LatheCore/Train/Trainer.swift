@@ -309,7 +309,7 @@ public final class Trainer {
         var step = 0           // updates done
         var epoch = 0
         var batchInEpoch = 0   // micro-batches done in the current epoch
-        var rng: [UInt64] = []
+        var rng: [String] = []  // hex: JSON numbers cannot hold every UInt64 exactly
         var loss: [Double] = []
         var lr: [Double] = []
         var evals: [[Double]] = []  // [step, epoch, valLoss, metric]
@@ -342,7 +342,8 @@ public final class Trainer {
         st.fingerprint = fingerprint()
         if let r = config.resume {
             st = try loadCheckpoint(r, expected: st.fingerprint)
-            if !Runtime.rng.restore(st.rng) { throw LatheError("checkpoint has a malformed random-generator state") }
+            let words = st.rng.compactMap { UInt64($0, radix: 16) }
+            if words.count != st.rng.count || !Runtime.rng.restore(words) { throw LatheError("checkpoint has a malformed random-generator state") }
             log?("resumed from step \(st.step) (epoch \(st.epoch + 1), batch \(st.batchInEpoch))")
         }
         var bestWeights: [Tensor]? = nil
@@ -378,7 +379,7 @@ public final class Trainer {
                     let l = try loss(out, y)
                     let lv = try l.item()
                     if !lv.isFinite {
-                        throw LatheError("the loss became \(lv) at step \(st.step + 1) (epoch \(st.epoch + 1)); training stopped and the weights from the last good step are kept. Try a lower lr or clip = 1.0")
+                        throw LatheError("the loss became \(lv.isNaN ? "nan" : (lv > 0 ? "inf" : "-inf")) at step \(st.step + 1) (epoch \(st.epoch + 1)); training stopped and the weights from the last good step are kept. Try a lower lr or clip = 1.0")
                     }
                     // weight each micro-batch by its share of the examples in this update
                     let w = Double(rows.count) / Double(groupExamples)
@@ -396,7 +397,7 @@ public final class Trainer {
                     norm = Optimizer.gradNorm(trainable)
                 }
                 if !norm.isFinite {
-                    throw LatheError("gradients became \(norm) at step \(st.step + 1) (epoch \(st.epoch + 1)); the update was skipped and the weights from the last good step are kept. Try a lower lr or clip = 1.0")
+                    throw LatheError("gradients became \(norm.isNaN ? "nan" : "inf") at step \(st.step + 1) (epoch \(st.epoch + 1)); the update was skipped and the weights from the last good step are kept. Try a lower lr or clip = 1.0")
                 }
                 try optimizer.step()
                 st.step += 1
@@ -452,7 +453,7 @@ public final class Trainer {
                 st.batchInEpoch = 0
             }
         }
-        st.rng = Runtime.rng.state
+        st.rng = Runtime.rng.state.map { String($0, radix: 16) }
         st.optimizerSteps = optimizer.steps
         st.optimizerStepCount = optimizer.stepCount
         if history.stoppedEarly, let best = bestWeights {

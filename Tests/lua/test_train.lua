@@ -1,0 +1,215 @@
+-- Training as a user drives it: fit, evaluation, early stopping, schedules, gradient
+-- accumulation, checkpoints and exact resumption, LoRA and PEFT files, bad input.
+local T = require("testlib")
+
+local function lm_data(n_tokens, seq)
+  local text = string.rep("the quick brown fox jumps over the lazy dog. ", 60)
+  local ids = {}
+  for i = 1, math.min(#text, n_tokens) do ids[i] = text:byte(i) end
+  return train.windows(ids, seq)
+end
+
+T.test("a small GPT learns a small corpus to a low loss", function()
+  lathe.seed(3)
+  local data = lm_data(1200, 32)
+  local g = nn.gpt{vocab = 256, layers = 2, dim = 64, heads = 4, seq = 32}
+  local h = train.fit{model = g, train = data, epochs = 25, batch_size = 8, lr = 3e-3, schedule = "cosine", warmup = 10, quiet = true}
+  T.ok(h.loss[1] > 4.5, "starts near log(256): " .. h.loss[1])
+  T.ok(h.loss[#h.loss] < 0.5, "ends below 0.5: " .. h.loss[#h.loss])
+  local r = train.evaluate(g, data, {metric = "perplexity"})
+  T.ok(r.metric < 1.8, "perplexity " .. r.metric)
+  -- greedy generation continues the text
+  local prompt = {}
+  for c in ("the quick "):gmatch(".") do prompt[#prompt + 1] = c:byte() end
+  local out = g:generate(prompt, {max_tokens = 9, greedy = true})
+  local s = {}
+  for i, t in ipairs(out) do s[i] = string.char(t) end
+  T.eq(table.concat(s), "brown fox")
+end)
+
+T.test("classification with accuracy, early stopping restores the best weights", function()
+  lathe.seed(5)
+  local x = tensor.randn(200, 6)
+  local y = x:narrow(2, 1, 3):sum(2):gt(0):long()
+  local xv, yv = x:narrow(1, 1, 50), y:narrow(1, 1, 50)
+  local m = nn.mlp{sizes = {6, 32, 2}}
+  local h = train.fit{model = m, train = {x = x, y = y}, val = {x = xv, y = yv}, epochs = 200, batch_size = 20, lr = 0.05,
+                      optimizer = "sgd", momentum = 0.9, metric = "accuracy", early_stopping = {patience = 3}, quiet = true}
+  T.ok(h.stopped_early, "stopped early")
+  T.ok(h.epochs < 200)
+  T.ok(h.best_metric >= 0.9, "best accuracy " .. h.best_metric)
+  local r = train.evaluate(m, {x = xv, y = yv}, {metric = "accuracy"})
+  T.near(r.metric, h.best_metric, 1e-9, "the restored weights give the best accuracy")
+  T.ok(tostring(h):find("stopped early", 1, true))
+end)
+
+T.test("gradient accumulation equals one big batch", function()
+  local x = tensor.randn(16, 4, {seed = 1})
+  local y = tensor.randint(0, 3, {16}, {seed = 2})
+  local function run(bs, accum)
+    local m = nn.mlp{sizes = {4, 8, 3}, seed = 7}
+    train.fit{model = m, train = {x = x, y = y}, epochs = 1, batch_size = bs, grad_accum = accum, lr = 0.1, optimizer = "sgd", shuffle = false, quiet = true}
+    return m:parameters()[1]:totable()
+  end
+  local a, b = run(16, 1), run(8, 2)
+  for i = 1, #a do for j = 1, #a[i] do T.near(a[i][j], b[i][j], 1e-5) end end
+end)
+
+T.test("resuming from a checkpoint reproduces the loss curve number for number", function()
+  local dir = T.tmpdir()
+  local data = lm_data(700, 16)
+  local function model() return nn.gpt{vocab = 256, layers = 1, dim = 32, heads = 2, seq = 16, dropout = 0.1, seed = 11} end
+  local opts = function(m, extra)
+    -- a constant rate after warm-up: stopping early (max_steps) must not change the schedule
+    local o = {model = m, train = data, epochs = 4, batch_size = 4, lr = 2e-3, warmup = 3, seed = 99, quiet = true}
+    for k, v in pairs(extra or {}) do o[k] = v end
+    return o
+  end
+  local full = train.fit(opts(model()))
+  -- the same run, stopped after 2 epochs' worth of steps, then resumed in a fresh model
+  local per_epoch = full.steps // 4
+  local first = train.fit(opts(model(), {max_steps = per_epoch * 2 + 1, checkpoint_dir = dir}))
+  T.ok(first.checkpoint ~= nil)
+  local second = train.fit(opts(model(), {checkpoint_dir = dir, resume = true}))
+  T.eq(#second.loss, #full.loss)
+  for i = 1, #full.loss do T.eq(second.loss[i], full.loss[i], "loss at step " .. i) end
+  for i = 1, #full.lr do T.eq(second.lr[i], full.lr[i]) end
+  -- a checkpoint from another model is refused
+  local other = nn.gpt{vocab = 256, layers = 1, dim = 16, heads = 2, seq = 16}
+  T.raises(function() train.fit(opts(other, {checkpoint_dir = dir, resume = true})) end, "different model")
+  -- a corrupted checkpoint is refused with a clear error
+  local ck = first.checkpoint
+  T.write(ck .. "/trainer_state.json", "{not json")
+  T.raises(function() train.fit(opts(model(), {resume = ck})) end, "not a valid trainer state")
+  os.execute("rm -rf '" .. dir .. "'")
+end)
+
+T.test("a NaN loss stops with the step and keeps the last good weights", function()
+  local m = nn.mlp{sizes = {2, 2}, seed = 1}
+  local x = tensor.from({{1.0, 2.0}, {0 / 0, 1.0}})
+  local before = m:parameters()[1]:totable()
+  local err = T.raises(function() train.fit{model = m, train = {x = x, y = tensor.from({0, 1})}, batch_size = 2, quiet = true} end,
+    "the loss became nan at step 1")
+  T.ok(err:find("weights from the last good step are kept", 1, true))
+  T.same(m:parameters()[1]:totable(), before)
+end)
+
+T.test("bad input to fit names what is wrong", function()
+  local m = nn.mlp{sizes = {2, 2}}
+  T.raises(function() train.fit{model = m} end, "option 'train' is required")
+  T.raises(function() train.fit{train = {x = tensor.zeros(2, 2), y = tensor.zeros(2)}} end, "option 'model' is required")
+  T.raises(function() train.fit{model = m, train = {x = tensor.zeros(2, 2), y = tensor.from({0, 1})}, epoch = 3} end, "did you mean 'epochs'")
+  T.raises(function() train.fit{model = m, train = {x = tensor.zeros(3, 2), y = tensor.from({0, 1})}} end, "same number of examples")
+  T.raises(function() train.fit{model = m, train = {x = tensor.zeros(2, 2), y = tensor.from({0, 1})}, early_stopping = {patience = 2}, quiet = true} end, "needs val data")
+  T.raises(function() train.fit{model = m, train = {x = tensor.zeros(2, 2), y = tensor.from({0, 5})}, quiet = true} end, "outside the class ids 0..1")
+  T.raises(function() train.fit{model = m, train = {x = tensor.zeros(2, 3), y = tensor.from({0, 1})}, quiet = true} end, "does not end in 2 features")
+  T.eq(lathe.swift_depth(), 0)
+end)
+
+T.test("schedules list and plot", function()
+  local s = optim.schedule{kind = "cosine", lr = 1e-3, warmup = 10, total = 100}
+  T.near(s:lr(10), 1e-3, 1e-12)
+  T.ok(s:lr(100) < 1e-6 and s:lr(100) > 0, "the last update's rate is small but not zero, as HF's cosine schedule")
+  T.eq(#s:list(), 100)
+  T.ok(s:plot():find("*", 1, true))
+  T.raises(function() optim.schedule{kind = "cosine", lr = 1} end, "needs total")
+  T.raises(function() optim.schedule{kind = "wavy", lr = 1} end, "bad option 'kind'")
+end)
+
+T.test("optimizers and a hand-written loop", function()
+  local w = tensor.from({3.0, -2.0}):requires_grad(true)
+  local opt = optim.adam({w}, {lr = 0.1})
+  for i = 1, 300 do
+    opt:zero_grad()
+    local loss = (w * w):sum()
+    loss:backward()
+    opt:step()
+  end
+  T.ok(w:abs():max():item() < 0.05, tostring(w))
+  local n = optim.clip_grad_norm({w}, 1.0)
+  T.ok(n >= 0)
+end)
+
+T.test("freezing, gradual unfreezing and summaries", function()
+  local g = nn.gpt{vocab = 32, layers = 3, dim = 16, heads = 2, seq = 8}
+  local total = g:num_params()
+  g:freeze()
+  T.eq(g:num_params({trainable = true}), 0)
+  g:unfreeze("layers.2.*")
+  T.ok(g:num_params({trainable = true}) > 0)
+  T.raises(function() g:freeze("nothing.*") end, "no parameter matches 'nothing.*'")
+  local s = g:summary()
+  T.ok(s:find("layers.2.attn.q_proj", 1, true) and s:find("frozen", 1, true), s)
+  g:unfreeze()
+  T.eq(g:num_params({trainable = true}), total)
+  local data = lm_data(300, 8):remainder(32)
+  local h = train.fit{model = g, train = data, epochs = 3, batch_size = 8, gradual_unfreeze = true, quiet = true}
+  T.eq(h.epochs, 3)
+end)
+
+T.test("LoRA: only adapters train, merge keeps outputs, PEFT files round trip", function()
+  local g = nn.gpt{vocab = 64, layers = 2, dim = 32, heads = 4, seq = 16, seed = 21}
+  local paths = lora.apply(g, {r = 4, alpha = 8, dropout = 0.0, targets = {"q_proj", "v_proj"}, seed = 1})
+  T.eq(#paths, 4)
+  local counts = lora.trainable(g)
+  T.eq(counts.trainable, 4 * 4 * (32 + 32))
+  local text = lathe.capture(function() lora.trainable(g) end)
+  T.ok(text:find("^trainable params: 1,024 || all params: ") and text:find("trainable%%: %d+%.%d%d%d%d"), text)
+  local data = lm_data(600, 16)
+  local ids = tensor.randint(0, 64, {1, 10}, {seed = 3})
+  local base = g(ids):totable()
+  train.fit{model = g, train = data:remainder(64), epochs = 2, batch_size = 4, lr = 1e-2, quiet = true}
+  -- frozen base weights did not move
+  local adapted = g(ids)
+  T.ok(adapted:totable()[1][1][1] ~= base[1][1][1])
+  lora.merge(g)
+  local merged = g(ids)
+  T.ok((merged - adapted):abs():max():item() < 1e-4)
+  lora.unmerge(g)
+  -- PEFT layout
+  local dir = T.tmpdir() .. "/adapter"
+  lora.save(g, dir, {base_model = "tiny-gpt"})
+  local cfg = T.read(dir .. "/adapter_config.json")
+  T.ok(cfg:find('"peft_type" : "LORA"', 1, true) or cfg:find('"peft_type": "LORA"', 1, true), cfg)
+  T.ok(cfg:find('"r" : 4', 1, true) or cfg:find('"r": 4', 1, true), cfg)
+  T.raises(function() lora.save(g, dir) end, "already exists")
+  local fresh = nn.gpt{vocab = 64, layers = 2, dim = 32, heads = 4, seq = 16, seed = 21}
+  lora.load(fresh, dir)
+  T.ok((fresh(ids) - adapted):abs():max():item() < 1e-5)
+  T.raises(function() lora.apply(nn.mlp{sizes = {2, 2}}, {targets = {"q_proj"}}) end, "no Linear layer matches targets")
+  os.execute("rm -rf '" .. dir .. "'")
+end)
+
+T.test("an encoder classifies and pools", function()
+  lathe.seed(2)
+  local e = nn.encoder{vocab = 50, layers = 1, dim = 16, heads = 2, seq = 8, classes = 2, pooling = "mean", dropout = 0}
+  local ids = tensor.randint(1, 50, {40, 8})
+  local mask = tensor.ones(40, 8, {dtype = "int64"})
+  local y = ids:narrow(2, 1, 1):squeeze(2):gt(25):long()
+  local h = train.fit{model = e, train = {x = ids, y = y, mask = mask}, epochs = 30, batch_size = 10, lr = 3e-3, quiet = true,
+                      val = {x = ids, y = y, mask = mask}, metric = "f1"}
+  T.ok(h.best_metric > 0.8, "f1 " .. h.best_metric)
+end)
+
+T.test("nn layers compose and report errors", function()
+  local net = nn.sequential{nn.linear(4, 8), nn.gelu(), nn.layer_norm(8), nn.dropout(0.1), nn.linear(8, 2)}
+  T.same(net(tensor.randn(3, 4)):shape(), {3, 2})
+  T.raises(function() net(tensor.randn(3, 5)) end, "does not end in 4 features")
+  T.raises(function() nn.gpt{dim = 30, heads = 4} end, "dim 30 must be divisible by heads 4")
+  T.raises(function() nn.gpt{positions = "absolute"} end, "bad option 'positions'")
+  T.raises(function() nn.dropout(1.5) end, "probability must be in [0, 1)")
+  local g = nn.gpt{vocab = 16, layers = 1, dim = 8, heads = 2, seq = 4}
+  T.raises(function() g({1, 2, 3, 4, 5}) end, "longer than the model's maximum of 4")
+  T.raises(function() g({99}) end, "token id 99 is outside the vocabulary 0..15")
+  local ce = nn.cross_entropy(tensor.from({{0.0, 0.0}}), {1})
+  T.near(ce:item(), math.log(2), 1e-6)
+  -- save and load weights
+  local p = os.tmpname()
+  os.remove(p)
+  g:save(p)
+  local g2 = nn.gpt{vocab = 16, layers = 1, dim = 8, heads = 2, seq = 4}
+  g2:load(p)
+  T.same(g2({1, 2}):totable(), g({1, 2}):totable())
+  T.raises(function() nn.gpt{vocab = 16, layers = 1, dim = 16, heads = 2, seq = 4}:load(p) end, "has shape")
+  os.remove(p)
+end)
