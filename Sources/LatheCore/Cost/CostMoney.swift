@@ -445,8 +445,10 @@ extension Cost.Budget {
              Cost.formatMoney($0.total), Cost.formatNumber($0.weeks)]
         }
         rows.append(["total", Cost.formatMoney(subtotal), "", Cost.formatMoney(contingency), Cost.formatMoney(total), Cost.formatNumber(weeks)])
-        return Cost.Report(title: "cost.budget: \(Cost.formatMoney(total)) over \(Cost.formatNumber(weeks)) weeks",
-                           header: ["phase", "cost", "buffer", "contingency", "total", "weeks"],
-                           rows: rows, numeric: [1, 2, 3, 4, 5], chart: Cost.gantt(self))
+        var r = Cost.Report(title: "cost.budget: \(Cost.formatMoney(total)) over \(Cost.formatNumber(weeks)) weeks",
+                            header: ["phase", "cost", "buffer", "contingency", "total", "weeks"],
+                            rows: rows, numeric: [1, 2, 3, 4, 5], chart: Cost.gantt(self))
+        r.textHeader = true
+        return r
     }
 }

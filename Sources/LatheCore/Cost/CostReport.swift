@@ -16,6 +16,8 @@ extension Cost {
         public var notes: [String]
         /// Preformatted text printed after the table (the Gantt chart of a budget).
         public var chart: String?
+        /// Print the column titles in `text()` too (tables whose columns are not obvious).
+        public var textHeader = false
 
         public init(title: String, facts: [[String]] = [], header: [String] = [], rows: [[String]] = [],
                     numeric: Set<Int> = [1], notes: [String] = [], chart: String? = nil) {
@@ -32,22 +34,34 @@ extension Cost {
         public func text() -> String {
             var out = title
             if !facts.isEmpty {
-                out += "\n  " + facts.map { "\($0[0]) \($0[1])" }.joined(separator: ", ")
+                // settings, wrapped at about 90 columns
+                var line = ""
+                for f in facts {
+                    let item = "\(f[0]) \(f[1])"
+                    if !line.isEmpty && line.count + item.count + 2 > 88 {
+                        out += "\n  " + line + ","
+                        line = ""
+                    }
+                    line += line.isEmpty ? item : ", " + item
+                }
+                if !line.isEmpty { out += "\n  " + line }
             }
             if !rows.isEmpty {
-                let ncol = rows.map { $0.count }.max() ?? 0
+                let all = textHeader ? [header] + rows : rows
+                let ncol = all.map { $0.count }.max() ?? 0
                 var widths = [Int](repeating: 0, count: ncol)
-                for r in rows { for (k, c) in r.enumerated() { widths[k] = max(widths[k], c.count) } }
-                for r in rows {
-                    var line = " "
+                for r in all { for (k, c) in r.enumerated() { widths[k] = max(widths[k], c.count) } }
+                for r in all {
+                    var line = ""
                     for (k, c) in r.enumerated() {
                         let last = k == r.count - 1
+                        line += "  "
                         if numeric.contains(k) {
-                            line += " " + String(repeating: " ", count: widths[k] - c.count) + c
+                            line += String(repeating: " ", count: widths[k] - c.count) + c
                         } else if last {
-                            line += " " + c
+                            line += c
                         } else {
-                            line += " " + c + String(repeating: " ", count: widths[k] - c.count)
+                            line += c + String(repeating: " ", count: widths[k] - c.count)
                         }
                     }
                     while line.hasSuffix(" ") { line.removeLast() }

@@ -250,10 +250,10 @@ extension Cost.TrainTime {
 extension Cost.InferenceSpeed {
     public func report() -> Cost.Report {
         let rows: [[String]] = [
-            ["decode", String(format: "%.1f tok/s", decode), "limited by \(limitedBy)"],
-            ["memory bound", String(format: "%.1f tok/s", memoryBound), "batch x \(Cost.formatNumber(gpu.bandwidthGBs)) GB/s / (weights + KV cache)"],
-            ["compute bound", String(format: "%.1f tok/s", computeBound), "peak x MFU / (2N + 4·L·H·Q·context)"],
-            ["prefill", String(format: "%.1f tok/s", prefill), "compute bound"],
+            ["decode", Cost.rate(decode), "limited by \(limitedBy)"],
+            ["memory bound", Cost.rate(memoryBound), "batch x \(Cost.formatNumber(gpu.bandwidthGBs)) GB/s / (weights + KV cache)"],
+            ["compute bound", Cost.rate(computeBound), "peak x MFU / (2N + 4·L·H·Q·context)"],
+            ["prefill", Cost.rate(prefill), "compute bound"],
             ["per token", String(format: "%.2f ms", msPerToken), "one sequence"],
             ["weights", Cost.formatBytes(weightBytes), dtype.rawValue],
             ["KV cache", Cost.formatBytes(kvBytes), "\(batch) x \(Cost.commas(context)) tokens"],
@@ -268,7 +268,7 @@ extension Cost.Projection {
     public func report() -> Cost.Report {
         var rows: [[String]] = [
             ["tokens", Cost.formatNumber(tokens), "tokens x epochs"],
-            ["speed", Cost.formatNumber((tokensPerSecond * 100).rounded() / 100) + " tok/s", scale == 1 ? "measured" : "measured x \(Cost.formatNumber(scale)) (model size)"],
+            ["speed", Cost.rate(tokensPerSecond), scale == 1 ? "measured" : "measured x \(Cost.formatNumber(scale)) (model size)"],
             ["time", Cost.formatDuration(seconds), "tokens / speed x (1 + overhead)"],
         ]
         if pricePerHour > 0 { rows.append(["cost", Cost.formatMoney(cost), "\(Cost.formatMoney(pricePerHour)) per hour"]) }
@@ -283,5 +283,13 @@ extension Cost.Fit {
         r.facts.append(["usable", Cost.formatBytes(usable) + " (\(Cost.formatPercent(1 - headroom)) of memory)"])
         r.facts.append(["max batch", maxBatch > 0 ? Cost.commas(maxBatch) : "none (batch 1 does not fit)"])
         return r
+    }
+}
+
+extension Cost {
+    /// Tokens per second: "948.7 tok/s", "147,375 tok/s".
+    static func rate(_ x: Double) -> String {
+        if x >= 10_000 { return commas(Int(x.rounded())) + " tok/s" }
+        return String(format: "%.1f tok/s", x)
     }
 }
