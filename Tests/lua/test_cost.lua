@@ -280,6 +280,16 @@ T.test("bad input: clear errors that say what is missing and how to supply it", 
   T.raises(function() cost.per_metric_gain{cost = 5, score = 0.9} end, "missing 'baseline'")
   T.raises(function() cost.report(5) end, "bad argument #1 'result' (expected table")
   T.raises(function() cost.project{tokens = 5} end, "missing 'measured_tokens_per_sec'")
+  -- sizes beyond any real model are errors, never overflows
+  T.raises(function() cost.params({model_type = "gpt2", n_embd = 768, n_layer = 1e9, n_head = 12,
+    vocab_size = 5, n_positions = 5}) end, "'n_layer' is 1000000000, larger than any real model")
+  T.raises(function() cost.params({model_type = "llama", hidden_size = 2^26, intermediate_size = 2^26,
+    num_hidden_layers = 10000, num_attention_heads = 1, vocab_size = 2^26}) end, "far more than any real model")
+  T.raises(function() cost.memory(smol, {seq = math.maxinteger}) end, "seq must be a positive integer up to")
+  T.raises(function() cost.lora_params(smol, {r = math.maxinteger}) end, "r must be a positive integer up to 65536")
+  T.raises(function() cost.roi{total_return = 1e300, total_cost = 1e-300} end, "too large to compute")
+  T.raises(function() cost.train_time(smol, "T4", {tokens = 1e300, epochs = 1e300}) end, "too large to compute")
+  T.raises(function() cost.fits(smol, "lora", {name = "x", memory_gb = 1e300, bf16_tflops = 1, bandwidth_gbs = 1}) end, "memory_gb must be a positive number up to")
   T.eq(lathe.swift_depth(), 0)
 end)
 

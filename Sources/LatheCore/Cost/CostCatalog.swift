@@ -40,11 +40,11 @@ extension Cost {
         /// Checks the numbers (errors name the GPU and the field).
         public func validate() throws(LatheError) {
             if name.isEmpty { throw LatheError("a GPU needs a name") }
-            for (k, v) in [("memory_gb", memoryGB), ("bf16_tflops", tflops), ("bandwidth_gbs", bandwidthGBs)] where !(v > 0 && v.isFinite) {
-                throw LatheError("GPU '\(name)': \(k) must be a positive number (got \(v))")
+            for (k, v, top) in [("memory_gb", memoryGB, 1e6), ("bf16_tflops", tflops, 1e7), ("bandwidth_gbs", bandwidthGBs, 1e8)] where !(v > 0 && v <= top) {
+                throw LatheError("GPU '\(name)': \(k) must be a positive number up to \(Cost.formatNumber(top)) (got \(v))")
             }
             for (k, v) in [("on_demand", onDemand), ("spot", spot)] {
-                if let v, !(v > 0 && v.isFinite) { throw LatheError("GPU '\(name)': \(k) price must be a positive number (got \(v))") }
+                if let v, !(v > 0 && v <= 1e6) { throw LatheError("GPU '\(name)': \(k) price must be a positive number of USD per hour (got \(v))") }
             }
         }
     }

@@ -288,6 +288,9 @@ extension Cost {
             default: throw LatheError("config field '\(key)' must be a positive integer (got \(v.describe))")
             }
             if n <= 0 { throw LatheError("config field '\(key)' must be a positive integer (got \(n))") }
+            // real models are far below these; the bounds keep every product exact in 64 bits
+            let limit = key.hasSuffix("layers") || key == "n_layer" ? 10_000 : 1 << 26
+            if n > limit { throw LatheError("config field '\(key)' is \(n), larger than any real model (at most \(limit))") }
             return n
         }
 

@@ -62,7 +62,7 @@ extension Cost {
     ]
 
     public static func lora(_ model: Model, _ o: LoRAOptions) throws(LatheError) -> LoRACount {
-        if o.r < 1 { throw LatheError("LoRA rank r must be a positive integer (got \(o.r))") }
+        if o.r < 1 || o.r > 65536 { throw LatheError("LoRA rank r must be a positive integer up to 65536 (got \(o.r))") }
         guard ["none", "all", "lora_only"].contains(o.bias) else {
             throw LatheError("bias must be \"none\", \"all\" or \"lora_only\" (got \"\(o.bias)\")")
         }

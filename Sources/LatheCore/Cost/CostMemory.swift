@@ -190,12 +190,12 @@ extension Cost {
 
     /// The estimate for one configuration (per GPU when `gpus` > 1).
     public static func memory(_ m: Model, _ o: MemoryOptions) throws(LatheError) -> MemoryEstimate {
-        if o.batch < 0 { throw LatheError("batch must be a positive integer (got \(o.batch))") }
+        if o.batch < 0 || o.batch > 1 << 24 { throw LatheError("batch must be a positive integer up to \(1 << 24) (got \(o.batch))") }
         if o.gpus < 1 { throw LatheError("gpus must be a positive integer (got \(o.gpus))") }
         if !(0...3).contains(o.zero) { throw LatheError("zero must be a ZeRO stage 0, 1, 2 or 3 (got \(o.zero))") }
         let a = m.arch
         let seq = o.seq ?? min(a.maxPositions, 2048)
-        if seq < 1 { throw LatheError("seq must be a positive integer (got \(seq))") }
+        if seq < 1 || seq > 1 << 24 { throw LatheError("seq must be a positive integer up to \(1 << 24) tokens (got \(seq))") }
         if !a.isDecoder && seq > a.maxPositions {
             throw LatheError("seq \(seq) is longer than this \(a.modelType) model's \(a.maxPositions) positions")
         }
@@ -225,15 +225,15 @@ extension Cost {
             }
             let kvE = (o.kvDType ?? compute).bytes
             if a.isDecoder {
-                let kv = Double(2 * a.layers * o.batch * seq * a.kvWidth * kvE)
+                let kv = 2 * Double(a.layers) * Double(o.batch) * Double(seq) * Double(a.kvWidth) * Double(kvE)
                 items.append(Item(key: "kv_cache", bytes: kv, formula: "2 x \(a.layers) layers x \(o.batch) x \(seq) tokens x \(a.kvWidth) (kv heads x head_dim) x \(kvE) B"))
             }
             let e = Double(compute.bytes)
             let inner = Double(a.gated ? 2 * a.intermediate : a.intermediate)
-            var act = e * Double(o.batch * seq) * (2 * Double(a.hidden) + inner)
+            var act = e * Double(o.batch) * Double(seq) * (2 * Double(a.hidden) + inner)
             var note = "\(Int(e)) B x b x s x (2h + \(a.gated ? "2i" : "i")): one layer's working set"
             if a.isDecoder {
-                act += 4 * Double(o.batch * a.vocab)
+                act += 4 * Double(o.batch) * Double(a.vocab)
                 note += " + fp32 logits of the last token"
             }
             items.append(Item(key: "activations", bytes: act, formula: note))
@@ -324,6 +324,7 @@ extension Cost {
                               formula: optimizerNote(o.optimizer, stateBytes: 4) + " on trainable" + (o.zero >= 1 ? zNote : "")))
             items.append(activationItem(m, o, seq: seq, e: compute.bytes))
         }
+        try finite(items.reduce(0) { $0 + $1.bytes }, "the memory for batch \(o.batch) x seq \(seq)")
         return MemoryEstimate(items: items, method: o.method, dtype: dtype,
                               optimizer: o.method == .inference ? nil : o.optimizer,
                               precision: o.method == .full && dtype != .fp32 ? o.precision : nil,

@@ -80,8 +80,8 @@ extension Cost {
     public static func model(_ config: [String: Value], head: Head? = nil) throws(LatheError) -> Model {
         let a = try architecture(config)
         let h = head ?? (a.isDecoder ? .causalLM : .base)
-        if case .sequenceClassification(let n) = h, n < 1 {
-            throw LatheError("num_labels must be a positive integer (got \(n))")
+        if case .sequenceClassification(let n) = h, n < 1 || n > 1 << 24 {
+            throw LatheError("num_labels must be a positive integer up to \(1 << 24) (got \(n))")
         }
         var b = Builder()
         switch a.family {
@@ -97,6 +97,11 @@ extension Cost {
                 throw LatheError("a distilbert model is an encoder; it has no causal-LM head (use head = \"base\" or \"seq_cls\")")
             }
             buildDistilBERT(a, h, &b)
+        }
+        // every product and sum stays exact in 64 bits for any real model; refuse the rest
+        let total = b.modules.reduce(0.0) { $0 + Double($1.weightCount) + Double($1.biasCount) }
+        if total > 1e15 {
+            throw LatheError("the config describes \(Cost.formatNumber(total)) parameters, far more than any real model (check its sizes)")
         }
         return Model(arch: a, head: h, modules: b.modules)
     }

@@ -8,6 +8,10 @@ extension Cost {
             throw LatheError("\(name) must be a positive number (got \(formatNumber(x)))\(hint.isEmpty ? "" : "; " + hint)")
         }
     }
+    /// Results must be finite numbers: inputs so large that the arithmetic overflows are errors.
+    static func finite(_ x: Double?, _ what: String) throws(LatheError) {
+        if let x, !x.isFinite { throw LatheError("\(what): too large to compute (the inputs overflow a double)") }
+    }
     static func nonNegative(_ x: Double, _ name: String) throws(LatheError) {
         if !(x >= 0 && x.isFinite) {
             throw LatheError("\(name) must be zero or a positive number (got \(formatNumber(x)))")
@@ -84,6 +88,9 @@ extension Cost {
         let transfer = o.transferGB * o.transferPricePerGB
         let tOD = cOD.map { $0 + storage + transfer }
         let tSP = cSP.map { $0 + storage + transfer }
+        try finite(tOD, "the on-demand total")
+        try finite(tSP, "the spot total")
+        try finite(storage + transfer, "storage and transfer")
         return CloudCost(computeOnDemand: cOD, computeSpot: cSP, spotHours: spotHours, storage: storage,
                          transfer: transfer, totalOnDemand: tOD, totalSpot: tSP,
                          total: (o.spot ? tSP : tOD) ?? 0, options: o, gpu: gpu, onDemandPrice: od, spotPrice: sp)
@@ -156,9 +163,12 @@ extension Cost {
                              hostingPerMonth: o.hostingPerMonth, gpuPerMonth: o.gpuHoursPerMonth * o.gpuPricePerHour,
                              powerPerMonth: o.powerPerMonth, staffPerMonth: o.staffHoursPerMonth * o.staffRate,
                              setupCost: o.setupCost, months: o.months, breakevenMonth: nil, tokensPerMonth: tokens)
+        try finite(r.totalAPI - r.totalInHouse, "the API and in-house totals")
         let s = r.savingsPerMonth
         if s > 0 {
-            r.breakevenMonth = max(1, Int((o.setupCost / s).rounded(.up)))
+            let m = (o.setupCost / s).rounded(.up)
+            // beyond a century the answer is "never" in any plan
+            if m <= 1200 { r.breakevenMonth = max(1, Int(m)) }
         }
         return r
     }
@@ -176,7 +186,9 @@ extension Cost {
     public static func roi(totalReturn: Double, totalCost: Double) throws(LatheError) -> ROI {
         try nonNegative(totalReturn, "return")
         try positive(totalCost, "cost", "ROI divides by the total cost")
-        return ROI(totalReturn: totalReturn, totalCost: totalCost)
+        let r = ROI(totalReturn: totalReturn, totalCost: totalCost)
+        try finite(r.roi, "the ROI")
+        return r
     }
 
     public struct Breakeven: Sendable {
@@ -199,7 +211,7 @@ extension Cost {
         let net = monthlyReturn - monthlyCost
         var month: Int? = nil
         var exact: Double? = nil
-        if net > 0 {
+        if net > 0 && upfront / net <= 1200 {
             exact = upfront / net
             month = max(upfront == 0 ? 0 : 1, Int((upfront / net).rounded(.up)))
         }
@@ -230,7 +242,10 @@ extension Cost {
         if !baseline.isFinite || !score.isFinite { throw LatheError("baseline and score must be numbers") }
         let sc = scale ?? ((0...1).contains(baseline) && (0...1).contains(score) ? 100 : 1)
         try positive(sc, "scale")
-        return MetricGain(cost: cost, baseline: baseline, score: score, scale: sc, higherIsBetter: higherIsBetter, metric: metric)
+        let g = MetricGain(cost: cost, baseline: baseline, score: score, scale: sc, higherIsBetter: higherIsBetter, metric: metric)
+        try finite(g.gain, "the gain")
+        try finite(g.costPerPoint, "the cost per point")
+        return g
     }
 
     // MARK: Budget
@@ -290,11 +305,12 @@ extension Cost {
             if seen[p.name] != nil { throw LatheError("two phases are named '\(p.name)'") }
             try nonNegative(p.cost, "\(label): cost")
             try positive(p.weeks, "\(label): weeks")
+            if p.weeks > 5200 { throw LatheError("\(label): weeks must be at most 5200 (100 years; got \(formatNumber(p.weeks)))") }
             let rate = p.contingency ?? contingency
             if !(rate >= 0 && rate <= 1) { throw LatheError("\(label): contingency must be a fraction from 0 to 1 (got \(formatNumber(rate)))") }
             var start: Double
             if let s = p.start {
-                if !(s >= 1 && s.isFinite) { throw LatheError("\(label): start must be a week number from 1 (got \(formatNumber(s)))") }
+                if !(s >= 1 && s <= 5200) { throw LatheError("\(label): start must be a week number from 1 to 5200 (got \(formatNumber(s)))") }
                 start = s - 1
             } else if !p.after.isEmpty {
                 start = 0
@@ -312,7 +328,9 @@ extension Cost {
             seen[p.name] = pp.end
             prevEnd = pp.end
         }
-        return Budget(phases: out, defaultContingency: contingency)
+        let b = Budget(phases: out, defaultContingency: contingency)
+        try finite(b.total, "the budget total")
+        return b
     }
 
     /// A text Gantt chart: one row per phase, one column per week (or per several weeks for
@@ -417,7 +435,7 @@ extension Cost.Breakeven {
         var rows: [[String]] = [
             ["upfront", Cost.formatMoney(upfront), ""],
             ["net per month", Cost.formatMoney(netPerMonth), "return - cost"],
-            ["break-even month", month.map { String($0) } ?? "never", exactMonths.map { "upfront / net = \(Cost.formatNumber(($0 * 100).rounded() / 100)) months" } ?? "the net per month is not positive"],
+            ["break-even month", month.map { String($0) } ?? "never", exactMonths.map { "upfront / net = \(Cost.formatNumber(($0 * 100).rounded() / 100)) months" } ?? (netPerMonth > 0 ? "more than 1,200 months" : "the net per month is not positive")],
         ]
         let show = min(cumulative.count, 24)
         for k in 0..<show { rows.append(["  month \(k + 1)", Cost.formatMoney(cumulative[k]), "cumulative"]) }

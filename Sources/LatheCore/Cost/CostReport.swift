@@ -126,7 +126,7 @@ extension Cost {
             x /= 1024
             u += 1
         }
-        if u == 0 { return "\(Int(x.rounded())) B" }
+        if u == 0 { return x.isFinite ? "\(Int(x.rounded())) B" : "\(x) B" }
         return String(format: "%.2f", x) + " " + units[u]
     }
 
@@ -135,6 +135,7 @@ extension Cost {
         if !x.isFinite { return x.isNaN ? "n/a" : (x > 0 ? "inf" : "-inf") }
         let neg = x < 0
         let v = abs(x)
+        if v >= 1e13 { return (neg ? "-$" : "$") + String(format: "%.3e", v) }
         let cents = Int((v * 100).rounded())
         var s = "$" + commas(cents / 100)
         if v < 1_000_000 { s += String(format: ".%02d", cents % 100) }

@@ -77,7 +77,7 @@ extension Cost {
         if o.gpus < 1 { throw LatheError("gpus must be a positive integer (got \(o.gpus))") }
         if o.method == .inference { throw LatheError("method must be \"full\", \"lora\" or \"qlora\" for training time (use cost.inference_speed for inference)") }
         let seq = o.seq ?? min(m.arch.maxPositions, 2048)
-        if seq < 1 { throw LatheError("seq must be a positive integer (got \(seq))") }
+        if seq < 1 || seq > 1 << 24 { throw LatheError("seq must be a positive integer up to \(1 << 24) tokens (got \(seq))") }
         var lc: LoRACount? = nil
         if o.method == .lora || o.method == .qlora { lc = try lora(m, o.lora) }
         let f = trainingFLOPs(m, method: o.method, seq: seq, lora: lc, checkpointing: o.checkpointing)
@@ -85,6 +85,8 @@ extension Cost {
         let total = f.perToken * tokens
         let seconds = total / (Double(o.gpus) * gpu.tflops * 1e12 * o.mfu)
         let gpuHours = seconds / 3600 * Double(o.gpus)
+        try finite(seconds, "the training time")
+        try finite(gpuHours * (gpu.onDemand ?? 0), "the cost")
         return TrainTime(flopsPerToken: f.perToken, totalFLOPs: total,
                          hardwareFLOPs: (f.perToken + f.recomputePerToken) * tokens, seconds: seconds,
                          tokens: tokens, gpu: gpu, gpus: o.gpus, mfu: o.mfu, method: o.method, seq: seq,
@@ -185,6 +187,8 @@ extension Cost {
         }
         let speed = tps * scale
         let seconds = tokens * epochs / speed * (1 + overhead)
+        try finite(seconds, "the projected time")
+        try finite(seconds / 3600 * pricePerHour, "the projected cost")
         return Projection(tokensPerSecond: speed, seconds: seconds, tokens: tokens * epochs,
                           cost: seconds / 3600 * pricePerHour, pricePerHour: pricePerHour, scale: scale)
     }
@@ -218,8 +222,9 @@ extension Cost {
         let usable = gpu.memoryBytes * (1 - headroom)
         var maxBatch = 0
         if usable >= fixed + per {
-            maxBatch = per > 0 ? Int(((usable - fixed) / per).rounded(.down)) : Int.max
-            maxBatch = min(maxBatch, 1 << 20)
+            // capped at 2^20: beyond that the number means "no practical limit"
+            let q = per > 0 ? ((usable - fixed) / per).rounded(.down) : .infinity
+            maxBatch = q.isFinite ? Int(min(q, Double(1 << 20))) : 1 << 20
         }
         let est = try memory(m, o)
         return Fit(fits: est.total <= usable, maxBatch: maxBatch, memory: est, usable: usable,
@@ -289,6 +294,7 @@ extension Cost.Fit {
 extension Cost {
     /// Tokens per second: "948.7 tok/s", "147,375 tok/s".
     static func rate(_ x: Double) -> String {
+        if !x.isFinite || x >= 1e15 { return String(format: "%.3g tok/s", x) }
         if x >= 10_000 { return commas(Int(x.rounded())) + " tok/s" }
         return String(format: "%.1f tok/s", x)
     }
