@@ -710,8 +710,8 @@ enum CostModule: LuaInstaller {
             }
             var out = ""
             if parts.count == 1 {
-                var r = parts[0]
-                if let title { r.facts.insert(["report", title], at: 0); out = "# \(title)\n\n" + r.markdown(level: 2) } else { out = r.markdown(level: 1) }
+                let r = parts[0]
+                out = title.map { "# \($0)\n\n" + r.markdown(level: 2) } ?? r.markdown(level: 1)
             } else {
                 out = "# \(title ?? "Cost report")\n"
                 for r in parts { out += "\n" + r.markdown(level: 2) }

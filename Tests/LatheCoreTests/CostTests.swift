@@ -117,11 +117,13 @@ func errorMessage(_ body: () throws -> Void) -> String? {
             var o = Cost.LoRAOptions(r: c["r"] as! Int)
             switch c["targets"] {
             case let s as String where s == "all-linear": o.targets = .allLinear
+            case let s as String: o.targets = .regex(s)
             case let a as [String]: o.targets = .names(a)
             default: o.targets = .default
             }
             o.bias = c["bias"] as! String
             o.dora = c["dora"] as! Bool
+            o.modulesToSave = c["modules_to_save"] as? [String] ?? []
             let r = try Cost.lora(m, o)
             #expect(r.trainable == c["trainable"] as! Int, "\(name) \(c)")
             #expect(r.all == c["all"] as! Int, "\(name) \(c)")

@@ -156,10 +156,20 @@ def main():
         ("roberta-base", "seq_cls", 8, ["query", "value"], "none", False),
         ("distilbert-base-uncased", "seq_cls", 8, ["q_lin", "v_lin"], "none", False),
         ("distilbert-base-uncased", "base", 8, "all-linear", "none", False),
+        ("SmolLM2-135M", "causal_lm", 8, r".*\.0\.self_attn\.(q|v)_proj", "none", False),
+        ("SmolLM2-135M", "causal_lm", 8, ["q_proj", "v_proj"], "none", False, ["lm_head"]),
+        ("TinyLlama-1.1B-Chat-v1.0", "causal_lm", 8, ["embed_tokens", "q_proj"], "none", False),
+        ("TinyLlama-1.1B-Chat-v1.0", "causal_lm", 8, ["q_proj"], "none", False, ["embed_tokens", "lm_head"]),
+        ("bert-base-uncased", "seq_cls", 8, ["query", "value"], "all", False),
+        ("roberta-base", "seq_cls", 8, "all-linear", "none", False),
     ]
-    for name, task, r, targets, bias, dora in cases:
+    for case in cases:
+        name, task, r, targets, bias, dora = case[:6]
+        save = case[6] if len(case) > 6 else None
         _, m = build(name, task)
         kw = dict(r=r, lora_alpha=2 * r, target_modules=targets, bias=bias, use_dora=dora)
+        if save:
+            kw["modules_to_save"] = list(save)
         if task == "seq_cls":
             kw["task_type"] = "SEQ_CLS"
         elif task == "causal_lm":
@@ -167,7 +177,8 @@ def main():
         pm = get_peft_model(m, LoraConfig(**kw))
         trainable, total = pm.get_nb_trainable_parameters()
         out["lora"].append({"config": name, "task": task, "r": r, "targets": targets,
-                            "bias": bias, "dora": dora, "trainable": trainable, "all": total})
+                            "bias": bias, "dora": dora, "modules_to_save": save or [],
+                            "trainable": trainable, "all": total})
         print(f"lora {name} {task} r={r} {targets} {bias} dora={dora}: {trainable:,} / {total:,}", file=sys.stderr)
 
     # ---- NF4 / int8 storage of single tensors (bitsandbytes on the CPU)

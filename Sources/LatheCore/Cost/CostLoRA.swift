@@ -136,7 +136,8 @@ extension Cost {
             if o.dora { dora += m.outFeatures }
         }
         let savedMods = model.modules.filter(isSaved)
-        for m in savedMods { saved += m.ownCount }
+        // a saved module gets a trainable copy of all its weights (a tied lm_head too)
+        for m in savedMods { saved += m.weightCount + m.biasCount }
         let savedNames = Set(savedMods.map { $0.name })
         let targetNames = Set(matched.map { $0.name })
         for m in model.modules where m.bias && !savedNames.contains(m.name) {
