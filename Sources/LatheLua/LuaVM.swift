@@ -111,6 +111,7 @@ public final class LuaVM {
         TensorModule.self,
         NNModule.self,
         TrainModule.self,
+        CostModule.self,
     ]
 
     public init(stdlib: String? = LuaVM.findStdlib()) throws {
