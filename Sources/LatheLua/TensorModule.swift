@@ -171,6 +171,7 @@ enum TensorModule: LuaInstaller {
         """)
         installCreation(vm, m)
         installFunctions(vm, m)
+        installIO(vm, m)
         installClass(vm)
     }
 

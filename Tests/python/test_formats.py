@@ -105,3 +105,37 @@ def test_smollm2_facts_match_gguf_py(tmp_path):
     model = out.stdout.strip().splitlines()[-1]
     load_script("gguf").smollm2(model, str(tmp_path))
     assert json.loads((tmp_path / "smollm2.json").read_text()) == json.loads((GOLDEN / "smollm2.json").read_text())
+
+
+def test_python_safetensors_reads_files_lathe_writes(lathe, tmp_path):
+    """tensor.save output is read by the Python safetensors package with the same values,
+    and a file Python writes is read by tensor.load."""
+    import numpy as np
+    from safetensors.numpy import load_file, save_file
+
+    out = tmp_path / "lathe.safetensors"
+    code = f"""
+    tensor.save("{out}", {{w = tensor.from({{{{1.5, -2.0, 3.25}}, {{0.0, 1e-3, -7.0}}}}), ids = tensor.from({{1, 2, 3}}), m = tensor.from({{true, false}})}}, {{note = "from lathe"}})
+    """
+    r = subprocess.run([lathe, "-e", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    d = load_file(str(out))
+    np.testing.assert_array_equal(d["w"], np.array([[1.5, -2.0, 3.25], [0.0, 1e-3, -7.0]], dtype=np.float32))
+    np.testing.assert_array_equal(d["ids"], np.array([1, 2, 3], dtype=np.int64))
+    np.testing.assert_array_equal(d["m"], np.array([True, False]))
+    # same bytes as Python writes for the same tensors and metadata
+    again = tmp_path / "py-same.safetensors"
+    save_file(d, str(again), metadata={"note": "from lathe"})
+    assert again.read_bytes() == out.read_bytes()
+    # the reverse direction
+    src = tmp_path / "py.safetensors"
+    save_file({"a": np.arange(6, dtype=np.float32).reshape(2, 3), "b": np.array([5, -6], dtype=np.int64)}, str(src), metadata={"k": "v"})
+    r = subprocess.run([lathe, "-e", f'local t, meta = tensor.load("{src}"); print(t.a:sum():item(), t.b[2], t.a:shape()[2], meta.k)'],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["15.0", "-6", "3", "v"]
+    # numpy reads .npy files lathe writes
+    npy = tmp_path / "x.npy"
+    r = subprocess.run([lathe, "-e", f'tensor.save_npy("{npy}", tensor.from({{{{1.0, 2.0}}, {{3.0, 4.0}}}}))'], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    np.testing.assert_array_equal(np.load(npy), np.array([[1, 2], [3, 4]], dtype=np.float32))

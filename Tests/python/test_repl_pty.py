@@ -66,9 +66,11 @@ def home():
 @pytest.fixture
 def term(lathe, home):
     t = Term(lathe, env={"LATHE_HISTORY": os.path.join(home, "hist"), "HOME": home})
-    t.wait_for("lathe> ")
-    yield t
-    t.close()
+    try:
+        t.wait_for("lathe> ")
+        yield t
+    finally:
+        t.close()
 
 
 def test_autoprint_and_continuation(term):
