@@ -1,8 +1,9 @@
 /// Dense integer ids for byte strings and for pairs of ids, so n-gram counting works on
 /// integers (no String per token or n-gram in the hot loops).
 
-/// Interns byte strings (tokens) to ids 0, 1, 2, ... (open addressing over an arena).
-final class ByteInterner {
+/// Interns byte strings (tokens) to ids 0, 1, 2, ... (open addressing over an arena). Equal
+/// bytes give equal ids (no Unicode normalization, as Python compares strings).
+public final class ByteInterner {
     private(set) var arena: [UInt8] = []
     private var starts: [Int] = []
     private var lens: [Int] = []
@@ -10,14 +11,14 @@ final class ByteInterner {
     private var hashes: [UInt64] = []
     private var mask: Int
 
-    init(capacity: Int = 1024) {
+    public init(capacity: Int = 1024) {
         var cap = 16
         while cap < capacity * 2 { cap <<= 1 }
         table = [Int32](repeating: -1, count: cap)
         mask = cap - 1
     }
 
-    var count: Int { starts.count }
+    public var count: Int { starts.count }
 
     @inline(__always)
     static func hash(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> UInt64 {
@@ -27,7 +28,7 @@ final class ByteInterner {
     }
 
     /// The id of bytes p[r], adding it if new.
-    func intern(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Int32 {
+    public func intern(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Int32 {
         let h = ByteInterner.hash(p, r)
         var slot = Int(truncatingIfNeeded: h) & mask
         let n = r.count
@@ -57,7 +58,7 @@ final class ByteInterner {
         return id
     }
 
-    func intern(_ s: String) -> Int32 {
+    public func intern(_ s: String) -> Int32 {
         var s = s
         return s.withUTF8 { intern($0, 0..<$0.count) }
     }

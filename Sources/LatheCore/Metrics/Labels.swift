@@ -30,7 +30,7 @@ public enum LabelValue: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Equality as Python sees it (True == 1, False == 0; strings compared by code points).
-    func matches(_ other: LabelValue) -> Bool {
+    public func matches(_ other: LabelValue) -> Bool {
         switch (self, other) {
         case (.int(let a), .int(let b)): return a == b
         case (.bool(let a), .bool(let b)): return a == b
