@@ -74,102 +74,145 @@ public enum SacreTokenizer {
     @inline(__always) static func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
 
     /// The characters the first 13a rule pads with spaces: `{|}~ [\]^_` space-& ( ) * + :-@ /`.
-    static let padTable: [Bool] = {
-        var t = [Bool](repeating: false, count: 256)
-        for c in UInt8(ascii: "{")...UInt8(ascii: "~") { t[Int(c)] = true }
-        for c in UInt8(ascii: "[")...UInt8(ascii: "`") { t[Int(c)] = true }
-        for c in UInt8(ascii: " ")...UInt8(ascii: "&") { t[Int(c)] = true }
-        for c in UInt8(ascii: "(")...UInt8(ascii: "+") { t[Int(c)] = true }
-        for c in UInt8(ascii: ":")...UInt8(ascii: "@") { t[Int(c)] = true }
-        t[Int(UInt8(ascii: "/"))] = true
-        return t
-    }()
+    @inline(__always) static func isPad(_ c: UInt8) -> Bool {
+        switch c {
+        case 0x7B...0x7E, 0x5B...0x60, 0x20...0x26, 0x28...0x2B, 0x3A...0x40, 0x2F: return true
+        default: return false
+        }
+    }
 
-    /// sacrebleu's Tokenizer13a on a line (already rstripped), returning the tokenized line.
-    public static func tokenize13a(_ input: [UInt8]) -> [UInt8] {
-        var line = replace(input, Array("<skipped>".utf8), [])
+    /// The language-independent part of 13a: `<skipped>` and `-\n` removed, newlines to spaces,
+    /// four HTML entities decoded (in sacrebleu's order), when the line needs it.
+    static func prepare13a(_ input: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        var needs = false
+        var amp = false
+        for b in input {
+            if b == 0x3C || b == 0x0A { needs = true }
+            if b == 0x26 { amp = true; needs = true }
+        }
+        if !needs { return nil }
+        var line = replace(Array(input), Array("<skipped>".utf8), [])
         line = replace(line, Array("-\n".utf8), [])
         line = replace(line, [0x0A], [0x20])
-        if line.contains(UInt8(ascii: "&")) {
+        if amp {
             line = replace(line, Array("&quot;".utf8), Array("\"".utf8))
             line = replace(line, Array("&amp;".utf8), Array("&".utf8))
             line = replace(line, Array("&lt;".utf8), Array("<".utf8))
             line = replace(line, Array("&gt;".utf8), Array(">".utf8))
         }
-        // rule 1: pad punctuation and symbols (on " line ")
-        var a: [UInt8] = []
-        a.reserveCapacity(line.count * 2 + 8)
-        a.append(0x20)
-        for b in line {
-            if padTable[Int(b)] { a.append(0x20); a.append(b); a.append(0x20) } else { a.append(b) }
-        }
-        a.append(0x20)
-        let dot = UInt8(ascii: "."), comma = UInt8(ascii: ","), dash = UInt8(ascii: "-")
-        // rule 2: ([^0-9])([\.,]) -> "\1 \2 "
-        var b2: [UInt8] = []
-        b2.reserveCapacity(a.count + 16)
-        var i = 0
-        while i < a.count {
-            if i + 1 < a.count && !isDigit(a[i]) && (a[i + 1] == dot || a[i + 1] == comma) {
-                b2.append(a[i]); b2.append(0x20); b2.append(a[i + 1]); b2.append(0x20)
-                i += 2
-            } else {
-                b2.append(a[i]); i += 1
-            }
-        }
-        // rule 3: ([\.,])([^0-9]) -> " \1 \2"
-        var b3: [UInt8] = []
-        b3.reserveCapacity(b2.count + 16)
-        i = 0
-        while i < b2.count {
-            if i + 1 < b2.count && (b2[i] == dot || b2[i] == comma) && !isDigit(b2[i + 1]) {
-                b3.append(0x20); b3.append(b2[i]); b3.append(0x20); b3.append(b2[i + 1])
-                i += 2
-            } else {
-                b3.append(b2[i]); i += 1
-            }
-        }
-        // rule 4: ([0-9])(-) -> "\1 \2 "
-        var b4: [UInt8] = []
-        b4.reserveCapacity(b3.count + 16)
-        i = 0
-        while i < b3.count {
-            if i + 1 < b3.count && isDigit(b3[i]) && b3[i + 1] == dash {
-                b4.append(b3[i]); b4.append(0x20); b4.append(dash); b4.append(0x20)
-                i += 2
-            } else {
-                b4.append(b3[i]); i += 1
-            }
-        }
-        return b4
+        return line
     }
 
-    /// The tokens of a segment as sacrebleu's BLEU sees them (`tokenizer(sent.rstrip()).split()`),
-    /// as byte ranges into `buffer`.
-    static func tokens(_ s: String, tokenizer: String, lowercase: Bool, buffer: inout [UInt8], ranges: inout [Range<Int>]) {
-        var text = lowercase ? PyText.lower(s) : s
-        text = PyText.rstrip(text)
-        switch tokenizer {
-        case "13a":
-            buffer = tokenize13a(Array(text.utf8))
-        case "char":
-            // " ".join(ch for ch in line): every code point is a token (whitespace dropped by split)
-            buffer = Array(text.utf8)
-            ranges.removeAll(keepingCapacity: true)
-            buffer.withUnsafeBufferPointer { p in
-                var i = 0
-                while i < p.count {
-                    var j = i + 1
-                    while j < p.count && p[j] & 0xC0 == 0x80 { j += 1 }
-                    if PyText.spaceLength(p, i) == 0 { ranges.append(i..<j) }
-                    i = j
+    /// Scratch buffers for the regular-expression part of 13a (reused across segments).
+    final class Scratch {
+        var a: UnsafeMutablePointer<UInt8>
+        var b: UnsafeMutablePointer<UInt8>
+        var cap: Int
+        init() {
+            cap = 4096
+            a = .allocate(capacity: cap)
+            b = .allocate(capacity: cap)
+        }
+        deinit { a.deallocate(); b.deallocate() }
+
+        /// Runs the four rules of sacrebleu's TokenizerRegexp on ` line `; the result is valid
+        /// until the next call.
+        func run(_ p: UnsafePointer<UInt8>, _ n: Int) -> UnsafeBufferPointer<UInt8> {
+            let need = 24 * n + 64
+            if need > cap {
+                a.deallocate(); b.deallocate()
+                cap = need
+                a = .allocate(capacity: cap)
+                b = .allocate(capacity: cap)
+            }
+            // rule 1: pad punctuation and symbols
+            var m = 0
+            a[m] = 0x20; m += 1
+            for i in 0..<n {
+                let c = p[i]
+                if SacreTokenizer.isPad(c) { a[m] = 0x20; a[m + 1] = c; a[m + 2] = 0x20; m += 3 } else { a[m] = c; m += 1 }
+            }
+            a[m] = 0x20; m += 1
+            // rule 2: ([^0-9])([\.,]) -> "\1 \2 "
+            var k = 0, i = 0
+            while i < m {
+                let c = a[i]
+                if i + 1 < m && !SacreTokenizer.isDigit(c) && (a[i + 1] == 0x2E || a[i + 1] == 0x2C) {
+                    b[k] = c; b[k + 1] = 0x20; b[k + 2] = a[i + 1]; b[k + 3] = 0x20
+                    k += 4; i += 2
+                } else {
+                    b[k] = c; k += 1; i += 1
                 }
             }
-            return
-        default:
-            buffer = Array(text.utf8)
+            // rule 3: ([\.,])([^0-9]) -> " \1 \2"
+            m = 0; i = 0
+            while i < k {
+                let c = b[i]
+                if i + 1 < k && (c == 0x2E || c == 0x2C) && !SacreTokenizer.isDigit(b[i + 1]) {
+                    a[m] = 0x20; a[m + 1] = c; a[m + 2] = 0x20; a[m + 3] = b[i + 1]
+                    m += 4; i += 2
+                } else {
+                    a[m] = c; m += 1; i += 1
+                }
+            }
+            // rule 4: ([0-9])(-) -> "\1 \2 "
+            k = 0; i = 0
+            while i < m {
+                let c = a[i]
+                if i + 1 < m && SacreTokenizer.isDigit(c) && a[i + 1] == 0x2D {
+                    b[k] = c; b[k + 1] = 0x20; b[k + 2] = 0x2D; b[k + 3] = 0x20
+                    k += 4; i += 2
+                } else {
+                    b[k] = c; k += 1; i += 1
+                }
+            }
+            return UnsafeBufferPointer(start: b, count: k)
         }
-        buffer.withUnsafeBufferPointer { PyText.splitRanges($0, into: &ranges) }
+    }
+
+    /// sacrebleu's Tokenizer13a on a line (already rstripped), returning the tokenized line.
+    public static func tokenize13a(_ input: [UInt8]) -> [UInt8] {
+        let line = input.withUnsafeBufferPointer { prepare13a($0) } ?? input
+        let scratch = Scratch()
+        return line.withUnsafeBufferPointer { p in
+            Array(scratch.run(p.baseAddress ?? UnsafePointer(scratch.a), p.count))
+        }
+    }
+
+    /// Calls `body` with the bytes of each token of a segment as sacrebleu's BLEU sees them
+    /// (`tokenizer(sent.rstrip()).split()`).
+    static func forEachToken(_ s: String, tokenizer: String, lowercase: Bool, scratch: Scratch,
+                             ranges: inout [Range<Int>], _ body: (UnsafePointer<UInt8>, Int) -> Void) {
+        var text = lowercase ? PyText.lower(s) : s
+        text.withUTF8 { u in
+            let n = PyText.rstripLength(u)
+            let base = u.baseAddress ?? UnsafePointer(scratch.a)
+            func split(_ p: UnsafeBufferPointer<UInt8>) {
+                PyText.splitRanges(p, into: &ranges)
+                if let b = p.baseAddress { for r in ranges { body(b + r.lowerBound, r.count) } }
+            }
+            switch tokenizer {
+            case "13a":
+                if let prepared = prepare13a(UnsafeBufferPointer(start: base, count: n)) {
+                    prepared.withUnsafeBufferPointer { pp in
+                        split(scratch.run(pp.baseAddress ?? base, pp.count))
+                    }
+                } else {
+                    split(scratch.run(base, n))
+                }
+            case "char":
+                let p = UnsafeBufferPointer(start: base, count: n)
+                var i = 0
+                while i < n {
+                    var j = i + 1
+                    while j < n && p[j] & 0xC0 == 0x80 { j += 1 }
+                    if PyText.spaceLength(p, i) == 0 { body(base + i, j - i) }
+                    i = j
+                }
+            default:
+                split(UnsafeBufferPointer(start: base, count: n))
+            }
+        }
     }
 }
 
@@ -177,14 +220,16 @@ public enum SacreTokenizer {
 public final class BLEU {
     public let options: BLEUOptions
     let tokens = ByteInterner(capacity: 1 << 14)
-    let ngrams = KeyInterner(capacity: 1 << 16)
+    /// n-gram ids of the current segment (its hypothesis and references)
+    let local = LocalInterner(capacity: 1024)
     var orderOf: [UInt8] = []
-    var refMax = SparseCounter()
-    var tmp = SparseCounter()
-    var hyp = SparseCounter()
-    var buffer: [UInt8] = []
+    var refMax: [Int32] = []
+    var tmp: [Int32] = []
+    var hypCount: [Int32] = []
+    let scratch = SacreTokenizer.Scratch()
     var ranges: [Range<Int>] = []
     var tokIds: [Int32] = []
+    var prev: [Int32] = []
 
     public init(_ options: BLEUOptions = BLEUOptions()) throws(LatheError) {
         if !BLEUOptions.tokenizers.contains(options.tokenize) {
@@ -199,21 +244,27 @@ public final class BLEU {
         self.options = options
     }
 
-    /// N-gram ids of a segment (all orders), appended to `out`.
+    /// N-gram ids of a segment (all orders), appended to `out`; returns the token count.
     func ngramIds(_ s: String, into out: inout [Int32]) -> Int {
-        SacreTokenizer.tokens(s, tokenizer: options.tokenize, lowercase: options.lowercase, buffer: &buffer, ranges: &ranges)
         tokIds.removeAll(keepingCapacity: true)
-        buffer.withUnsafeBufferPointer { p in
-            for r in ranges { tokIds.append(tokens.intern(p, r)) }
+        SacreTokenizer.forEachToken(s, tokenizer: options.tokenize, lowercase: options.lowercase,
+                                    scratch: scratch, ranges: &ranges) { p, n in
+            tokIds.append(tokens.intern(p, n))
         }
         let n = tokIds.count
-        var prev = [Int32](repeating: -1, count: n)
+        if prev.count < n { prev = [Int32](repeating: -1, count: n) }
+        for i in 0..<n { prev[i] = -1 }
         for order in 1...options.maxNgramOrder {
             if n - order + 1 <= 0 { break }
             for i in 0...(n - order) {
-                let before = ngrams.count
-                let id = ngrams.intern(KeyInterner.pair(prev[i], tokIds[i + order - 1]))
-                if ngrams.count != before { orderOf.append(UInt8(order - 1)) }
+                let before = local.count
+                let id = local.intern(NgramKey.pair(prev[i], tokIds[i + order - 1]))
+                if local.count != before {
+                    if orderOf.count < local.count {
+                        orderOf.append(0); refMax.append(0); tmp.append(0); hypCount.append(0)
+                    }
+                    orderOf[Int(id)] = UInt8(order - 1)
+                }
                 prev[i] = id
                 out.append(id)
             }
@@ -230,6 +281,7 @@ public final class BLEU {
         var ids: [Int32] = []
         for (i, h) in hyps.enumerated() {
             if i & 1023 == 0 { try Interrupt.check() }
+            local.reset()
             // references: max count of each n-gram over the references
             var refLens: [Int] = []
             for r in refs[i] {
@@ -237,31 +289,24 @@ public final class BLEU {
                 ids.removeAll(keepingCapacity: true)
                 let len = ngramIds(r, into: &ids)
                 refLens.append(len)
-                tmp.ensure(ngrams.count); refMax.ensure(ngrams.count)
-                for id in ids { tmp.add(id) }
-                for id in tmp.touched {
+                for id in ids { tmp[Int(id)] += 1 }
+                for id in ids {
                     let k = Int(id)
-                    if tmp.counts[k] > refMax.counts[k] {
-                        if refMax.counts[k] == 0 { refMax.touched.append(id) }
-                        refMax.counts[k] = tmp.counts[k]
-                    }
+                    if tmp[k] > refMax[k] { refMax[k] = tmp[k] }
                 }
-                tmp.reset()
+                for id in ids { tmp[Int(id)] = 0 }
             }
             ids.removeAll(keepingCapacity: true)
             let hypLen = ngramIds(h, into: &ids)
-            hyp.ensure(ngrams.count); refMax.ensure(ngrams.count)
-            for id in ids { hyp.add(id) }
+            for id in ids { hypCount[Int(id)] += 1 }
             var correct = [Int](repeating: 0, count: N), total = correct
-            for id in hyp.touched {
-                let k = Int(id)
+            for k in 0..<local.count where hypCount[k] > 0 {
                 let o = Int(orderOf[k])
-                let c = Int(hyp.counts[k])
+                let c = Int(hypCount[k])
                 total[o] += c
-                correct[o] += min(c, Int(refMax.counts[k]))
+                correct[o] += min(c, Int(refMax[k]))
             }
-            hyp.reset()
-            refMax.reset()
+            for k in 0..<local.count { hypCount[k] = 0; refMax[k] = 0 }
             // closest reference length (ties: the shorter)
             var closestDiff = -1, closestLen = -1
             for rl in refLens {

@@ -27,11 +27,12 @@ public struct CHRFScore: Sendable {
 /// chrF and chrF++ exactly as sacrebleu 2.6.0 computes them.
 public final class CHRF {
     public let options: CHRFOptions
-    let charGrams = KeyInterner(capacity: 1 << 16)
-    let wordGrams = KeyInterner(capacity: 1 << 14)
+    /// n-gram ids of the current segment (characters, words)
+    let charGrams = LocalInterner(capacity: 2048)
+    let wordGrams = LocalInterner(capacity: 256)
     let words = ByteInterner(capacity: 1 << 12)
-    var hc = SparseCounter()
-    var rc = SparseCounter()
+    var hc: [Int32] = []
+    var rc: [Int32] = []
     static let puncts: Set<UInt8> = Set(Array("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~".utf8))
 
     public init(_ options: CHRFOptions = CHRFOptions()) throws(LatheError) {
@@ -61,7 +62,7 @@ public final class CHRF {
             if chars.count >= n {
                 ids.reserveCapacity(chars.count - n + 1)
                 for i in 0...(chars.count - n) {
-                    let id = charGrams.intern(KeyInterner.pair(prev[i], chars[i + n - 1]))
+                    let id = charGrams.intern(NgramKey.pair(prev[i], chars[i + n - 1]))
                     prev[i] = id
                     ids.append(id)
                 }
@@ -96,7 +97,7 @@ public final class CHRF {
                 var ids: [Int32] = []
                 if toks.count >= n {
                     for i in 0...(toks.count - n) {
-                        let id = wordGrams.intern(KeyInterner.pair(wprev[i], toks[i + n - 1]))
+                        let id = wordGrams.intern(NgramKey.pair(wprev[i], toks[i + n - 1]))
                         wprev[i] = id
                         ids.append(id)
                     }
@@ -109,15 +110,25 @@ public final class CHRF {
 
     /// [hyp, ref, match] per order for one hypothesis/reference pair.
     func matchStatistics(_ h: [[Int32]], _ r: [[Int32]]) -> [Int] {
+        let size = max(charGrams.count, wordGrams.count)
+        if hc.count < size {
+            hc.append(contentsOf: repeatElement(0, count: size - hc.count))
+            rc.append(contentsOf: repeatElement(0, count: size - rc.count))
+        }
         var stats: [Int] = []
         stats.reserveCapacity(3 * h.count)
         for o in 0..<h.count {
-            hc.ensure(max(charGrams.count, wordGrams.count)); rc.ensure(max(charGrams.count, wordGrams.count))
-            for id in r[o] { rc.add(id) }
-            for id in h[o] { hc.add(id) }
+            for id in r[o] { rc[Int(id)] += 1 }
+            for id in h[o] { hc[Int(id)] += 1 }
             var match = 0
-            for id in hc.touched { match += Int(min(hc.counts[Int(id)], rc.counts[Int(id)])) }
-            hc.reset(); rc.reset()
+            for id in h[o] {
+                let k = Int(id)
+                if hc[k] > 0 {
+                    match += Int(min(hc[k], rc[k]))
+                    hc[k] = 0  // count each distinct n-gram once
+                }
+            }
+            for id in r[o] { rc[Int(id)] = 0 }
             stats.append(r[o].isEmpty ? 0 : h[o].count)
             stats.append(r[o].count)
             stats.append(match)
@@ -165,6 +176,8 @@ public final class CHRF {
         out.reserveCapacity(hyps.count)
         for (i, h) in hyps.enumerated() {
             if i & 1023 == 0 { try Interrupt.check() }
+            charGrams.reset()
+            wordGrams.reset()
             let hg = grams(h)
             var best: [Int] = []
             var bestF = -1.0

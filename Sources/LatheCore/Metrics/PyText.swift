@@ -29,6 +29,18 @@ public enum PyText {
         return 0
     }
 
+    /// Length of the bytes after Python's `rstrip()` (trailing Unicode whitespace removed).
+    static func rstripLength(_ p: UnsafeBufferPointer<UInt8>) -> Int {
+        var n = p.count
+        while n > 0 {
+            var start = n - 1
+            while start > 0 && p[start] & 0xC0 == 0x80 { start -= 1 }
+            let w = spaceLength(p, start)
+            if w > 0 && start + w == n { n = start } else { break }
+        }
+        return n
+    }
+
     /// Byte ranges of the fields of Python's `s.split()` (runs of non-whitespace) in UTF-8 bytes.
     static func splitRanges(_ p: UnsafeBufferPointer<UInt8>, into out: inout [Range<Int>]) {
         out.removeAll(keepingCapacity: true)

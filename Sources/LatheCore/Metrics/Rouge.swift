@@ -22,10 +22,10 @@ public final class Rouge {
     public static let types = ["rouge1", "rouge2", "rougeL", "rougeLsum"]
     public let stem: Bool
     let tokens = ByteInterner(capacity: 1 << 14)
-    let bigrams = KeyInterner(capacity: 1 << 15)
+    let bigrams = LocalInterner(capacity: 256)
     var stemOf: [Int32] = []
-    var ca = SparseCounter()
-    var cb = SparseCounter()
+    let ca = SparseCounter(capacity: 1 << 14)
+    let cb = SparseCounter(capacity: 1 << 14)
 
     public init(stem: Bool = false) { self.stem = stem }
 
@@ -85,10 +85,11 @@ public final class Rouge {
     }
 
     func ngramScore(_ target: [Int32], _ pred: [Int32], n: Int) -> RougeScore {
+        if n == 2 { bigrams.reset() }
         func ids(_ t: [Int32]) -> [Int32] {
             if n == 1 { return t }
             if t.count < 2 { return [] }
-            return (0..<(t.count - 1)).map { bigrams.intern(KeyInterner.pair(t[$0], t[$0 + 1])) }
+            return (0..<(t.count - 1)).map { bigrams.intern(NgramKey.pair(t[$0], t[$0 + 1])) }
         }
         let a = ids(target), b = ids(pred)
         let size = n == 1 ? tokens.count : bigrams.count
@@ -96,7 +97,10 @@ public final class Rouge {
         for x in a { ca.add(x) }
         for x in b { cb.add(x) }
         var inter = 0
-        for x in ca.touched { inter += Int(min(ca.counts[Int(x)], cb.counts[Int(x)])) }
+        for t in 0..<ca.touchedCount {
+            let x = ca.touched[t]
+            inter += Int(min(ca[x], cb[x]))
+        }
         ca.reset(); cb.reset()
         return .make(Double(inter) / Double(max(b.count, 1)), Double(inter) / Double(max(a.count, 1)))
     }
