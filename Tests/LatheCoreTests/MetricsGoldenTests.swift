@@ -388,10 +388,16 @@ func lcgSample(_ seed: Int, _ n: Int, _ shift: Double) -> [Double] {
         for c in g["ks"] as! [[String: Any]] {
             let name = c["name"] as! String
             var a = Golden.nums(c["a"]), b = Golden.nums(c["b"])
-            if let gen = c["generate"] as? [String: [Any]] {
-                let ga = gen["a"]!, gb = gen["b"]!
+            if let gen = c["generate"] as? [String: Any] {
+                let ga = gen["a"] as! [Any]
                 a = lcgSample(ga[0] as! Int, ga[1] as! Int, Golden.num(ga[2])!)
-                b = lcgSample(gb[0] as! Int, gb[1] as! Int, Golden.num(gb[2])!)
+                if let q = gen["quantiles"] as? Int {
+                    let sorted = a.sorted()
+                    b = (1...q).map { sorted[Int((Double($0) - 0.2) / Double(q) * Double(a.count))] }
+                } else {
+                    let gb = gen["b"] as! [Any]
+                    b = lcgSample(gb[0] as! Int, gb[1] as! Int, Golden.num(gb[2])!)
+                }
             }
             let r = try KolmogorovSmirnov.twoSample(a, b)
             #expect(close(r.statistic, Golden.num(c["statistic"])!, 1e-12), "\(name) D \(r.statistic) vs \(c["statistic"]!)")

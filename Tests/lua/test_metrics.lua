@@ -581,7 +581,15 @@ T.test("KS test, JS distance and PSI match SciPy and the NumPy reference", funct
     local a, b = c.a, c.b
     if c.generate then
       a = lcg(c.generate.a[1], c.generate.a[2], c.generate.a[3])
-      b = lcg(c.generate.b[1], c.generate.b[2], c.generate.b[3])
+      if c.generate.quantiles then
+        local q, sorted = c.generate.quantiles, {}
+        for i, v in ipairs(a) do sorted[i] = v end
+        table.sort(sorted)
+        b = {}
+        for k = 1, q do b[k] = sorted[math.floor((k - 0.2) / q * #a) + 1] end
+      else
+        b = lcg(c.generate.b[1], c.generate.b[2], c.generate.b[3])
+      end
     end
     local r = metrics.ks(a, b)
     check(r.statistic, c.statistic, c.name .. " D")

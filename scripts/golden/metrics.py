@@ -633,6 +633,22 @@ def drift():
         ks.append({"name": "asymp %d/%d shift %.3f" % (n1, n2, shift),
                    "generate": {"a": [2 * k + 1, n1, 0.0], "b": [2 * k + 2, n2, shift]},
                    "statistic": float(r.statistic), "pvalue": float(r.pvalue), "location": float(r.statistic_location)})
+    # the remaining branches of SciPy's one-sample KS distribution (Durbin's matrix for n > 140,
+    # Smirnov's formula for n <= 140 and for D >= 0.5, p = 0 for n D^2 >= 370, D <= 1/n)
+    for (s1, n1, sh1), (s2, n2, sh2) in [((50, 12000, 0.0), (50, 12000, 0.0005)), ((51, 20000, 0.0), (52, 100, 0.12)),
+                                         ((53, 20000, 0.0), (54, 100, 0.3)), ((55, 12000, 0.0), (56, 3000, 0.2))]:
+        a, b = lcg_sample(s1, n1, sh1), lcg_sample(s2, n2, sh2)
+        r = ks_2samp(a, b)
+        ks.append({"name": "asymp %d/%d seeds %d/%d shift %.4f" % (n1, n2, s1, s2, sh2),
+                   "generate": {"a": [s1, n1, sh1], "b": [s2, n2, sh2]},
+                   "statistic": float(r.statistic), "pvalue": float(r.pvalue), "location": float(r.statistic_location)})
+    # b: 20 quantiles of a, sorted(a)[int((k - 0.2) / 20 * n)] for k = 1..20 (D below 1/20)
+    a = lcg_sample(59, 20000, 0.0)
+    srt = sorted(a)
+    b = [srt[int((k - 0.2) / 20 * 20000)] for k in range(1, 21)]
+    r = ks_2samp(a, b)
+    ks.append({"name": "asymp 20000/20 quantiles", "generate": {"a": [59, 20000, 0.0], "quantiles": 20},
+               "statistic": float(r.statistic), "pvalue": float(r.pvalue), "location": float(r.statistic_location)})
     js = []
     for p, q in [([0.5, 0.5], [0.5, 0.5]), ([1, 0], [0, 1]), ([0.1, 0.2, 0.7], [0.3, 0.3, 0.4]), ([1, 2, 3], [3, 2, 1]),
                  ([10, 0, 5, 1], [2, 2, 2, 2]), (list(nprng.random(20)), list(nprng.random(20)))]:
