@@ -1451,7 +1451,7 @@ enum MetricsModule: LuaInstaller {
                 try c.callLua(1, nresults: 0) { 0 }
             }
             var times: [Double] = []
-            times.reserveCapacity(runs)
+            times.reserveCapacity(min(runs, 1 << 16))
             let bar = ProgressBar("bench", total: runs)
             let start = monotonicSeconds()
             for k in 0..<runs {

@@ -216,6 +216,9 @@ public enum Classification {
         let labs = labels ?? e.classes
         if labs.isEmpty { throw LatheError("labels is empty (expected at least one label)") }
         let k = labs.count
+        if k > 10_000 {
+            throw LatheError("\(k) classes are too many for a confusion matrix (at most 10000; choose some with the labels option)")
+        }
         var map = [Int](repeating: -1, count: e.classes.count)
         for (j, l) in labs.enumerated() {
             if let i = e.index(of: l), map[i] < 0 { map[i] = j }

@@ -24,7 +24,7 @@ public enum Drift {
     /// quantiles of the reference (duplicate cut points merged), the outer bins open-ended.
     public static func psi(expected: [Double], actual: [Double], bins: Int = 10, eps: Double = 1e-4) throws(LatheError) -> PSIResult {
         if expected.isEmpty || actual.isEmpty { throw LatheError("both samples must be non-empty (got \(expected.count) and \(actual.count) values)") }
-        if bins < 1 { throw LatheError("bins must be at least 1 (got \(bins))") }
+        if bins < 1 || bins > 100_000 { throw LatheError("bins must be from 1 to 100000 (got \(bins))") }
         for x in expected + actual where x.isNaN { throw LatheError("the values contain NaN") }
         let se = expected.sorted()
         var cuts: [Double] = []

@@ -61,7 +61,7 @@ public enum KolmogorovSmirnov {
                 prob = 1
             } else {
                 let hi = Int(h)
-                prob = n1 == n2 ? probOutsideSquare(n1, hi) : outerProbInside(n1, n2, g, hi)
+                prob = n1 == n2 ? probOutsideSquare(n1, hi) : try outerProbInside(n1, n2, g, hi)
                 if !(prob >= 0 && prob <= 1) || !prob.isFinite {
                     mode = "asymp"
                     warns.append("exact ks calculation unsuccessful; switching to the asymptotic method")
@@ -95,7 +95,7 @@ public enum KolmogorovSmirnov {
 
     /// 1 - proportion of lattice paths staying strictly inside |x/m - y/n| < h/lcm
     /// (SciPy's _compute_outer_prob_inside_method, Viehmann's recursion).
-    static func outerProbInside(_ m0: Int, _ n0: Int, _ g: Int, _ h: Int) -> Double {
+    static func outerProbInside(_ m0: Int, _ n0: Int, _ g: Int, _ h: Int) throws(LatheError) -> Double {
         var m = m0, n = n0
         if m < n { swap(&m, &n) }
         let mg = m / g, ng = n / g
@@ -106,6 +106,7 @@ public enum KolmogorovSmirnov {
         var A = [Double](repeating: 1, count: lenA)
         for k in minj..<maxj { A[k] = 0 }
         for i in 1...m {
+            if i & 1023 == 0 { try Interrupt.check() }
             let lastminj = minj, lastlen = curlen
             minj = max(Int((Double(ng * i - h) / Double(mg)).rounded(.down)) + 1, 0)
             minj = min(minj, n)

@@ -200,7 +200,7 @@ public enum Ranking {
     /// holding confidences in (b/bins, (b+1)/bins] (0 goes to the first bin);
     /// ECE = sum over bins of |bin|/n * |accuracy(bin) - mean confidence(bin)|.
     public static func ece(_ t: ProbabilityTable, bins: Int) throws(LatheError) -> (value: Double, bins: [CalibrationBin]) {
-        if bins < 1 { throw LatheError("bins must be at least 1 (got \(bins))") }
+        if bins < 1 || bins > 100_000 { throw LatheError("bins must be from 1 to 100000 (got \(bins))") }
         // edges as np.linspace(0, 1, bins + 1)
         let step = 1.0 / Double(bins)
         var edges = (0...bins).map { Double($0) * step }
