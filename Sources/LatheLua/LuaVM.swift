@@ -15,6 +15,10 @@ public enum LuaTag {
     public static let history: Int32 = 7
     public static let report: Int32 = 8
     public static let experiment: Int32 = 9
+    public static let metricsReport: Int32 = 20
+    public static let metricsConfusion: Int32 = 21
+    public static let metricsSlices: Int32 = 22
+    public static let metricsDrift: Int32 = 23
     // Ranges reserved per area (pick the next free number in yours):
     //   10-19 nn / optim / train / lora      20-24 metrics     25-29 cost
     //   30-34 data                            35-39 text        40-44 formats (gguf, ...)
@@ -112,6 +116,7 @@ public final class LuaVM {
         NNModule.self,
         TrainModule.self,
         CostModule.self,
+        MetricsModule.self,
     ]
 
     public init(stdlib: String? = LuaVM.findStdlib()) throws {
