@@ -76,7 +76,8 @@ float lk_xent_row(const float *logits, long n, long target, float smoothing, flo
     }
     if (grad) {
         float u = smoothing / (float)n;
-        for (long i = 0; i < n; i++) grad[i] = (expf(logits[i] - lse) - u) * scale;
+        lk_expsub_f32(logits, lse, grad, n);  // softmax = exp(x - lse)
+        for (long i = 0; i < n; i++) grad[i] = (grad[i] - u) * scale;
         grad[target] -= (1.0f - smoothing) * scale;
     }
     return loss;

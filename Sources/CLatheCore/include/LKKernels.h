@@ -48,6 +48,9 @@ void lk_axpy_f32(float *y, float a, const float *x, long n);
 // y = max(y, x) elementwise, recording argmax positions (index r) when x wins
 void lk_max_acc_f32(float *y, long *idx, const float *x, long r, long n, int is_min);
 
+// y = exp(x - m)
+void lk_expsub_f32(const float *x, float m, float *y, long n);
+
 // softmax / log-softmax of one row (in place allowed)
 void lk_softmax_row_f32(const float *x, float *y, long n);
 void lk_log_softmax_row_f32(const float *x, float *y, long n);
