@@ -10,20 +10,72 @@
 #include <unistd.h>
 
 // ---- State ------------------------------------------------------------------------------
+// Lua's allocator. Small blocks (the userdata of every tensor, short strings, small tables)
+// come from per-size free lists: the collector frees them in bursts, which otherwise sends
+// glibc's malloc through its slow consolidation path on every other allocation. Memory in the
+// free lists is reused, never returned (it stays small). Out of memory aborts instead of
+// longjmp-ing through Swift frames.
+#define LP_POOL_CLASSES 16      // 16, 32, ..., 256 bytes
+#define LP_POOL_CHUNK (64 * 1024)
+typedef struct lp_free { struct lp_free *next; } lp_free;
+static lp_free *pool_heads[LP_POOL_CLASSES];
+static char *pool_cursor = NULL, *pool_end = NULL;
+
+static void lp_oom(void) {
+    static const char msg[] = "lathe: out of memory in the Lua heap\n";
+    ssize_t w = write(2, msg, sizeof msg - 1);
+    (void)w;
+    abort();
+}
+
+static inline int pool_class(size_t n) { return (int)((n + 15) / 16) - 1; }
+
+static void *pool_get(int c) {
+    lp_free *f = pool_heads[c];
+    if (f) {
+        pool_heads[c] = f->next;
+        return f;
+    }
+    size_t sz = (size_t)(c + 1) * 16;
+    if (!pool_cursor || pool_cursor + sz > pool_end) {
+        pool_cursor = malloc(LP_POOL_CHUNK);
+        if (!pool_cursor) lp_oom();
+        pool_end = pool_cursor + LP_POOL_CHUNK;
+    }
+    void *p = pool_cursor;
+    pool_cursor += sz;
+    return p;
+}
+
+static inline void pool_put(void *p, int c) {
+    lp_free *f = (lp_free *)p;
+    f->next = pool_heads[c];
+    pool_heads[c] = f;
+}
+
+// Lua tells the old size of every block it frees or resizes (osize), so the pool knows where a
+// block came from. For new blocks (ptr == NULL) osize encodes the object type, not a size.
 static void *lp_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     (void)ud;
-    (void)osize;
+    int small_old = ptr && osize > 0 && osize <= LP_POOL_CLASSES * 16;
     if (nsize == 0) {
-        free(ptr);
+        if (ptr) {
+            if (small_old) pool_put(ptr, pool_class(osize)); else free(ptr);
+        }
         return NULL;
     }
-    void *p = realloc(ptr, nsize);
-    if (!p) {
-        static const char msg[] = "lathe: out of memory in the Lua heap\n";
-        ssize_t w = write(2, msg, sizeof msg - 1);
-        (void)w;
-        abort();
+    int small_new = nsize <= LP_POOL_CLASSES * 16;
+    if (!ptr) {
+        if (small_new) return pool_get(pool_class(nsize));
+        void *p = malloc(nsize);
+        if (!p) lp_oom();
+        return p;
     }
+    if (small_old && small_new && pool_class(osize) == pool_class(nsize)) return ptr;
+    void *p = small_new ? pool_get(pool_class(nsize)) : malloc(nsize);
+    if (!p) lp_oom();
+    memcpy(p, ptr, osize < nsize ? osize : nsize);
+    if (small_old) pool_put(ptr, pool_class(osize)); else free(ptr);
     return p;
 }
 
