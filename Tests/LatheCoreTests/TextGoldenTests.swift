@@ -182,3 +182,30 @@ enum TextGolden {
         try TextGolden.run("smollm2")
     }
 }
+
+@Suite struct TextTrainerTests {
+    /// Our byte-level BPE trainer against the Python library's on the committed corpus: the
+    /// same vocabulary, the same merges in the same order, and the same tokenizer.json text.
+    @Test func trainerMatchesPythonLibrary() throws {
+        let train = try TextJSON.parse(try AtomicFile.read(TextGolden.dir + "/train.json"))
+        let corpus = String(decoding: try AtomicFile.read(TextGolden.dir + "/corpus.txt"), as: UTF8.self)
+        let lines = corpus.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+        for run in train["runs"]?.arrayValue ?? [] {
+            var t = BPETrainer(vocabSize: run["vocab_size"]?.intValue ?? 0, minFrequency: run["min_frequency"]?.intValue ?? 0,
+                               specialTokens: (run["special_tokens"]?.arrayValue ?? []).compactMap { $0.stringValue })
+            t.lowercase = false
+            let tok = try t.train(lines)
+            let ours = tok.json()
+            let label = "vocab_size \(t.vocabSize)"
+            let wantMerges = run["merges"]?.arrayValue ?? []
+            let gotMerges = ours["model"]?["merges"]?.arrayValue ?? []
+            #expect(gotMerges.count == wantMerges.count, "\(label): merge count")
+            if let k = Array(zip(gotMerges, wantMerges)).firstIndex(where: { $0.0 != $0.1 }) {
+                Issue.record("\(label): first different merge at \(k): got \(gotMerges[k]) want \(wantMerges[k])")
+            }
+            #expect(ours["model"]?["vocab"] == run["vocab"], "\(label): vocab")
+            let json = tok.json().serialized(pretty: true)
+            #expect(Array(json.utf8) == Array((run["tokenizer_json"]?.stringValue ?? "").utf8), "\(label): tokenizer.json text")
+        }
+    }
+}
