@@ -442,6 +442,68 @@ public final class TextTokenizer: @unchecked Sendable {
         poolLock.unlock()
     }
 
+    // MARK: Training labels
+
+    /// Labels for supervised fine-tuning on a prompt + response text: the token ids, with -100
+    /// (the value PyTorch's cross-entropy ignores, as Hugging Face collators use it) for the
+    /// prompt and padding. `responseStart` is the byte offset in the text where the response
+    /// begins (the data module's `response_start`). A token belongs to the response when it
+    /// ends after that offset (a token straddling the boundary is learned); a special token
+    /// added by the post-processor counts as response once a response token came before it
+    /// (an end-of-sequence token after the response is learned, a start token is not).
+    public static func labels(_ e: TextEncoding, responseStart: Int) -> [Int] {
+        var out = [Int](repeating: -100, count: e.count)
+        var inResponse = false
+        for i in 0..<e.count {
+            if i < e.attentionMask.count && e.attentionMask[i] == 0 { continue }
+            let isAddedSpecial = i < e.specialTokensMask.count && e.specialTokensMask[i] == 1
+            if isAddedSpecial {
+                if inResponse { out[i] = e.ids[i] }
+                continue
+            }
+            if e.offsets[i].end > responseStart { inResponse = true }
+            if inResponse { out[i] = e.ids[i] }
+        }
+        return out
+    }
+
+    /// The id to pad with: the padding settings' pad id, else the id of a usual padding token
+    /// ([PAD], <pad>, <|pad|>, <|padding|>), else 0.
+    public var defaultPadId: Int {
+        if let p = padding { return p.padId }
+        for t in ["[PAD]", "<pad>", "<|pad|>", "<|padding|>", "<|finetune_right_pad_id|>"] {
+            if let id = tokenToId(t) { return id }
+        }
+        return 0
+    }
+
+    /// A one-line description: model, vocabulary, pipeline parts.
+    public var summary: String {
+        func name(_ j: TextJSON?) -> String {
+            guard let j, !j.isNull else { return "none" }
+            let t = j["type"]?.stringValue ?? "?"
+            if t == "Sequence" {
+                let items = (j["normalizers"] ?? j["pretokenizers"] ?? j["processors"] ?? j["decoders"])?.arrayValue ?? []
+                return "Sequence[" + items.map { name($0) }.joined(separator: ", ") + "]"
+            }
+            return t
+        }
+        let j: [String: TextJSON] = [
+            "normalizer": partJSON["normalizer"] ?? normalizer?.json ?? .null,
+            "pre_tokenizer": partJSON["pre_tokenizer"] ?? preTokenizer?.json ?? .null,
+            "post_processor": partJSON["post_processor"] ?? postProcessor?.json ?? .null,
+            "decoder": partJSON["decoder"] ?? decoder?.json ?? .null,
+        ]
+        var s = "Tokenizer(\(modelType), \(model.vocabSize) tokens"
+        let extra = vocabSize(withAddedTokens: true) - model.vocabSize
+        if !added.isEmpty { s += extra > 0 ? " + \(extra) added" : ", \(added.count) added" }
+        s += "; normalizer \(name(j["normalizer"] ?? .null)); pre-tokenizer \(name(j["pre_tokenizer"] ?? .null))"
+        s += "; post-processor \(name(j["post_processor"] ?? .null)); decoder \(name(j["decoder"] ?? .null))"
+        if let t = truncation { s += "; truncation \(t.maxLength)" }
+        if let p = padding { s += "; padding " + (p.length.map { "to \($0)" } ?? "to longest") }
+        return s + ")"
+    }
+
     // MARK: Decoding
 
     /// Turns ids back into text: token strings (special tokens dropped when asked), then the
