@@ -21,6 +21,8 @@ enum TextModule: LuaInstaller {
             and gives exactly the ids the Python `tokenizers` library gives, special tokens included.
             Token ids are data: they keep their natural 0-based numbers. Offsets are 0-based byte offsets
             [start, end) into the text (text:sub(start + 1, end) is the token's text).
+            Tokenizer objects have methods (encode, decode, encode_batch, mask_prompt, save, ...):
+            help("Tokenizer") or help(tok) lists them.
             """)
 
         m.function("load_tokenizer", Doc(
