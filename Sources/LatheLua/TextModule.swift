@@ -316,7 +316,9 @@ enum TextModule: LuaInstaller {
                 let o = try c.options(3, allowed: ["max_length", "padding", "truncation", "add_special_tokens", "padding_side",
                                                    "pad_id", "pairs", "response_starts"])
                 let maxLength = try o.int("max_length")
-                if let m = maxLength, m < 1 { throw LuaError("bad option 'max_length' (expected a positive integer, got \(m))") }
+                if let m = maxLength, m < 1 || m > TextTokenizer.maxLength {
+                    throw LuaError("bad option 'max_length' (expected an integer from 1 to \(TextTokenizer.maxLength), got \(m))")
+                }
                 // padding: nil | true | false | "longest" | "max_length"
                 var padMode: String? = nil
                 let pt = o.push("padding")
@@ -391,6 +393,9 @@ enum TextModule: LuaInstaller {
                 let len = encs.first?.count ?? 0
                 for (i, e) in encs.enumerated() where e.count != len {
                     throw LuaError("texts encode to different lengths (\(len) for text 1, \(e.count) for text \(i + 1)); pass padding = true")
+                }
+                if encs.count.multipliedReportingOverflow(by: len).overflow || encs.count * len > 1 << 32 {
+                    throw LuaError("the batch would hold \(encs.count) x \(len) ids, too many for one tensor; encode it in chunks")
                 }
                 var ids: [Int64] = [], mask: [Int64] = [], labels: [Int64] = []
                 ids.reserveCapacity(encs.count * len)
@@ -573,7 +578,9 @@ enum TextModule: LuaInstaller {
                 }
                 let o = try c.options(2, allowed: ["length", "direction", "pad_id", "pad_token", "pad_type_id", "pad_to_multiple_of"])
                 let len = try o.int("length")
-                if let len, len < 0 { throw LuaError("bad option 'length' (expected a non-negative integer, got \(len))") }
+                if let len, len < 0 || len > TextTokenizer.maxLength {
+                    throw LuaError("bad option 'length' (expected an integer from 0 to \(TextTokenizer.maxLength), got \(len))")
+                }
                 let mult = try o.int("pad_to_multiple_of")
                 if let mult, mult < 1 { throw LuaError("bad option 'pad_to_multiple_of' (expected a positive integer, got \(mult))") }
                 tok.padding = PaddingParams(length: len, left: try o.choice("direction", ["right", "left"], "right") == "left",

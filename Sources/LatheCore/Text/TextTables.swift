@@ -229,11 +229,13 @@ final class WordCache {
             if e < 0 { return false }
             if Int(keyLen[e]) == n {
                 let st = Int(keyStart[e])
-                let same = arena.withUnsafeBufferPointer { memcmp($0.baseAddress! + st, p, n) == 0 }
+                let same = arena.withUnsafeBufferPointer { ab in ab.baseAddress.map { memcmp($0 + st, p, n) == 0 } ?? false }
                 if same {
                     let vs = Int(valStart[e]), vl = Int(valLen[e])
-                    vals.withUnsafeBufferPointer { vb in
-                        out.append(contentsOf: UnsafeBufferPointer(start: vb.baseAddress! + vs, count: vl))
+                    if vl > 0 {
+                        vals.withUnsafeBufferPointer { vb in
+                            if let b = vb.baseAddress { out.append(contentsOf: UnsafeBufferPointer(start: b + vs, count: vl)) }
+                        }
                     }
                     return true
                 }

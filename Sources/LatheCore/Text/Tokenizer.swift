@@ -282,8 +282,14 @@ public final class TextTokenizer: @unchecked Sendable {
                    truncation: truncation ?? self.truncation, padding: padding ?? self.padding, ws: workspace)
     }
 
+    /// The longest padding or truncation length accepted (a guard against typos such as 1e9).
+    public static let maxLength = 1 << 24
+
     func encode(_ text: String, pair: String?, addSpecialTokens: Bool, withTokens: Bool,
                 truncation: TruncationParams?, padding: PaddingParams?, ws: TextWorkspace) throws(LatheError) -> TextEncoding {
+        if let l = padding?.length, l > TextTokenizer.maxLength {
+            throw LatheError("padding length \(l) is too large (at most \(TextTokenizer.maxLength))")
+        }
         let needTokens = withTokens || trimsOffsets
         let a = try encodeSequence(text, typeId: 0, withTokens: needTokens, ws)
         let b = try pair.map { (p) throws(LatheError) in try encodeSequence(p, typeId: 1, withTokens: needTokens, ws) }
@@ -378,6 +384,9 @@ public final class TextTokenizer: @unchecked Sendable {
         }
         let trunc = truncation ?? self.truncation
         let pad = padding ?? self.padding
+        if let l = pad?.length, l > TextTokenizer.maxLength {
+            throw LatheError("padding length \(l) is too large (at most \(TextTokenizer.maxLength))")
+        }
         var out = [TextEncoding](repeating: TextEncoding(), count: texts.count)
         let nThreads = max(1, min(threads, texts.count / 8))
         if nThreads <= 1 {
