@@ -168,6 +168,9 @@ def encode_case(tok, text, pair=None, add_special_tokens=True):
     if pair is not None:
         c["pair"] = pair
     if full is not None:
+        # Python reports character offsets; both forms are kept: the Swift test converts Lathe's
+        # byte offsets to characters exactly as the Rust library does (BytesToCharOffsetConverter)
+        c["char_offsets"] = [list(o) for o in enc.offsets]
         c["offsets"] = byte_offsets(text, enc.offsets)
     if not add_special_tokens:
         c["add_special_tokens"] = False
@@ -237,6 +240,17 @@ def main():
         train["runs"].append({"vocab_size": vs, "min_frequency": mf, "special_tokens": specials,
                               "vocab": j["model"]["vocab"], "merges": j["model"]["merges"],
                               "tokenizer_json": t._tokenizer.to_str(pretty=True)})
+
+    # 1b. RoBERTa style: the same BPE with ByteLevel(add_prefix_space) and RobertaProcessing (trim offsets)
+    rb = Tokenizer.from_file(os.path.join(OUT, "bytelevel_bpe.json"))
+    rb.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
+    rb.add_special_tokens([AddedToken("<s>", special=True), AddedToken("</s>", special=True),
+                           AddedToken("<mask>", special=True, lstrip=True)])
+    rb.post_processor = processors.RobertaProcessing(("</s>", rb.token_to_id("</s>")), ("<s>", rb.token_to_id("<s>")),
+                                                     trim_offsets=True, add_prefix_space=True)
+    save(rb, "roberta_bpe.json")
+    tok = Tokenizer.from_file(os.path.join(OUT, "roberta_bpe.json"))
+    results.append(describe(tok, "roberta_bpe", "roberta_bpe.json"))
 
     # 2. Llama-3 style
     l3 = Tokenizer(models.BPE(ignore_merges=True))
@@ -353,6 +367,8 @@ def main():
         "strip_left_gpt2_split": (normalizers.Strip(left=True, right=False),
                                   pre_tokenizers.Split(tokenizers.Regex(r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"),
                                                        "isolated", invert=False)),
+        "metaspace_always_nosplit": (normalizers.Sequence([normalizers.NFKD(), normalizers.Replace(tokenizers.Regex(r"\d"), "#")]),
+                                     pre_tokenizers.Metaspace(replacement="_", prepend_scheme="always", split=False)),
         "bytelevel_norm_delimiter": (normalizers.Sequence([normalizers.Lowercase(), normalizers.ByteLevel()]),
                                      pre_tokenizers.CharDelimiterSplit("Ġ")),
     }
