@@ -168,10 +168,9 @@ def encode_case(tok, text, pair=None, add_special_tokens=True):
     if pair is not None:
         c["pair"] = pair
     if full is not None:
-        # Python reports character offsets; both forms are kept: the Swift test converts Lathe's
+        # character offsets, as the Python binding reports them; the Swift test converts Lathe's
         # byte offsets to characters exactly as the Rust library does (BytesToCharOffsetConverter)
         c["char_offsets"] = [list(o) for o in enc.offsets]
-        c["offsets"] = byte_offsets(text, enc.offsets)
     if not add_special_tokens:
         c["add_special_tokens"] = False
     return c
