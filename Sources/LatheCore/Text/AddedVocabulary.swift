@@ -34,6 +34,10 @@ public struct AddedToken: Sendable, Equatable {
         return (j["id"]?.intValue, t)
     }
 
+    func sameOptions(_ o: AddedToken) -> Bool {
+        singleWord == o.singleWord && lstrip == o.lstrip && rstrip == o.rstrip && normalized == o.normalized && special == o.special
+    }
+
     func json(id: Int) -> TextJSON {
         .object([("id", .int(id)), ("content", .string(content)), ("single_word", .bool(singleWord)),
                  ("lstrip", .bool(lstrip)), ("rstrip", .bool(rstrip)), ("normalized", .bool(normalized)),
@@ -86,8 +90,9 @@ struct TokenTrie {
 final class AddedVocabulary: @unchecked Sendable {
     /// id -> token, and content -> id.
     private(set) var byId: [Int: AddedToken] = [:]
-    private(set) var byContent: [String: Int] = [:]
-    private(set) var specialSet: Set<String> = []
+    /// Keyed by the exact UTF-8 bytes (Swift string equality is canonical equivalence).
+    private(set) var byContent: [[UInt8]: Int] = [:]
+    private(set) var specialSet: Set<[UInt8]> = []
     /// Normalized forms of normalized tokens whose form differs from their content.
     private(set) var normalizedForm: [Int: String] = [:]
     private var trie = TokenTrie()
@@ -104,9 +109,10 @@ final class AddedVocabulary: @unchecked Sendable {
         var nextId: Int = byId.keys.max().map { ($0 >= vs || vs == 0) ? $0 + 1 : vs } ?? vs
         for t in tokens {
             if t.content.isEmpty { continue }
-            if let id = byContent[t.content], byId[id] == t { continue }
+            let key = Array(t.content.utf8)
+            if let id = byContent[key], byId[id].map({ Array($0.content.utf8) == key && $0.sameOptions(t) }) == true { continue }
             let id: Int
-            if let existing = byContent[t.content] {
+            if let existing = byContent[key] {
                 id = existing
             } else if let mid = model.tokenToId(t.content) {
                 id = Int(mid)
@@ -118,8 +124,8 @@ final class AddedVocabulary: @unchecked Sendable {
                 let n = normalizer.apply(NText(original: Array(t.content.utf8)), uc).string
                 if n != t.content { normalizedForm[id] = n }
             }
-            byContent[t.content] = id
-            if t.special { specialSet.insert(t.content) }
+            byContent[key] = id
+            if t.special { specialSet.insert(key) }
             byId[id] = t
             added += 1
         }
@@ -139,7 +145,7 @@ final class AddedVocabulary: @unchecked Sendable {
         }
     }
 
-    func isSpecial(_ content: String) -> Bool { specialSet.contains(content) }
+    func isSpecial(_ content: String) -> Bool { specialSet.contains(Array(content.utf8)) }
 
     /// The token string of an added id (its normalized form for normalized tokens).
     func token(_ id: Int) -> String? {
@@ -147,7 +153,7 @@ final class AddedVocabulary: @unchecked Sendable {
         return normalizedForm[id] ?? t.content
     }
 
-    func id(_ content: String) -> Int? { byContent[content] }
+    func id(_ content: String) -> Int? { byContent[Array(content.utf8)] }
 
     /// Splits the input on added tokens, normalizing the rest (the Rust library's
     /// `extract_and_normalize`).

@@ -175,12 +175,15 @@ public final class TextTokenizer: @unchecked Sendable {
         added.token(id) ?? model.idToToken(id)
     }
 
-    /// The whole vocabulary, added tokens included: token -> id.
-    public func vocabulary() -> [String: Int] {
-        var v: [String: Int] = [:]
-        for (id, k) in model.vocabR.enumerated() { if let k { v[k] = id } }
-        for (k, id) in added.byContentPairs() { v[k] = id }
-        return v
+    /// The whole vocabulary, added tokens included, as (token, id) pairs in id order (a list,
+    /// not a dictionary: Swift dictionaries would merge canonically equivalent tokens).
+    public func vocabulary() -> [(token: String, id: Int)] {
+        var v: [(String, Int)] = []
+        v.reserveCapacity(model.vocabR.count + added.count)
+        var seen = Set<[UInt8]>()
+        for (k, id) in added.byContentPairs() { v.append((k, id)); seen.insert(Array(k.utf8)) }
+        for (id, k) in model.vocabR.enumerated() { if let k, !seen.contains(Array(k.utf8)) { v.append((k, id)) } }
+        return v.sorted { $0.1 < $1.1 }
     }
 
     /// Is this id a special added token?
@@ -557,6 +560,6 @@ public final class TextTokenizer: @unchecked Sendable {
 
 extension AddedVocabulary {
     func byContentPairs() -> [(String, Int)] {
-        byId.map { ($0.value.content, $0.key) }
+        byContent.map { (String(decoding: $0.key, as: UTF8.self), $0.value) }
     }
 }
