@@ -37,7 +37,8 @@ enum TextModule: LuaInstaller {
                 Sequence) and added/special tokens. Truncation and padding saved in the file are applied by
                 tok:encode as the Python library does (all-MiniLM-L6-v2's file pads every encoding to 128);
                 tok:truncation(false) and tok:padding(false) turn them off. Unigram (SentencePiece) models
-                are not supported.
+                are not supported; BPE dropout (a training-time augmentation) is kept in the file but not
+                applied. Split patterns other than the GPT-2 and Llama-3 ones run on Swift's regex engine.
                 """,
             returns: "a Tokenizer",
             errors: "the file is missing or is not valid JSON; an unsupported or malformed part (the message names it).",
@@ -215,7 +216,8 @@ enum TextModule: LuaInstaller {
                 let tok = try c.selfObject(TextTokenizer.self)
                 let text = try c.checkString(2, "text")
                 let o = try c.options(3, allowed: encodeOptions)
-                let e = try tok.encode(text, pair: try o.string("pair"), addSpecialTokens: try o.bool("add_special_tokens", true), withTokens: false)
+                let e = try tok.encode(text, pair: try o.string("pair"), addSpecialTokens: try o.bool("add_special_tokens", true),
+                                       withTokens: false, withOffsets: false)
                 return c.ret(.ints(e.ids))
             }
             b.method("encode_detailed", Doc(
@@ -388,7 +390,7 @@ enum TextModule: LuaInstaller {
                 if try o.int("pad_id") != nil { pad?.padId = padId }
                 if let side { pad?.left = side == "left" }
                 let encs = try tok.encodeBatch(texts, pairs: pairs, addSpecialTokens: try o.bool("add_special_tokens", true),
-                                               withTokens: false, truncation: .some(trunc), padding: .some(pad),
+                                               withTokens: false, withOffsets: starts != nil, truncation: .some(trunc), padding: .some(pad),
                                                threads: Runtime.threads)
                 let len = encs.first?.count ?? 0
                 for (i, e) in encs.enumerated() where e.count != len {

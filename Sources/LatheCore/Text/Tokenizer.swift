@@ -278,22 +278,24 @@ public final class TextTokenizer: @unchecked Sendable {
     /// Encodes a text (and optionally a second text of a pair) exactly as the Python library's
     /// `Tokenizer.encode` does: added tokens, normalizer, pre-tokenizer, model, then the
     /// tokenizer's truncation, post-processor (special tokens) and padding.
+    /// `withOffsets: false` skips the offset trimming some post-processors do (the offsets are
+    /// then the untrimmed ones): faster when only ids are wanted.
     public func encode(_ text: String, pair: String? = nil, addSpecialTokens: Bool = true,
-                       withTokens: Bool = true, truncation: TruncationParams?? = .none,
+                       withTokens: Bool = true, withOffsets: Bool = true, truncation: TruncationParams?? = .none,
                        padding: PaddingParams?? = .none) throws(LatheError) -> TextEncoding {
-        try encode(text, pair: pair, addSpecialTokens: addSpecialTokens, withTokens: withTokens,
+        try encode(text, pair: pair, addSpecialTokens: addSpecialTokens, withTokens: withTokens, withOffsets: withOffsets,
                    truncation: truncation ?? self.truncation, padding: padding ?? self.padding, ws: workspace)
     }
 
     /// The longest padding or truncation length accepted (a guard against typos such as 1e9).
     public static let maxLength = 1 << 24
 
-    func encode(_ text: String, pair: String?, addSpecialTokens: Bool, withTokens: Bool,
+    func encode(_ text: String, pair: String?, addSpecialTokens: Bool, withTokens: Bool, withOffsets: Bool = true,
                 truncation: TruncationParams?, padding: PaddingParams?, ws: TextWorkspace) throws(LatheError) -> TextEncoding {
         if let l = padding?.length, l > TextTokenizer.maxLength {
             throw LatheError("padding length \(l) is too large (at most \(TextTokenizer.maxLength))")
         }
-        let needTokens = withTokens || trimsOffsets
+        let needTokens = withTokens || (withOffsets && trimsOffsets)
         let a = try encodeSequence(text, typeId: 0, withTokens: needTokens, ws)
         let b = try pair.map { (p) throws(LatheError) in try encodeSequence(p, typeId: 1, withTokens: needTokens, ws) }
         var e = try postProcess(a, b, addSpecialTokens: addSpecialTokens, withTokens: needTokens, truncation: truncation)
@@ -380,7 +382,7 @@ public final class TextTokenizer: @unchecked Sendable {
     /// Encodes many texts (in parallel over Lathe's threads), then pads them together when the
     /// padding settings say so (to the longest, or a fixed length).
     public func encodeBatch(_ texts: [String], pairs: [String]? = nil, addSpecialTokens: Bool = true,
-                            withTokens: Bool = false, truncation: TruncationParams?? = .none,
+                            withTokens: Bool = false, withOffsets: Bool = true, truncation: TruncationParams?? = .none,
                             padding: PaddingParams?? = .none, threads: Int = 1) throws(LatheError) -> [TextEncoding] {
         if let pairs, pairs.count != texts.count {
             throw LatheError("\(texts.count) texts but \(pairs.count) pair texts")
@@ -396,7 +398,7 @@ public final class TextTokenizer: @unchecked Sendable {
             for (i, t) in texts.enumerated() {
                 if i % 256 == 0 { try Interrupt.check() }
                 out[i] = try encode(t, pair: pairs?[i], addSpecialTokens: addSpecialTokens, withTokens: withTokens,
-                                    truncation: trunc, padding: nil, ws: workspace)
+                                    withOffsets: withOffsets, truncation: trunc, padding: nil, ws: workspace)
             }
         } else {
             let workspaces = takeWorkspaces(nThreads)
@@ -415,7 +417,8 @@ public final class TextTokenizer: @unchecked Sendable {
                         if Interrupt.pending { break }
                         do throws(LatheError) {
                             rb[i] = try self.encode(texts[i], pair: pairs?[i], addSpecialTokens: addSpecialTokens,
-                                                    withTokens: withTokens, truncation: trunc, padding: nil, ws: ws)
+                                                    withTokens: withTokens, withOffsets: withOffsets, truncation: trunc,
+                                                    padding: nil, ws: ws)
                         } catch {
                             lock.lock()
                             if firstError == nil { firstError = error }
