@@ -272,6 +272,8 @@ def main():
     # 3. small BERT WordPiece (BertProcessing post-processor)
     wp = BertWordPieceTokenizer(lowercase=True)
     wp.train_from_iterator(lines, vocab_size=800, min_frequency=2, show_progress=False)
+    wp._tokenizer.post_processor = processors.BertProcessing(("[SEP]", wp.token_to_id("[SEP]")),
+                                                             ("[CLS]", wp.token_to_id("[CLS]")))
     save(wp, "wordpiece.json")
     tok = Tokenizer.from_file(os.path.join(OUT, "wordpiece.json"))
     d = describe(tok, "wordpiece", "wordpiece.json")
@@ -376,6 +378,10 @@ def main():
                                        unk_token="<unk>"))
         t.normalizer = norm
         t.pre_tokenizer = pre
+        if "metaspace_first" in name:
+            t.decoder = decoders.Metaspace(prepend_scheme="first")
+        elif "metaspace_always" in name:
+            t.decoder = decoders.Metaspace(replacement="_", prepend_scheme="always", split=False)
         results.append(describe(t, name, {"inline": json.loads(t.to_str())}))
 
     # 9. the real tokenizers (fetched, not committed)
