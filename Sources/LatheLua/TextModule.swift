@@ -297,14 +297,14 @@ enum TextModule: LuaInstaller {
             }
             b.method("encode_batch", Doc(
                 "Encodes many texts into a batch ready for a model: ids and attention mask as int64 tensors [batch, length].",
-                signature: "tok:encode_batch(texts, {max_length = nil, padding = true, truncation = nil, add_special_tokens = true, padding_side = nil, pad_id = nil, pairs = nil, response_starts = nil}) -> ids, mask[, labels]",
+                signature: "tok:encode_batch(texts, {max_length = nil, padding = true, truncation = nil, add_special_tokens = true, padding_side = nil, truncation_side = \"right\", pad_id = nil, pairs = nil, response_starts = nil}) -> ids, mask[, labels]",
                 details: """
                     padding: true or "longest" pads to the longest text of the batch, "max_length" to max_length,
                     false pads nothing (all texts must then encode to the same length). When padding is not given,
                     the tokenizer's own padding setting is used if it has one, else "longest".
                     max_length truncates (special tokens included) unless truncation = false; truncation = true
-                    without max_length uses the tokenizer's setting. padding_side: "right" (default) or "left"
-                    (for generation). pad_id: the id of padding (default: the tokenizer's padding setting, else
+                    without max_length uses the tokenizer's setting; truncation_side "left" keeps the end of long
+                    texts. padding_side: "right" (default) or "left" (for generation). pad_id: the id of padding (default: the tokenizer's padding setting, else
                     its [PAD]/<pad> token, else 0); the mask is 0 there.
                     response_starts: one 0-based byte offset per text where the response begins (the data
                     module's response_start); a third tensor of labels is then returned: the ids with -100 on
@@ -316,7 +316,8 @@ enum TextModule: LuaInstaller {
                 let tok = try c.selfObject(TextTokenizer.self)
                 let texts = try textsArg(c, 2)
                 let o = try c.options(3, allowed: ["max_length", "padding", "truncation", "add_special_tokens", "padding_side",
-                                                   "pad_id", "pairs", "response_starts"])
+                                                   "truncation_side", "pad_id", "pairs", "response_starts"])
+                let truncLeft = try o.choice("truncation_side", ["right", "left"], "right") == "left"
                 let maxLength = try o.int("max_length")
                 if let m = maxLength, m < 1 || m > TextTokenizer.maxLength {
                     throw LuaError("bad option 'max_length' (expected an integer from 1 to \(TextTokenizer.maxLength), got \(m))")
@@ -359,7 +360,7 @@ enum TextModule: LuaInstaller {
                 // truncation
                 var trunc: TruncationParams? = tok.truncation
                 if let maxLength, truncOpt != false {
-                    trunc = TruncationParams(maxLength: maxLength)
+                    trunc = TruncationParams(maxLength: maxLength, left: truncLeft)
                 } else if truncOpt == false {
                     trunc = nil
                 } else if truncOpt == true && trunc == nil {
@@ -419,14 +420,15 @@ enum TextModule: LuaInstaller {
             }
             b.method("mask_prompt", Doc(
                 "Encodes a prompt + response text for supervised fine-tuning: ids, and labels with -100 on the prompt.",
-                signature: "tok:mask_prompt(text, response_start, {add_special_tokens = true, max_length = nil}) -> ids, labels",
+                signature: "tok:mask_prompt(text, response_start, {add_special_tokens = true, max_length = nil, truncation_side = \"right\"}) -> ids, labels",
                 details: """
                     response_start is the 0-based byte offset in text where the response begins (what the data
                     module's templates report as response_start; #prompt for text = prompt .. response).
                     labels are the ids with -100 (ignored by the loss, as in Hugging Face) for every token that
                     ends at or before response_start; a token straddling the boundary is learned. A special token
                     added after the response (an end-of-text token) is learned, one added before it is not.
-                    max_length truncates (right side) like encode_batch.
+                    max_length truncates like encode_batch (truncation_side "left" keeps the end, so the
+                    response survives a long prompt).
                     """,
                 returns: "two Lua arrays of the same length: ids and labels",
                 errors: "text is not a string; response_start is not a non-negative integer.",
@@ -435,11 +437,11 @@ enum TextModule: LuaInstaller {
                 let text = try c.checkString(2, "text")
                 let start = try c.checkInt(3, "response_start")
                 if start < 0 { throw c.argError(3, "response_start", expected: "a non-negative byte offset") }
-                let o = try c.options(4, allowed: ["add_special_tokens", "max_length"])
+                let o = try c.options(4, allowed: ["add_special_tokens", "max_length", "truncation_side"])
                 var trunc = tok.truncation
                 if let m = try o.int("max_length") {
                     if m < 1 { throw LuaError("bad option 'max_length' (expected a positive integer, got \(m))") }
-                    trunc = TruncationParams(maxLength: m)
+                    trunc = TruncationParams(maxLength: m, left: try o.choice("truncation_side", ["right", "left"], "right") == "left")
                 }
                 let e = try tok.encode(text, addSpecialTokens: try o.bool("add_special_tokens", true), withTokens: false,
                                        truncation: .some(trunc), padding: .some(nil))

@@ -193,6 +193,9 @@ T.test("mask_prompt: labels are -100 on the prompt, the ids on the response", fu
   for _, l in ipairs(none) do T.same(l, -100) end
   local _, all = tok:mask_prompt(answer, 0)
   T.same(all, tok:encode(answer))
+  local tids, tlabels = tok:mask_prompt(prompt .. answer, #prompt, {max_length = 3, truncation_side = "left"})
+  T.same(tids, {ids[7], ids[8], ids[9]}, "the end is kept")
+  T.same(tlabels, tids)
 end)
 
 T.test("encode_batch returns tensors; decode_batch reads them back", function()
