@@ -108,6 +108,7 @@ public final class LuaVM {
     public nonisolated(unsafe) static var installers: [LuaInstaller.Type] = [
         LatheModule.self,
         CaptureModule.self,
+        DataModule.self,
     ]
 
     public init(stdlib: String? = LuaVM.findStdlib()) throws {
