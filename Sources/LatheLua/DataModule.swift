@@ -170,8 +170,9 @@ enum DataLua {
             if let col = p.column { f.append(("column", .int(col))) }
             problems.append(.record(f))
         }
-        c.push(.record([("rows", .int(r.rows)), ("skipped", .int(r.skipped)), ("problems", .array(problems)),
-                        ("notes", .strings(r.notes))]))
+        c.push(.record([("title", .string("read: \(r.rows) rows, \(r.skipped) skipped")), ("rows", .int(r.rows)), ("skipped", .int(r.skipped)),
+                        ("problems", .array(problems)), ("notes", .strings(r.notes))]))
+        setReportMeta(c)
     }
 
     static func warnReport(_ fn: String, _ path: String, _ r: ReadReport) {
@@ -367,7 +368,7 @@ enum DataModule: LuaInstaller {
             """,
             returns: "the table, and a report {rows =, skipped =, problems =, notes =}",
             errors: "a missing file; a line that is not a JSON object, or invalid UTF-8, named by file, line and column.",
-            example: "local path = os.tmpname()\nlocal f = io.open(path, \"w\")\nf:write('{\"q\": \"hi\", \"n\": 1, \"tags\": [\"a\"]}\\n{\"q\": \"yo\", \"n\": null}\\n')\nf:close()\nprint(data.read_jsonl(path))\nos.remove(path)")) { c in
+            example: "local path = os.tmpname()\nlocal f = io.open(path, \"w\")\nf:write('{\"q\": \"hi\", \"n\": 1, \"tags\": [\"a\"]}\\n{\"q\": \"yo\", \"n\": null}\\n')\nf:close()\nlocal t = data.read_jsonl(path)\nprint(t)\nos.remove(path)")) { c in
             let path = try c.checkString(1, "path")
             let o = try c.options(2, allowed: ["types", "encoding", "on_error"])
             var opts = JSONL.ReadOptions()

@@ -515,6 +515,7 @@ public enum ValueParser {
         var neg = false
         if b[i] == 45 || b[i] == 43 { neg = b[i] == 45; i += 1 }
         if i >= hi { return nil }
+        if b[i] == 48 && i + 1 < hi && b[i + 1] &- 48 <= 9 { return nil }  // leading zero: an identifier
         // inf / infinity
         if b[i] | 0x20 == 105 {
             let rest = hi - i

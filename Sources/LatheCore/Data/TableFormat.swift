@@ -129,9 +129,13 @@ public struct TableFormat: Sendable {
             out += "\n" + line(label, shown.map { TableFormat.pad($0.cells[r], $0.w, right: $0.right) })
         }
         if !hidden.isEmpty {
-            var list = hidden.prefix(8).joined(separator: ", ")
-            if hidden.count > 8 { list += ", …" }
-            out += "\n… \(hidden.count) more column\(hidden.count == 1 ? "" : "s"): \(list)"
+            var line = "… \(hidden.count) more column\(hidden.count == 1 ? "" : "s"): "
+            for (k, h) in hidden.enumerated() {
+                let piece = TableFormat.truncate(TableFormat.oneLine(h), maxCellWidth) + (k + 1 < hidden.count ? ", " : "")
+                if TableFormat.displayWidth(line + piece) > width - 1 { line += "…"; break }
+                line += piece
+            }
+            out += "\n" + line
         }
         if t.rowCount > maxRows {
             out += "\n(\(t.rowCount) rows x \(t.columnCount) columns)"
