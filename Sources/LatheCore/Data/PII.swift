@@ -116,6 +116,24 @@ public enum PII {
 
     static func text(_ b: [UInt8], _ r: Range<Int>) -> String { String(decoding: b[r], as: UTF8.self) }
 
+    /// The Unicode scalar starting at byte i and its byte length.
+    static func scalar(_ b: [UInt8], _ i: Int) -> (Unicode.Scalar?, Int) {
+        let c = b[i]
+        let len = c < 0x80 ? 1 : (c >= 0xF0 ? 4 : (c >= 0xE0 ? 3 : (c >= 0xC0 ? 2 : 1)))
+        if i + len > b.count { return (nil, 1) }
+        var it = b[i..<(i + len)].makeIterator()
+        var dec = UTF8()
+        if case .scalarValue(let u) = dec.decode(&it) { return (u, len) }
+        return (nil, 1)
+    }
+
+    /// Start of the scalar that ends just before byte i.
+    static func scalarStart(before i: Int, _ b: [UInt8]) -> Int {
+        var k = i - 1
+        while k > 0 && b[k] & 0xC0 == 0x80 { k -= 1 }
+        return k
+    }
+
     static func emails(_ b: [UInt8]) -> [Range<Int>] {
         var out: [Range<Int>] = []
         let n = b.count
@@ -124,11 +142,26 @@ public enum PII {
         var i = 0
         while i < n {
             guard b[i] == 64 else { i += 1; continue }  // '@'
+            // internationalized addresses (RFC 6531) may use letters of any script
             var s = i
-            while s > 0 && localChar(b[s - 1]) { s -= 1 }
+            while s > 0 {
+                if localChar(b[s - 1]) { s -= 1; continue }
+                if b[s - 1] >= 0x80 {
+                    let k = scalarStart(before: s, b)
+                    if let u = scalar(b, k).0, u.properties.isAlphabetic { s = k; continue }
+                }
+                break
+            }
             while s < i && b[s] == 46 { s += 1 }      // no leading dot
             var e = i + 1
-            while e < n && domainChar(b[e]) { e += 1 }
+            while e < n {
+                if domainChar(b[e]) { e += 1; continue }
+                if b[e] >= 0x80 {
+                    let (u, len) = scalar(b, e)
+                    if let u, u.properties.isAlphabetic { e += len; continue }
+                }
+                break
+            }
             while e > i + 1 && (b[e - 1] == 46 || b[e - 1] == 45) { e -= 1 }  // trailing dot of a sentence
             if s < i && e > i + 1 {
                 let labels = b[(i + 1)..<e].split(separator: 46, omittingEmptySubsequences: false)
