@@ -558,7 +558,8 @@ public func closestName(_ s: String, _ names: [String]) -> String? {
     let a = Array(s.lowercased())
     var best: (String, Int)? = nil
     for n in names {
-        let d = dist(a, Array(n.lowercased()))
+        var d = dist(a, Array(n.lowercased()))
+        if a.count >= 3 && n.lowercased().hasPrefix(String(a)) { d = min(d, 1) }   // a shortened name
         if d <= max(1, n.count / 3), best.map({ d < $0.1 }) ?? true { best = (n, d) }
     }
     return best?.0
