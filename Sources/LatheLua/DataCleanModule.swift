@@ -341,7 +341,7 @@ enum DataCleanModule {
             opts.ngram = n
         }
         let np = try o.int("num_perm", 128)
-        guard np >= 8 && np <= 1024 else { throw LuaError("bad option 'num_perm' (expected an integer from 8 to 1024, got \(np))") }
+        guard np >= 8 && np <= 1024 && np % 8 == 0 else { throw LuaError("bad option 'num_perm' (expected a multiple of 8 from 8 to 1024, got \(np))") }
         opts.numPerm = np
         opts.verify = try o.choice("verify", ["jaccard", "minhash"], "jaccard") == "minhash" ? .minhash : .jaccard
         if let s = try o.int("seed") { opts.seed = UInt64(bitPattern: Int64(s)) }

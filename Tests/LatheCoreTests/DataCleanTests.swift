@@ -257,6 +257,33 @@ import Testing
         #expect(r.bands * r.rowsPerBand <= 128)
     }
 
+    @Test func minhashEstimatesAreUnbiased() {
+        // pairs of texts with overlaps from none to nearly all; the signature estimate of the
+        // Jaccard similarity should be unbiased with the binomial spread sqrt(J(1-J)/128)
+        var g = RandomGenerator(seed: 12)
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyz ")
+        var diffs: [Double] = []
+        var z: [Double] = []
+        for _ in 0..<300 {
+            let len = 40 + g.below(80)
+            let a = String((0..<len).map { _ in alphabet[g.below(alphabet.count)] })
+            var chars = Array(a)
+            let edits = g.below(len / 3 + 1)
+            for _ in 0..<edits { chars[g.below(len)] = alphabet[g.below(alphabet.count)] }
+            let b = String(chars)
+            let sig = Dedupe.signatures([a, b])
+            let est = Double(zip(sig[0], sig[1]).filter { $0 == $1 }.count) / 128
+            let j = Dedupe.jaccard(a, b)
+            diffs.append(est - j)
+            let sd = (j * (1 - j) / 128).squareRoot()
+            if sd > 0.01 { z.append((est - j) / sd) }
+        }
+        let bias = diffs.reduce(0, +) / Double(diffs.count)
+        #expect(abs(bias) < 0.01, "bias \(bias)")
+        let zvar = z.map { $0 * $0 }.reduce(0, +) / Double(z.count)
+        #expect(zvar > 0.5 && zvar < 1.6, "variance ratio \(zvar)")
+    }
+
     @Test func wordShinglesAndMinhashVerify() throws {
         let texts: [String?] = [
             "the quick brown fox jumps over the lazy dog today",

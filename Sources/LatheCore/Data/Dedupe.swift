@@ -6,8 +6,9 @@ import Foundation
 /// Normalization: Unicode NFKC, lower case, white space trimmed and collapsed. Texts with the
 /// same normalized form are exact duplicates. For near duplicates each text becomes a set of
 /// shingles (by default character 5-grams of the normalized text; `unit = .word` uses word
-/// 3-grams); a MinHash signature of `numPerm` 32-bit values estimates the Jaccard similarity
-/// of two sets; LSH bands (b bands of r rows, b*r <= numPerm, chosen with datasketch's
+/// 3-grams), each hashed to 64 bits; a MinHash signature of `numPerm` 32-bit values (hash
+/// functions a*x+b mod 2^32 on the upper 32 bits of the shingle hash, a odd) estimates the
+/// Jaccard similarity of two sets; LSH bands (b bands of r rows, b*r <= numPerm, chosen with datasketch's
 /// `_optimal_param` formula, weighting false negatives 0.95 and false positives 0.05 because
 /// candidates are verified) propose candidate pairs (each document against the latest 8
 /// members of each of its buckets); each candidate is checked with the true Jaccard similarity of the two
@@ -129,7 +130,7 @@ public enum Dedupe {
     }
 
     /// The sorted, distinct shingle hashes of a normalized text.
-    static func shingles(_ s: String, unit: Unit, n: Int, scratch: inout [UInt32]) -> [UInt64] {
+    static func shingles(_ s: String, unit: Unit, n: Int, scratch: inout [UInt32], distinct: Bool = true) -> [UInt64] {
         var out: [UInt64] = []
         var s = s
         switch unit {
@@ -177,11 +178,31 @@ public enum Dedupe {
                 out.append(h)
             }
         }
+        if !distinct { return out }   // repeats do not change a minimum
         out.sort()
         var w = 0
         for x in out where w == 0 || out[w - 1] != x { out[w] = x; w += 1 }
         out.removeLast(out.count - w)
         return out
+    }
+
+    /// The MinHash signature of a shingle set: for each of the np hash functions
+    /// h_k(x) = a_k * x + b_k (mod 2^32, a_k odd) of the shingle's upper 32 hash bits, the
+    /// minimum over the set. Eight functions per SIMD vector; each vector keeps its minimum in
+    /// a register while it runs over the shingles.
+    @inline(__always)
+    static func signature(_ sh: [UInt64], _ a: UnsafeBufferPointer<SIMD8<UInt32>>, _ b: UnsafeBufferPointer<SIMD8<UInt32>>,
+                          _ acc: UnsafeMutableBufferPointer<SIMD8<UInt32>>, into out: UnsafeMutablePointer<UInt32>) {
+        let groups = acc.count
+        for g in 0..<groups {
+            let ag = a[g], bg = b[g]
+            var m = SIMD8<UInt32>(repeating: .max)
+            for x in sh {
+                m = pointwiseMin(m, ag &* SIMD8<UInt32>(repeating: UInt32(truncatingIfNeeded: x >> 32)) &+ bg)
+            }
+            acc[g] = m
+        }
+        UnsafeMutableRawPointer(out).copyMemory(from: UnsafeRawPointer(acc.baseAddress!), byteCount: groups * 32)
     }
 
     /// Jaccard similarity of two sorted distinct arrays.
@@ -247,6 +268,40 @@ public enum Dedupe {
     /// Candidates per document and band: the latest this many members of its bucket.
     static let bucketReach = 8
 
+    /// MinHash signatures of texts (normalized first), as `find` computes them.
+    public static func signatures(_ texts: [String], options: Options = Options()) -> [[UInt32]] {
+        let np = options.numPerm, groups = np / 8
+        var g = RandomGenerator(seed: options.seed)
+        var A = [SIMD8<UInt32>](repeating: .init(), count: groups), B = A
+        for k in 0..<groups {
+            for l in 0..<8 {
+                A[k][l] = UInt32(truncatingIfNeeded: g.next()) | 1
+                B[k][l] = UInt32(truncatingIfNeeded: g.next())
+            }
+        }
+        var scratch: [UInt32] = []
+        var acc = [SIMD8<UInt32>](repeating: .init(), count: groups)
+        return texts.map { t in
+            var out = [UInt32](repeating: 0, count: np)
+            let sh = shingles(normalize(t), unit: options.unit, n: options.n, scratch: &scratch, distinct: false)
+            A.withUnsafeBufferPointer { a in
+                B.withUnsafeBufferPointer { b in
+                    acc.withUnsafeMutableBufferPointer { ac in
+                        out.withUnsafeMutableBufferPointer { o in signature(sh, a, b, ac, into: o.baseAddress!) }
+                    }
+                }
+            }
+            return out
+        }
+    }
+
+    /// The true Jaccard similarity of two texts' shingle sets (normalized first).
+    public static func jaccard(_ a: String, _ b: String, options: Options = Options()) -> Double {
+        var scratch: [UInt32] = []
+        return jaccard(shingles(normalize(a), unit: options.unit, n: options.n, scratch: &scratch),
+                       shingles(normalize(b), unit: options.unit, n: options.n, scratch: &scratch))
+    }
+
     // MARK: - Finding duplicates
 
     /// Clusters of duplicate texts (nil = missing). `progress(done, total)` is called on the
@@ -255,7 +310,9 @@ public enum Dedupe {
                             progress: ((Int, Int) -> Void)? = nil) throws(LatheError) -> Result {
         let n = texts.count
         if let t = options.near, !(t > 0 && t <= 1) { throw LatheError("near must be a Jaccard threshold in (0, 1], got \(t)") }
-        if options.numPerm < 8 || options.numPerm > 1024 { throw LatheError("num_perm must be from 8 to 1024, got \(options.numPerm)") }
+        if options.numPerm < 8 || options.numPerm > 1024 || options.numPerm % 8 != 0 {
+            throw LatheError("num_perm must be a multiple of 8 from 8 to 1024, got \(options.numPerm)")
+        }
         if options.n < 1 || options.n > 64 { throw LatheError("ngram must be from 1 to 64, got \(options.n)") }
         let totalWork = n * (options.near == nil ? 1 : 3)
         var done = 0
@@ -301,8 +358,14 @@ public enum Dedupe {
             result.rowsPerBand = r
             let np = options.numPerm
             var g = RandomGenerator(seed: options.seed)
-            var A = [UInt64](repeating: 0, count: np), B = [UInt64](repeating: 0, count: np)
-            for k in 0..<np { A[k] = g.next() | 1; B[k] = g.next() }
+            let groups = np / 8
+            var A = [SIMD8<UInt32>](repeating: .init(), count: groups), B = A
+            for k in 0..<groups {
+                for l in 0..<8 {
+                    A[k][l] = UInt32(truncatingIfNeeded: g.next()) | 1
+                    B[k][l] = UInt32(truncatingIfNeeded: g.next())
+                }
+            }
             let m = reps.count
             var sigs = [UInt32](repeating: 0, count: m * np)
             var s0 = 0
@@ -312,17 +375,14 @@ public enum Dedupe {
                 let parts = try Parallel.chunks(s1 - s0, minChunk: 1024) { (range) throws(LatheError) -> [UInt32] in
                     var out = [UInt32](repeating: UInt32.max, count: range.count * np)
                     var scratch: [UInt32] = []
+                    var acc = [SIMD8<UInt32>](repeating: .init(), count: groups)
                     A.withUnsafeBufferPointer { a in
                         B.withUnsafeBufferPointer { bb in
-                            out.withUnsafeMutableBufferPointer { o in
-                                for (q, j) in range.enumerated() {
-                                    let sh = shingles(keys[reps[s0 + j]]!, unit: unit, n: ng, scratch: &scratch)
-                                    let base = o.baseAddress! + q * np
-                                    for x in sh {
-                                        for k in 0..<np {
-                                            let v = UInt32(truncatingIfNeeded: (a[k] &* x &+ bb[k]) >> 32)
-                                            if v < base[k] { base[k] = v }
-                                        }
+                            acc.withUnsafeMutableBufferPointer { ac in
+                                out.withUnsafeMutableBufferPointer { o in
+                                    for (q, j) in range.enumerated() {
+                                        let sh = shingles(keys[reps[s0 + j]]!, unit: unit, n: ng, scratch: &scratch, distinct: false)
+                                        signature(sh, a, bb, ac, into: o.baseAddress! + q * np)
                                     }
                                 }
                             }
