@@ -10,15 +10,18 @@ answers are consistent with one product fact sheet, so a fine-tuned model can be
 facts it should know.
 
 Everything is invented by this script (deterministic: seed 20241106). Licence: CC0 1.0.
-Run: python3 scripts/datasets/make_product_faq.py  (standard library only)
+Run: python3 scripts/datasets/make_product_faq.py [OUT.jsonl]  (standard library only)
 """
 import json
 import os
 import random
+import sys
 
 SEED = 20241106
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "data", "product_faq.jsonl")
+if len(sys.argv) > 1:
+    OUT = sys.argv[1]   # another output path (the tests check determinism)
 r = random.Random(SEED)
 
 PRODUCTS = {

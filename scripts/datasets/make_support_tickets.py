@@ -9,16 +9,19 @@ e-mail addresses at example domains, fictional phone numbers, payment card *test
 pass the Luhn check, IBANs from the banks' documentation examples, IP addresses).
 
 Everything is invented by this script (deterministic: seed 20241105). Licence: CC0 1.0.
-Run: python3 scripts/datasets/make_support_tickets.py  (standard library only)
+Run: python3 scripts/datasets/make_support_tickets.py [OUT.csv]  (standard library only)
 """
 import csv
 import os
 import random
+import sys
 
 SEED = 20241105
 N_TICKETS = 3000
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "data", "support_tickets.csv")
+if len(sys.argv) > 1:
+    OUT = sys.argv[1]   # another output path (the tests check determinism)
 
 r = random.Random(SEED)
 
