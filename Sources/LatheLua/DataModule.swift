@@ -547,6 +547,8 @@ enum ReportFormat {
                 let t = lua_type(L, -1)
                 if k == "title", let s = c.string(-1) {
                     title = s
+                } else if t == LUA_TTABLE && lua_rawlen(L, -1) == 0 && { lua_pushnil(L); let e = lua_next(L, -2) == 0; if !e { lp_pop(L, 2) }; return e }() {
+                    // an empty list: nothing to show
                 } else if t == LUA_TTABLE || t == LUA_TUSERDATA {
                     blocks.append((k, Printer.format(L: L, index: -1, topLevel: true)))
                 } else {

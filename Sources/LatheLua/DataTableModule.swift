@@ -447,7 +447,7 @@ enum DataTableClass {
                 let o = try c.options(2, allowed: ["label"])
                 let d = try t.describe(label: try o.string("label"))
                 var fields: [(String, LuaValue)] = [
-                    ("title", .string("describe: \(d.rows) rows x \(t.columnCount) columns")),
+                    ("title", .string("describe: \(d.rows) row\(d.rows == 1 ? "" : "s") x \(t.columnCount) column\(t.columnCount == 1 ? "" : "s")")),
                     ("rows", .int(d.rows)), ("duplicates", .int(d.duplicates)),
                     ("columns", .object(t.describeTable(d))),
                 ]

@@ -383,3 +383,38 @@ func csvUnwrapError(_ f: () throws -> Void) -> String {
         #expect(parseBoolean("TRUE") == true && parseBoolean("False") == false && parseBoolean("tRUE") == nil && parseBoolean("yes") == nil)
     }
 }
+
+@Suite struct DataGroupingTests {
+    @Test func stringsCompareByteForByte() throws {
+        // "é" precomposed and decomposed are different values, as in files and other tools
+        #expect(Cell.string("é") != Cell.string("e\u{301}"))
+        #expect(Set([Cell.string("é"), Cell.string("e\u{301}"), Cell.string("é")]).count == 2)
+        let c = Column(strings: ["b", "é", "e\u{301}", nil, "a", "é", "B"])
+        let (keys, counts) = c.distinctCounts()
+        #expect(keys.count == 6 && counts == [1, 2, 1, 1, 1, 1])
+        // code point order: "B" < "a" < "b" < "e\u{301}" < "é"; missing last
+        #expect(c.ranks() == [2, 4, 3, Int.max, 1, 4, 0])
+    }
+
+    @Test func groupsAndRanksOfNumbers() {
+        let c = Column(numbers: [2, .nan, nil, -1, 2, .nan, 0])
+        #expect(c.ranks() == [2, 3, Int.max, 0, 2, 3, 1])
+        let (ids, first) = Column.groups([c], rows: c.count)
+        #expect(ids == [0, 1, 2, 3, 0, 1, 4] && first == [0, 1, 2, 3, 6])
+        let b = Column(booleans: [true, false, nil, true])
+        #expect(b.ranks() == [1, 0, Int.max, 1])
+        let two = Column.groups([Column(integers: [1, 1, 2, 1]), Column(strings: ["x", "y", "x", "x"])], rows: 4)
+        #expect(two.ids == [0, 1, 2, 0])
+    }
+
+    @Test func manyGroupsWithHashCollisionsStayExact() throws {
+        let n = 20000
+        let t = try DataTable(names: ["k"], columns: [Column(strings: (0..<n).map { "key-\($0 % 5000)" })])
+        let gc = try t.groupCount(["k"])
+        #expect(gc.rowCount == 5000)
+        guard case .integer(let counts) = try gc.column("count").values else { Issue.record("type"); return }
+        #expect(counts.allSatisfy { $0 == 4 })
+        #expect(try gc.column("k").string(0) == "key-0" && gc.column("k").string(1) == "key-1")
+        #expect(t.duplicateRows().filter { $0 }.count == n - 5000)
+    }
+}

@@ -126,6 +126,47 @@ public struct StringArray: Sendable {
         }
     }
 
+    /// Do cells i and j hold the same bytes?
+    @inline(__always) public func bytesEqual(_ i: Int, _ j: Int) -> Bool {
+        let a = offsets[i], n = offsets[i + 1] - a
+        let b = offsets[j]
+        if n != offsets[j + 1] - b { return false }
+        if n == 0 { return true }
+        return bytes.withUnsafeBufferPointer { memcmp($0.baseAddress! + a, $0.baseAddress! + b, n) == 0 }
+    }
+
+    /// Byte-wise (so code point) order of cells i and j: -1, 0 or 1.
+    @inline(__always) public func compareBytes(_ i: Int, _ j: Int) -> Int {
+        let a = offsets[i], na = offsets[i + 1] - a
+        let b = offsets[j], nb = offsets[j + 1] - b
+        let c = bytes.withUnsafeBufferPointer { memcmp($0.baseAddress! + a, $0.baseAddress! + b, min(na, nb)) }
+        if c != 0 { return c < 0 ? -1 : 1 }
+        return na == nb ? 0 : (na < nb ? -1 : 1)
+    }
+
+    /// Unicode scalars (characters, for most text) in cell i.
+    @inline(__always) public func scalarCount(_ i: Int) -> Int {
+        var n = 0
+        for k in offsets[i]..<offsets[i + 1] where bytes[k] & 0xC0 != 0x80 { n += 1 }
+        return n
+    }
+
+    /// A 64-bit hash of cell i's bytes.
+    @inline(__always) public func hash(_ i: Int) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        let a = offsets[i], b = offsets[i + 1]
+        bytes.withUnsafeBufferPointer { p in
+            var k = a
+            while k + 8 <= b {
+                h = (h ^ UnsafeRawPointer(p.baseAddress! + k).loadUnaligned(as: UInt64.self)) &* 0x100_0000_01b3
+                h ^= h >> 29
+                k += 8
+            }
+            while k < b { h = (h ^ UInt64(p[k])) &* 0x100_0000_01b3; k += 1 }
+        }
+        return h ^ UInt64(b - a)
+    }
+
     /// The cells at the given rows, in that order.
     public func gather(_ rows: [Int]) -> StringArray {
         var out = StringArray()
@@ -159,6 +200,32 @@ public enum Cell: Hashable, Sendable, CustomStringConvertible {
     case number(Double)
     case integer(Int64)
     case boolean(Bool)
+
+    /// Strings compare byte for byte (code points), not by Swift's canonical equivalence, so
+    /// "é" and "e\u{301}" are different values, as in files and other tools.
+    public static func == (a: Cell, b: Cell) -> Bool {
+        switch (a, b) {
+        case (.missing, .missing): return true
+        case (.string(let x), .string(let y)): return x.utf8.elementsEqual(y.utf8)
+        case (.number(let x), .number(let y)): return x == y
+        case (.integer(let x), .integer(let y)): return x == y
+        case (.boolean(let x), .boolean(let y)): return x == y
+        default: return false
+        }
+    }
+
+    public func hash(into h: inout Hasher) {
+        switch self {
+        case .missing: h.combine(0)
+        case .string(let s):
+            h.combine(1)
+            var s = s
+            s.withUTF8 { h.combine(bytes: UnsafeRawBufferPointer($0)) }
+        case .number(let x): h.combine(2); h.combine(x)
+        case .integer(let x): h.combine(3); h.combine(x)
+        case .boolean(let b): h.combine(4); h.combine(b)
+        }
+    }
 
     public var isMissing: Bool { if case .missing = self { return true }; return false }
 
@@ -296,6 +363,32 @@ public struct Column: Sendable {
 
     /// All cells.
     public var cells: [Cell] { (0..<count).map { self[$0] } }
+
+    /// A hash per row (missing values hash alike; strings by their bytes).
+    public func rowHashes() -> [UInt64] {
+        let n = count
+        var out = [UInt64](repeating: 0, count: n)
+        let missingHash: UInt64 = 0x5bd1_e995_1234_5678
+        switch values {
+        case .string(let a): for i in 0..<n { out[i] = missing[i] ? missingHash : a.hash(i) }
+        case .number(let a): for i in 0..<n { out[i] = missing[i] ? missingHash : (a[i] == 0 ? 0 : a[i].bitPattern) &* 0x9E37_79B9_7F4A_7C15 }
+        case .integer(let a): for i in 0..<n { out[i] = missing[i] ? missingHash : UInt64(bitPattern: a[i]) &* 0x9E37_79B9_7F4A_7C15 }
+        case .boolean(let a): for i in 0..<n { out[i] = missing[i] ? missingHash : (a[i] ? 1 : 2) }
+        }
+        return out
+    }
+
+    /// Are rows i and j equal (both missing, or the same value; strings byte for byte)?
+    @inline(__always) public func cellsEqual(_ i: Int, _ j: Int) -> Bool {
+        let mi = missing[i], mj = missing[j]
+        if mi || mj { return mi == mj }
+        switch values {
+        case .string(let a): return a.bytesEqual(i, j)
+        case .number(let a): return a[i] == a[j] || (a[i].isNaN && a[j].isNaN)
+        case .integer(let a): return a[i] == a[j]
+        case .boolean(let a): return a[i] == a[j]
+        }
+    }
 
     /// The rows at `rows`, in that order.
     public func gather(_ rows: [Int]) -> Column {

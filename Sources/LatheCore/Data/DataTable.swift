@@ -169,39 +169,23 @@ public final class DataTable: @unchecked Sendable {
 
     /// Stable sort by one or more columns; missing values go last in either direction.
     public func sorted(by cols: [String], descending: [Bool]) throws(LatheError) -> DataTable {
-        var keys: [Column] = []
-        for c in cols { keys.append(try column(c)) }
+        var keys: [[Int]] = []
+        for (k, c) in cols.enumerated() {
+            let r = try column(c).ranks()
+            let desc = k < descending.count ? descending[k] : false
+            // descending flips the values' ranks; missing (Int.max) stays last either way
+            keys.append(desc ? r.map { $0 == Int.max ? Int.max : -$0 } : r)
+        }
         var order = Array(0..<rowCount)
-        // precompute string keys once (comparisons on String are the costly part)
-        let stringKeys: [[String]?] = keys.map { k in
-            if case .string(let a) = k.values { return a.strings }
-            return nil
-        }
-        func less(_ i: Int, _ j: Int) -> Bool {
-            for (k, col) in keys.enumerated() {
-                let desc = k < descending.count ? descending[k] : false
-                let mi = col.missing[i], mj = col.missing[j]
-                if mi || mj {
-                    if mi && mj { continue }
-                    return mj  // non-missing first
-                }
-                var c = 0
-                switch col.values {
-                case .string:
-                    let a = stringKeys[k]![i], b = stringKeys[k]![j]
-                    c = a < b ? -1 : (a == b ? 0 : 1)
-                case .number(let v):
-                    let a = v[i], b = v[j]
-                    if a.isNaN || b.isNaN { c = a.isNaN ? (b.isNaN ? 0 : 1) : -1 }
-                    else { c = a < b ? -1 : (a == b ? 0 : 1) }
-                case .integer(let v): c = v[i] < v[j] ? -1 : (v[i] == v[j] ? 0 : 1)
-                case .boolean(let v): c = v[i] == v[j] ? 0 : (v[i] ? 1 : -1)
-                }
-                if c != 0 { return desc ? c > 0 : c < 0 }
+        if keys.count == 1 {
+            let k0 = keys[0]
+            order.sort { k0[$0] != k0[$1] ? k0[$0] < k0[$1] : $0 < $1 }
+        } else {
+            order.sort { a, b in
+                for k in keys where k[a] != k[b] { return k[a] < k[b] }
+                return a < b
             }
-            return false
         }
-        order = mergeSort(order, less)
         return take(order)
     }
 
@@ -306,28 +290,16 @@ public final class DataTable: @unchecked Sendable {
         if cols.isEmpty { throw LatheError("group_count needs at least one column") }
         var keyCols: [Column] = []
         for c in cols { keyCols.append(try column(c)) }
-        var index: [[Cell]: Int] = [:]
-        var keys: [[Cell]] = []
-        var counts: [Int] = []
-        for i in 0..<rowCount {
-            let k = keyCols.map { $0[i] }
-            if let j = index[k] { counts[j] += 1 } else {
-                index[k] = keys.count
-                keys.append(k)
-                counts.append(1)
-            }
-        }
-        let order = Array(keys.indices).sorted { a, b in
-            for d in 0..<cols.count {
-                let c = compareCells(keys[a][d], keys[b][d])
-                if c != 0 { return c < 0 }
-            }
-            return false
+        let (ids, first) = Column.groups(keyCols, rows: rowCount)
+        var counts = [Int](repeating: 0, count: first.count)
+        for g in ids { counts[g] += 1 }
+        let ranks = keyCols.map { $0.ranks() }
+        let order = Array(first.indices).sorted { a, b in
+            for r in ranks where r[first[a]] != r[first[b]] { return r[first[a]] < r[first[b]] }
+            return a < b
         }
         var outCols: [Column] = []
-        for (d, kc) in keyCols.enumerated() {
-            outCols.append(Column.build(cells: order.map { keys[$0][d] }, as: kc.type))
-        }
+        for kc in keyCols { outCols.append(kc.gather(order.map { first[$0] })) }
         outCols.append(Column(.integer(order.map { Int64(counts[$0]) })))
         var outNames = cols
         outNames.append(cols.contains("count") ? "n" : "count")
@@ -336,13 +308,9 @@ public final class DataTable: @unchecked Sendable {
 
     /// Whether each row is an exact repeat of an earlier row (all columns equal).
     public func duplicateRows() -> [Bool] {
-        var seen = Set<[Cell]>()
-        var out = [Bool](repeating: false, count: rowCount)
-        for i in 0..<rowCount {
-            let k = columns.map { $0[i] }
-            if !seen.insert(k).inserted { out[i] = true }
-        }
-        return out
+        if columns.isEmpty { return [Bool](repeating: false, count: rowCount) }
+        let (ids, first) = Column.groups(columns, rows: rowCount)
+        return (0..<rowCount).map { first[ids[$0]] != $0 }
     }
 
     /// Summary statistics per column.
@@ -371,12 +339,13 @@ public final class DataTable: @unchecked Sendable {
         var stats: [Description.ColumnStats] = []
         for (name, col) in zip(names, columns) {
             var s = Description.ColumnStats(name: name, type: col.type, missing: col.missingCount, unique: 0)
-            s.unique = col.distinctCounts().0.filter { !$0.isMissing }.count
+            let firsts = Column.groups([col], rows: col.count).first
+            s.unique = firsts.count - (firsts.contains { col.missing[$0] } ? 1 : 0)
             var lo = Double.infinity, hi = -Double.infinity, sum = 0.0, n = 0
             for i in 0..<col.count where !col.missing[i] {
                 let v: Double
                 if case .string(let a) = col.values {
-                    v = Double(a[i].count)
+                    v = Double(a.scalarCount(i))
                 } else {
                     v = col.double(i) ?? 0
                     if v.isNaN { continue }
@@ -447,28 +416,88 @@ public final class DataTable: @unchecked Sendable {
 extension Column {
     /// Distinct cells in order of first appearance, with their counts.
     public func distinctCounts() -> ([Cell], [Int]) {
-        var keys: [Cell] = []
-        var counts: [Int] = []
-        switch values {
-        case .string(let a):
-            var index: [String: Int] = [:]
-            var missingSlot: Int? = nil
-            for i in 0..<a.count {
-                if missing[i] {
-                    if let s = missingSlot { counts[s] += 1 } else { missingSlot = keys.count; keys.append(.missing); counts.append(1) }
-                    continue
-                }
-                let s = a[i]
-                if let j = index[s] { counts[j] += 1 } else { index[s] = keys.count; keys.append(.string(s)); counts.append(1) }
+        let (ids, first) = Column.groups([self], rows: count)
+        var counts = [Int](repeating: 0, count: first.count)
+        for g in ids { counts[g] += 1 }
+        return (first.map { self[$0] }, counts)
+    }
+
+    /// Rows grouped by equal values in the given columns (missing values equal each other;
+    /// strings byte for byte): a group id per row, numbered in order of first appearance,
+    /// and each group's first row.
+    public static func groups(_ cols: [Column], rows n: Int) -> (ids: [Int], first: [Int]) {
+        var h = [UInt64](repeating: 0x9E37_79B9_7F4A_7C15, count: n)
+        for c in cols {
+            let ch = c.rowHashes()
+            for i in 0..<n { h[i] = Dedupe.fmix((h[i] &* 31) ^ ch[i]) }
+        }
+        var head: [UInt64: Int] = [:]
+        head.reserveCapacity(min(n, 1 << 20))
+        var chain: [Int] = []
+        var first: [Int] = []
+        var ids = [Int](repeating: 0, count: n)
+        for i in 0..<n {
+            let start = head[h[i]] ?? -1
+            var g = start
+            while g >= 0 && !cols.allSatisfy({ $0.cellsEqual(first[g], i) }) { g = chain[g] }
+            if g < 0 {
+                g = first.count
+                first.append(i)
+                chain.append(start)
+                head[h[i]] = g
             }
-        default:
-            var index: [Cell: Int] = [:]
-            for i in 0..<count {
-                let c = self[i]
-                if let j = index[c] { counts[j] += 1 } else { index[c] = keys.count; keys.append(c); counts.append(1) }
+            ids[i] = g
+        }
+        return (ids, first)
+    }
+
+    /// A rank per row for ordering: equal values share a rank, ranks follow the value order
+    /// (numbers numerically with NaN after them, strings by code points, false < true) and
+    /// missing values get Int.max.
+    public func ranks() -> [Int] {
+        let n = count
+        var idx = (0..<n).filter { !missing[$0] }
+        var out = [Int](repeating: Int.max, count: n)
+        func assign(_ equal: (Int, Int) -> Bool) {
+            var r = 0
+            for (k, i) in idx.enumerated() {
+                if k > 0 && !equal(idx[k - 1], i) { r += 1 }
+                out[i] = r
             }
         }
-        return (keys, counts)
+        switch values {
+        case .string(let a):
+            a.bytes.withUnsafeBufferPointer { p in
+                a.offsets.withUnsafeBufferPointer { o in
+                    let base = p.baseAddress ?? UnsafePointer(bitPattern: 1)!
+                    func cmp(_ i: Int, _ j: Int) -> Int32 {
+                        let ai = o[i], ni = o[i + 1] - ai, aj = o[j], nj = o[j + 1] - aj
+                        let c = memcmp(base + ai, base + aj, min(ni, nj))
+                        if c != 0 { return c }
+                        return ni == nj ? 0 : (ni < nj ? -1 : 1)
+                    }
+                    idx.sort { x, y in
+                        let c = cmp(x, y)
+                        return c != 0 ? c < 0 : x < y
+                    }
+                    assign { cmp($0, $1) == 0 }
+                }
+            }
+        case .number(let a):
+            idx.sort { x, y in
+                let u = a[x], v = a[y]
+                if u.isNaN || v.isNaN { return u.isNaN != v.isNaN ? v.isNaN : x < y }
+                return u != v ? u < v : x < y
+            }
+            assign { a[$0] == a[$1] || (a[$0].isNaN && a[$1].isNaN) }
+        case .integer(let a):
+            idx.sort { a[$0] != a[$1] ? a[$0] < a[$1] : $0 < $1 }
+            assign { a[$0] == a[$1] }
+        case .boolean(let a):
+            idx.sort { a[$0] != a[$1] ? !a[$0] : $0 < $1 }
+            assign { a[$0] == a[$1] }
+        }
+        return out
     }
 }
 
@@ -478,7 +507,16 @@ public func compareCells(_ a: Cell, _ b: Cell) -> Int {
     case (.missing, .missing): return 0
     case (.missing, _): return 1
     case (_, .missing): return -1
-    case (.string(let x), .string(let y)): return x < y ? -1 : (x == y ? 0 : 1)
+    case (.string(let x), .string(let y)):
+        // code point order: compare the UTF-8 bytes
+        var a = x, b = y
+        return a.withUTF8 { pa in
+            b.withUTF8 { pb in
+                let c = memcmp(pa.baseAddress ?? UnsafePointer(bitPattern: 1)!, pb.baseAddress ?? UnsafePointer(bitPattern: 1)!, min(pa.count, pb.count))
+                if c != 0 { return c < 0 ? -1 : 1 }
+                return pa.count == pb.count ? 0 : (pa.count < pb.count ? -1 : 1)
+            }
+        }
     case (.boolean(let x), .boolean(let y)): return x == y ? 0 : (x ? 1 : -1)
     default:
         let x = numericValue(a), y = numericValue(b)
