@@ -261,7 +261,12 @@ enum DataCleanModule {
             if let s = c.string(1) {
                 c.push(masker.mask(s))
             } else if let t = c.object(1, DataTable.self) {
-                let (out, _) = try masker.mask(t, columns: try DataLua.names(o, "columns"))
+                let bar = ProgressBar("mask_pii", total: nil, unit: "cells")
+                let (out, _) = try masker.mask(t, columns: try DataLua.names(o, "columns")) { done, total in
+                    bar.total = total
+                    bar.update(done)
+                }
+                bar.finish()
                 c.push(out)
             } else {
                 throw c.argError(1, "text_or_table", expected: "a string or a DataTable")

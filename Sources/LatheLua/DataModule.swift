@@ -322,7 +322,12 @@ enum DataModule: LuaInstaller {
             opts.encoding = try DataLua.encoding(o)
             if let na = try o.stringArray("na") { opts.na = na }
             opts.skipErrors = try DataLua.onError(o)
-            let (t, report) = try CSV.read(path: path, options: opts)
+            let bar = ProgressBar("read_csv", total: nil, unit: "B")
+            let (t, report) = try CSV.read(path: path, options: opts) { done, total in
+                bar.total = total
+                bar.update(done)
+            }
+            bar.finish()
             DataLua.warnReport("data.read_csv", path, report)
             c.push(t)
             DataLua.readReport(c, report)
@@ -375,7 +380,12 @@ enum DataModule: LuaInstaller {
             opts.types = try DataLua.types(c, o)
             opts.encoding = try DataLua.encoding(o)
             opts.skipErrors = try DataLua.onError(o)
-            let (t, report) = try JSONL.read(path: path, options: opts)
+            let bar = ProgressBar("read_jsonl", total: nil, unit: "B")
+            let (t, report) = try JSONL.read(path: path, options: opts) { done, total in
+                bar.total = total
+                bar.update(done)
+            }
+            bar.finish()
             DataLua.warnReport("data.read_jsonl", path, report)
             c.push(t)
             DataLua.readReport(c, report)

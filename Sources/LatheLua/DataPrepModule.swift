@@ -282,9 +282,13 @@ enum DataPrepModule {
             defer { if fi != 0 { lua_settop(c.L, fi - 1) } }
             let copies = try o.int("n", 1)
             let keep = try o.bool("keep_original", true)
+            let bar = ProgressBar("augment", total: t.rowCount, unit: "rows")
             let (out, rep) = try DataLua.withRNG(try o.int("seed")) { g in
-                try Augment.table(t, column: column, ops: ops, copies: copies, eda: eda, custom: custom, keepOriginal: keep, rng: &g)
+                try Augment.table(t, column: column, ops: ops, copies: copies, eda: eda, custom: custom, keepOriginal: keep, rng: &g) { done, _ in
+                    bar.update(done)
+                }
             }
+            bar.finish()
             if fi != 0 { lua_settop(c.L, fi - 1); fi = 0 }
             c.push(out)
             c.push(.record([("added", .int(rep.added)), ("unchanged", .int(rep.unchanged)),

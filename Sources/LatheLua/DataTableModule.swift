@@ -197,6 +197,7 @@ enum DataTableClass {
                 DataLua.pushNA(L)
                 let na = lua_gettop(L)
                 var keep = [Bool](repeating: false, count: t.rowCount)
+                let bar = ProgressBar("filter", total: t.rowCount, unit: "rows")
                 if let name = c.string(2) {
                     try c.checkFunction(3, "fn")
                     let col = try t.column(name)
@@ -208,6 +209,7 @@ enum DataTableClass {
                         }
                         keep[r] = lua_toboolean(L, -1) != 0
                         lp_pop(L, 1)
+                        bar.update(r + 1)
                     }
                 } else {
                     try c.checkFunction(2, "fn")
@@ -219,8 +221,10 @@ enum DataTableClass {
                         }
                         keep[r] = lua_toboolean(L, -1) != 0
                         lp_pop(L, 1)
+                        bar.update(r + 1)
                     }
                 }
+                bar.finish()
                 c.push(try t.filter(keep))
                 return 1
             }
@@ -243,7 +247,10 @@ enum DataTableClass {
                 let na = lua_gettop(L)
                 var cells: [Cell] = []
                 cells.reserveCapacity(t.rowCount)
+                let bar = ProgressBar("map", total: t.rowCount, unit: "rows")
+                defer { bar.finish() }
                 for r in 0..<t.rowCount {
+                    bar.update(r)
                     try c.callLua(3, nresults: 1) {
                         DataLua.push(L, col, r, naIndex: na)
                         lua_pushinteger(L, lua_Integer(r + 1))
@@ -287,7 +294,10 @@ enum DataTableClass {
                     }
                 } else if c.type(3) == LUA_TFUNCTION {
                     var cells: [Cell] = []
+                    let bar = ProgressBar("add_column", total: t.rowCount, unit: "rows")
+                    defer { bar.finish() }
                     for r in 0..<t.rowCount {
+                        bar.update(r + 1)
                         try c.callLua(3, nresults: 1) {
                             DataLua.pushRow(c, t, r, naIndex: na)
                             lua_pushinteger(L, lua_Integer(r + 1))

@@ -113,7 +113,7 @@ public enum Augment {
 
     public static func table(_ t: DataTable, column: String, ops: [String], copies: Int, eda: EDA,
                              custom: ((String, Int) throws -> String?)?, keepOriginal: Bool,
-                             rng: inout RandomGenerator) throws -> (DataTable, Report) {
+                             rng: inout RandomGenerator, progress: ((Int, Int) -> Void)? = nil) throws -> (DataTable, Report) {
         let col = try t.column(column)
         guard case .string = col.values else {
             throw LatheError("column '\(column)' is \(col.type.rawValue); augmentation works on a string column")
@@ -140,7 +140,10 @@ public enum Augment {
                 texts.append(o)
                 report.perOp[op, default: 0] += 1
             }
-            if r & 0xFFF == 0 { try Interrupt.check() }
+            if r & 0xFFF == 0 || custom != nil {
+                try Interrupt.check()
+                progress?(r + 1, t.rowCount)
+            }
         }
         report.added = texts.count
         var aug = t.take(srcRows)

@@ -29,12 +29,15 @@ public enum CSV {
     static let escaped = 1 << 61
     static let endMask = (1 << 61) - 1
 
-    public static func read(path: String, options: CSVReadOptions = CSVReadOptions()) throws(LatheError) -> (DataTable, ReadReport) {
-        try parse(try DataFile.readBytes(path), name: path, options: options)
+    /// `progress(bytesDone, bytesTotal)` is called now and then on the calling thread.
+    public static func read(path: String, options: CSVReadOptions = CSVReadOptions(),
+                            progress: ((Int, Int) -> Void)? = nil) throws(LatheError) -> (DataTable, ReadReport) {
+        try parse(try DataFile.readBytes(path), name: path, options: options, progress: progress)
     }
 
     /// Parses CSV bytes; `name` is the file name errors mention.
-    public static func parse(_ raw: [UInt8], name: String, options: CSVReadOptions = CSVReadOptions()) throws(LatheError) -> (DataTable, ReadReport) {
+    public static func parse(_ raw: [UInt8], name: String, options: CSVReadOptions = CSVReadOptions(),
+                             progress: ((Int, Int) -> Void)? = nil) throws(LatheError) -> (DataTable, ReadReport) {
         let sep = options.separator
         if sep == 34 || sep == 10 || sep == 13 || sep >= 0x80 {
             throw LatheError("separator must be one ASCII character other than a quote or a line break")
@@ -99,6 +102,7 @@ public enum CSV {
             let perRow = max(1, (pr.next - dataStart) / max(pr.rows, 1))
             t.store = FieldStore(ncols: ncols, capacity: (buf.count - dataStart) / perRow + (buf.count - dataStart) / perRow / 16 + 64)
             t.rowLines.reserveCapacity((buf.count - dataStart) / perRow + 64)
+            t.progress = progress
             let res = try t.run(from: dataStart, ncols: ncols, maxRows: nil)
             report.skipped = t.report.skipped
             report.problems = t.report.problems
@@ -171,6 +175,7 @@ public enum CSV {
         var invalidCursor = 0
         var firstRowInvalidUTF8 = false
         var report = ReadReport()
+        var progress: ((Int, Int) -> Void)? = nil
 
         init(buf: UnsafeBufferPointer<UInt8>, name: String, sep: UInt8, skipErrors: Bool) {
             self.buf = buf
@@ -374,7 +379,10 @@ public enum CSV {
                 }
                 rowLines.append(rowLine)
                 rows += 1
-                if rows & 0xFFFF == 0 { try Interrupt.check() }
+                if rows & 0xFFFF == 0 {
+                    try Interrupt.check()
+                    progress?(i, n)
+                }
             }
             return Result(rows: rows, next: i, line: line, fieldsInFirstRow: firstCount)
         }

@@ -13,11 +13,14 @@ public enum JSONL {
         public init() {}
     }
 
-    public static func read(path: String, options: ReadOptions = ReadOptions()) throws(LatheError) -> (DataTable, ReadReport) {
-        try parse(try AtomicFile.read(path), name: path, options: options)
+    /// `progress(bytesDone, bytesTotal)` is called now and then on the calling thread.
+    public static func read(path: String, options: ReadOptions = ReadOptions(),
+                            progress: ((Int, Int) -> Void)? = nil) throws(LatheError) -> (DataTable, ReadReport) {
+        try parse(try DataFile.readBytes(path), name: path, options: options, progress: progress)
     }
 
-    public static func parse(_ raw: [UInt8], name: String, options: ReadOptions = ReadOptions()) throws(LatheError) -> (DataTable, ReadReport) {
+    public static func parse(_ raw: [UInt8], name: String, options: ReadOptions = ReadOptions(),
+                             progress: ((Int, Int) -> Void)? = nil) throws(LatheError) -> (DataTable, ReadReport) {
         let bytes = try TextBytes.toUTF8(raw, from: options.encoding, name: name)
         var report = ReadReport()
         var names: [String] = []
@@ -86,7 +89,10 @@ public enum JSONL {
                 } catch {
                     throw LatheError("\(name) line \(lineNo): \(error)")
                 }
-                if rows & 0x3FFF == 0 { try Interrupt.check() }
+                if rows & 0x3FFF == 0 {
+                    try Interrupt.check()
+                    progress?(end, n)
+                }
             }
         }
         for k in options.types.keys.sorted() where index[k] == nil {

@@ -541,10 +541,11 @@ public final class PIIMasker {
     }
 
     /// Masks the string columns (all of them when nil) of a table.
-    public func mask(_ t: DataTable, columns: [String]?) throws(LatheError) -> (DataTable, Int) {
+    public func mask(_ t: DataTable, columns: [String]?, progress: ((Int, Int) -> Void)? = nil) throws(LatheError) -> (DataTable, Int) {
         let cols = try Clean.stringColumns(t, columns)
         var out = t
         var changed = 0
+        var done = 0
         for name in cols {
             let col = try t.column(name)
             guard case .string(let a) = col.values else { continue }
@@ -555,8 +556,12 @@ public final class PIIMasker {
                 let m = mask(s)
                 if m != s { changed += 1 }
                 sa.append(m)
-                if r & 0x3FFF == 0 { try Interrupt.check() }
+                if r & 0xFFF == 0 {
+                    try Interrupt.check()
+                    progress?(done + r, t.rowCount * cols.count)
+                }
             }
+            done += t.rowCount
             out = try out.setting(name, Column(.string(sa), missing: col.missing))
         }
         return (out, changed)
