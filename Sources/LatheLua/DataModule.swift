@@ -306,7 +306,8 @@ enum DataModule: LuaInstaller {
             spellings), else string; `types = {zip = "string"}` overrides. An unquoted empty field,
             or one of `na` (default "", NA, N/A, n/a, NaN, nan, null, NULL, None, #N/A), is missing;
             a quoted field is always a value, so "" is an empty string. `encoding` may be
-            "utf-8", "latin-1", "cp1252" or "utf-16". Duplicate header names get _2, _3.
+            "utf-8", "latin-1", "cp1252" or "utf-16". Duplicate header names get _2, _3; with
+            header = false the columns are col1, col2, ... A progress bar shows for big files.
             With on_error = "skip", rows with the wrong number of fields, bad quoting or invalid
             UTF-8 are skipped and counted (a warning says how many) instead of failing.
             """,

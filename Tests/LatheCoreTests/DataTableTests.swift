@@ -418,3 +418,27 @@ func csvUnwrapError(_ f: () throws -> Void) -> String {
         #expect(t.duplicateRows().filter { $0 }.count == n - 5000)
     }
 }
+
+@Suite struct DataEdgeTests {
+    @Test func emptyStringsAndEmptyTables() throws {
+        let c = Column(strings: ["", "", nil])
+        guard case .string(let a) = c.values else { Issue.record("type"); return }
+        #expect(a.compareBytes(0, 1) == 0 && a.bytesEqual(0, 1))
+        #expect(c.ranks() == [0, 0, Int.max])
+        let t = try DataTable(names: ["s"], columns: [c])
+        #expect(try t.sorted(by: ["s"], descending: [true]).rowCount == 3)
+        #expect(try t.valueCounts("s").rowCount == 2)
+        #expect(t.duplicateRows() == [false, true, false])
+        let empty = try t.filter([false, false, false])
+        #expect(try empty.describe().rows == 0)
+        #expect(try empty.groupCount(["s"]).rowCount == 0)
+        #expect(try Dedupe.dedupe(empty, column: "s").0.rowCount == 0)
+        var o = Dedupe.Options()
+        o.near = 0.5
+        #expect(try Dedupe.find(["", "", nil], options: o).clusterOf == [0, 0, 2])
+        #expect(String(decoding: CSV.write(empty), as: UTF8.self) == "s\n")
+        #expect(JSONL.write(empty).isEmpty)
+        var g = RandomGenerator(seed: 1)
+        #expect(try Split.assign(n: 0, fractions: [0.5, 0.5], rng: &g).isEmpty)
+    }
+}

@@ -139,7 +139,8 @@ public struct StringArray: Sendable {
     @inline(__always) public func compareBytes(_ i: Int, _ j: Int) -> Int {
         let a = offsets[i], na = offsets[i + 1] - a
         let b = offsets[j], nb = offsets[j + 1] - b
-        let c = bytes.withUnsafeBufferPointer { memcmp($0.baseAddress! + a, $0.baseAddress! + b, min(na, nb)) }
+        let m = min(na, nb)
+        let c: Int32 = m == 0 ? 0 : bytes.withUnsafeBufferPointer { memcmp($0.baseAddress! + a, $0.baseAddress! + b, m) }
         if c != 0 { return c < 0 ? -1 : 1 }
         return na == nb ? 0 : (na < nb ? -1 : 1)
     }
