@@ -223,6 +223,11 @@ import Testing
         guard case .integer(let starts) = try t.column("response_start").values else { Issue.record("type"); return }
         let b = Array(text.utf8)
         #expect(String(decoding: b[Int(starts[1])...], as: UTF8.self) == "Guten Morgen")
+        // braces in the data are kept literally
+        let braces = try DataTable(names: ["instruction", "input", "output"], columns: [
+            Column(strings: ["Fill {input} in"]), Column(strings: ["{instruction}"]), Column(strings: ["ok"])])
+        let (bt, _) = try PromptTemplate.apply(braces, .alpaca)
+        #expect(try bt.column("prompt").string(0)!.contains("### Instruction:\nFill {input} in\n\n### Input:\n{instruction}\n"))
     }
 
     @Test func chatml() throws {

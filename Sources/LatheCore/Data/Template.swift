@@ -11,6 +11,9 @@ public enum PromptTemplate {
     public static let alpacaWithInput = "Below is an instruction that describes a task, paired with an input that provides further context. Write a response that appropriately completes the request.\n\n### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:\n"
     public static let alpacaNoInput = "Below is an instruction that describes a task. Write a response that appropriately completes the request.\n\n### Instruction:\n{instruction}\n\n### Response:\n"
 
+    static let alpacaWithInputParsed = try! Parsed(alpacaWithInput)
+    static let alpacaNoInputParsed = try! Parsed(alpacaNoInput)
+
     /// A parsed custom template: literal text and {field} placeholders ("{{" and "}}" are
     /// literal braces).
     public struct Parsed: Sendable {
@@ -129,9 +132,10 @@ public enum PromptTemplate {
                 let prompt: String
                 let resp: String
                 if isAlpaca {
+                    // filled piece by piece, so braces in the data stay as they are
                     prompt = input.isEmpty
-                        ? alpacaNoInput.replacingOccurrences(of: "{instruction}", with: instruction)
-                        : alpacaWithInput.replacingOccurrences(of: "{input}", with: input).replacingOccurrences(of: "{instruction}", with: instruction)
+                        ? alpacaNoInputParsed.fill(["instruction": instruction]).0
+                        : alpacaWithInputParsed.fill(["instruction": instruction, "input": input]).0
                     resp = response + o.eos
                 } else {
                     let user = input.isEmpty ? instruction : instruction + "\n\n" + input
