@@ -24,7 +24,7 @@ enum DataCleanModule {
             s += "cells changed \(r.cellsChanged)"
         }
         if let e = r.example {
-            s += "   " + JSONL.jsonString(e[0]) + " -> " + JSONL.jsonString(e[1])
+            s += "   \"" + e[0] + "\" -> \"" + e[1] + "\""   // already one line, control characters escaped
         }
         return s
     }
