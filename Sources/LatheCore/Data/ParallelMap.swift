@@ -22,8 +22,9 @@ final class UncheckedBox<T>: @unchecked Sendable {
     init(_ v: T) { value = v }
 }
 
-/// Work split over the cores (at most `Runtime.threads` at a time; one thread runs in order).
-public enum Parallel {
+/// Work split over the cores that returns results (at most `Runtime.threads` at a time; one
+/// thread runs in order). See Tensor/Parallel.swift for the in-place forms.
+extension Parallel {
     /// body(i) for every i in 0..<n, results in order. The first error (by index) is thrown.
     public static func map<T>(_ n: Int, _ body: (Int) throws(LatheError) -> T) throws(LatheError) -> [T] {
         if n <= 0 { return [] }
