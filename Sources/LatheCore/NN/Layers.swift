@@ -29,15 +29,10 @@ public final class Linear: Module {
         guard x.shape.last == inFeatures else {
             throw LatheError("linear: input \(x.shapeString) does not end in \(inFeatures) features")
         }
-        var y = try Tensor.linear(x, weight, bias)
         if let a = lora, !a.merged {
-            var h = x
-            if training && a.dropout > 0 { h = try F.dropout(h, p: a.dropout, rng: &Runtime.rng) }
-            let low = try Tensor.linear(h, a.a, nil)
-            let up = try Tensor.linear(low, a.b, nil)
-            y = try y + up.mulScalar(Double(a.scale))
+            return try F.loraLinear(x, weight: weight, bias: bias, a: a.a, b: a.b, scale: a.scale, dropout: a.dropout, training: training)
         }
-        return y
+        return try Tensor.linear(x, weight, bias)
     }
 
     /// Attaches a LoRA adapter (replacing any previous one).
