@@ -137,7 +137,7 @@ public final class LuaVM {
     }
 
     deinit {
-        lua_close(L)
+        lp_close(L)
     }
 
     // MARK: - Finding stdlib/
