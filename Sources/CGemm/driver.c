@@ -1,0 +1,408 @@
+// The BLIS-style GEMM driver shared by every kernel family, and the public entry points.
+//
+// Loops (per K block of kc and N block of nc):
+//   1. pack the B block (kc x nc) into nr-wide micro-panels, in parallel over micro-panels;
+//   2. in parallel over chunks of A micro-panels (mr rows; and over N ranges when M is small):
+//      pack one A micro-panel (stays in L1) and sweep it over the B micro-panels (the B
+//      block stays in L2), calling the micro-kernel on each mr x nr tile of C.
+// kc is sized so an A micro-panel fills about half of L1, nc so the B block fills about half
+// of L2. Edge tiles are computed into a local buffer and merged, so any M, N, K and any
+// leading dimensions work; K is never padded with data (only with zeros in both operands),
+// so NaN and Inf propagate as in the plain triple loop.
+#define _GNU_SOURCE
+#include "CGemm.h"
+#include "internal.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+// ---- per-thread buffers ------------------------------------------------------------------
+typedef struct {
+    void *p;
+    size_t cap;
+} buf_t;
+static _Thread_local buf_t tl_bufB, tl_bufA;
+
+static void *buf_get(buf_t *b, size_t bytes) {
+    if (b->cap < bytes) {
+        free(b->p);
+        size_t cap = (bytes + 4095) & ~(size_t)4095;
+        b->p = aligned_alloc(4096, cap);
+        b->cap = b->p ? cap : 0;
+    }
+    return b->p;
+}
+
+// ---- blocking ---------------------------------------------------------------------------
+static long env_long(const char *name, long dflt) {
+    const char *s = getenv(name);
+    if (!s || !*s) return dflt;
+    long v = strtol(s, NULL, 10);
+    return v > 0 ? v : dflt;
+}
+
+void lg_kd_tune(kdesc *kd) {
+    long l1 = lg_cache_l1d(), l2 = lg_cache_l2();
+    if (l1 < 16384) l1 = 32768;
+    if (l2 < 131072) l2 = 262144;
+    // A micro-panel (mr x kc) in half of L1.
+    long kc = (l1 / 2) / ((long)kd->mr * kd->esize);
+    // bf16 kernels read k in blocks; keep kc a multiple of kalign, at least 64.
+    kc = kc / kd->kalign * kd->kalign;
+    if (kd->esize == 2 && kc > 1024) kc = 1024;
+    if (kc < 64) kc = 64;
+    kc = env_long("LATHE_GEMM_KC", kc);
+    kc = (kc + kd->kalign - 1) / kd->kalign * kd->kalign;
+    // B block (kc x nc) in half of L2.
+    long nc = (l2 / 2) / (kc * kd->esize);
+    nc = nc / kd->nr * kd->nr;
+    if (nc < kd->nr) nc = kd->nr;
+    nc = env_long("LATHE_GEMM_NC", nc);
+    nc = (nc + kd->nr - 1) / kd->nr * kd->nr;
+    kd->kc = kc;
+    kd->nc = nc;
+}
+
+static long balanced(long total, long maxblock, long align) {
+    long nb = (total + maxblock - 1) / maxblock;
+    long b = (total + nb - 1) / nb;
+    return (b + align - 1) / align * align;
+}
+
+// ---- the driver ----------------------------------------------------------------------------
+typedef struct {
+    const kdesc *kd;
+    int transA, transB;
+    const float *A, *B;
+    long lda, ldb, ldc;
+    float *C;
+    float alpha, beta;
+    long M;
+    long k0, kc, kcp, j0, nc;
+    char *bpack;         // packed B block
+    long mpanels;        // A micro-panels in M
+    long mchunk;         // A micro-panels per task
+    long nsplit, nchunk; // N split into nsplit ranges of nchunk B micro-panels
+    long npanels;
+} drive_t;
+
+static void task_pack_b(void *ctx, long t, int worker) {
+    (void)worker;
+    drive_t *d = ctx;
+    const kdesc *kd = d->kd;
+    long j = t * kd->nr;
+    long n = d->nc - j < kd->nr ? d->nc - j : kd->nr;
+    size_t panel = (size_t)d->kcp * kd->nr * kd->esize;
+    kd->pack_b(d->transB, d->B, d->ldb, d->k0, d->kc, d->kcp, d->j0 + j, n, d->bpack + t * panel);
+}
+
+static void task_compute(void *ctx, long t, int worker) {
+    (void)worker;
+    drive_t *d = ctx;
+    const kdesc *kd = d->kd;
+    const int mr = kd->mr, nr = kd->nr;
+    long mt = t / d->nsplit, nt = t % d->nsplit;
+    long p0 = mt * d->mchunk, p1 = p0 + d->mchunk;
+    if (p1 > d->mpanels) p1 = d->mpanels;
+    long q0 = nt * d->nchunk, q1 = q0 + d->nchunk;
+    if (q1 > d->npanels) q1 = d->npanels;
+    if (p0 >= p1 || q0 >= q1) return;
+    size_t apanel = (size_t)d->kcp * mr * kd->esize;
+    size_t bpanel = (size_t)d->kcp * nr * kd->esize;
+    char *ap = buf_get(&tl_bufA, apanel + 64);
+    if (!ap) return;
+    float tmp[32 * 64] __attribute__((aligned(64)));    // edge tile (mr x nr <= 32 x 64)
+    float beta = d->beta;
+    if (kd->begin) kd->begin();
+    for (long p = p0; p < p1; p++) {
+        long i = p * mr;
+        long m = d->M - i < mr ? d->M - i : mr;
+        kd->pack_a(d->transA, d->A, d->lda, i, m, d->k0, d->kc, d->kcp, ap);
+        float *crow = d->C + i * d->ldc + d->j0;
+        for (long q = q0; q < q1; q++) {
+            long j = q * nr;
+            long n = d->nc - j < nr ? d->nc - j : nr;
+            const char *bp = d->bpack + q * bpanel;
+            if (m == mr && n == nr) {
+                kd->kernel(d->kcp, ap, bp, crow + j, d->ldc, d->alpha, beta);
+            } else {
+                kd->kernel(d->kcp, ap, bp, tmp, nr, 1.0f, 0.0f);
+                for (long r = 0; r < m; r++) {
+                    float *cr = crow + r * d->ldc + j;
+                    const float *tr = tmp + r * nr;
+                    if (beta == 0.0f) {
+                        for (long c = 0; c < n; c++) cr[c] = d->alpha * tr[c];
+                    } else {
+                        for (long c = 0; c < n; c++) cr[c] = d->alpha * tr[c] + beta * cr[c];
+                    }
+                }
+            }
+        }
+    }
+    if (kd->end) kd->end();
+}
+
+static void scale_c(long M, long N, float beta, float *C, long ldc) {
+    for (long i = 0; i < M; i++) {
+        float *c = C + i * ldc;
+        if (beta == 0.0f) memset(c, 0, (size_t)N * sizeof(float));
+        else if (beta != 1.0f) for (long j = 0; j < N; j++) c[j] *= beta;
+    }
+}
+
+void lg_gemm_drive(const kdesc *kd, int threads, int transA, int transB, long M, long N, long K,
+                   float alpha, const float *A, long lda, const float *B, long ldb, float beta,
+                   float *C, long ldc) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0 || alpha == 0.0f) {
+        scale_c(M, N, beta, C, ldc);
+        return;
+    }
+    // Small products are not worth waking threads for.
+    double work = (double)M * N * K;
+    if (work < 96.0 * 96 * 96) threads = 1;
+    const long mr = kd->mr, nr = kd->nr;
+    long kcb = balanced(K, kd->kc, kd->kalign);
+    long ncb = balanced(N, kd->nc, nr);
+    drive_t d = {.kd = kd, .transA = transA, .transB = transB, .A = A, .B = B, .lda = lda,
+                 .ldb = ldb, .ldc = ldc, .C = C, .alpha = alpha, .M = M};
+    d.mpanels = (M + mr - 1) / mr;
+    for (long j0 = 0; j0 < N; j0 += ncb) {
+        long nc = N - j0 < ncb ? N - j0 : ncb;
+        for (long k0 = 0; k0 < K; k0 += kcb) {
+            long kc = K - k0 < kcb ? K - k0 : kcb;
+            long kcp = (kc + kd->kalign - 1) / kd->kalign * kd->kalign;
+            d.k0 = k0;
+            d.kc = kc;
+            d.kcp = kcp;
+            d.j0 = j0;
+            d.nc = nc;
+            d.beta = k0 == 0 ? beta : 1.0f;
+            d.npanels = (nc + nr - 1) / nr;
+            size_t bytes = (size_t)d.npanels * kcp * nr * kd->esize;
+            d.bpack = buf_get(&tl_bufB, bytes + 64);
+            if (!d.bpack) return;
+            // 1. pack B (in parallel when large)
+            if (threads > 1 && kc * nc >= 16384) lg_parallel_for_n(d.npanels, threads, task_pack_b, &d);
+            else for (long t = 0; t < d.npanels; t++) task_pack_b(&d, t, 0);
+            // 2. compute: about 4 tasks per thread for balance
+            long target = threads > 1 ? 4L * threads : 1;
+            if (d.mpanels >= target) {
+                d.nsplit = 1;
+                d.nchunk = d.npanels;
+                d.mchunk = (d.mpanels + target - 1) / target;
+            } else {
+                d.mchunk = 1;
+                long ns = (target + d.mpanels - 1) / d.mpanels;
+                if (ns > d.npanels) ns = d.npanels;
+                d.nchunk = (d.npanels + ns - 1) / ns;
+                d.nsplit = (d.npanels + d.nchunk - 1) / d.nchunk;
+            }
+            long ntasks = ((d.mpanels + d.mchunk - 1) / d.mchunk) * d.nsplit;
+            if (threads > 1 && ntasks > 1) lg_parallel_for_n(ntasks, threads, task_compute, &d);
+            else for (long t = 0; t < ntasks; t++) task_compute(&d, t, 0);
+        }
+    }
+}
+
+// ---- dispatch ------------------------------------------------------------------------------
+static pthread_once_t sel_once = PTHREAD_ONCE_INIT;
+static int s_auto = LG_SGEMM_FALLBACK, b_auto = LG_BGEMM_NONE;
+static _Atomic int s_forced = -1, b_forced = -1;
+
+static int s_supported(int k) {
+    int f = lg_cpu_features();
+    if (k == LG_SGEMM_AVX512) return (f & LG_CPU_AVX512) != 0;
+    if (k == LG_SGEMM_AVX2) return (f & LG_CPU_AVX2) != 0;
+    return k == LG_SGEMM_FALLBACK;
+}
+static int b_supported(int k) {
+    int f = lg_cpu_features();
+    if (k == LG_BGEMM_AMX) return (f & LG_CPU_AMX_BF16) && lg_amx_enable();
+    if (k == LG_BGEMM_AVX512BF16) return (f & LG_CPU_AVX512_BF16) != 0;
+    return k == LG_BGEMM_NONE;
+}
+
+static void select_kernels(void) {
+    lg_kd_tune(&lg_kd_avx512);
+    lg_kd_tune(&lg_kd_avx2);
+    lg_kd_tune(&lg_kd_avx512bf16);
+    lg_kd_tune(&lg_kd_amx);
+    const char *e = getenv("LATHE_GEMM");
+    if (s_supported(LG_SGEMM_AVX512)) s_auto = LG_SGEMM_AVX512;
+    else if (s_supported(LG_SGEMM_AVX2)) s_auto = LG_SGEMM_AVX2;
+    if (e && *e) {
+        if (!strcmp(e, "openblas") || !strcmp(e, "blas") || !strcmp(e, "fallback")) s_auto = LG_SGEMM_FALLBACK;
+        else if (!strcmp(e, "avx2") && s_supported(LG_SGEMM_AVX2)) s_auto = LG_SGEMM_AVX2;
+    }
+    if (b_supported(LG_BGEMM_AMX)) b_auto = LG_BGEMM_AMX;
+    else if (b_supported(LG_BGEMM_AVX512BF16)) b_auto = LG_BGEMM_AVX512BF16;
+    const char *eb = getenv("LATHE_GEMM_BF16");
+    if (eb && *eb) {
+        if (!strcmp(eb, "none")) b_auto = LG_BGEMM_NONE;
+        else if (!strcmp(eb, "avx512bf16") && b_supported(LG_BGEMM_AVX512BF16)) b_auto = LG_BGEMM_AVX512BF16;
+    }
+}
+
+int lg_sgemm_kernel(void) {
+    pthread_once(&sel_once, select_kernels);
+    int f = atomic_load(&s_forced);
+    return f >= 0 ? f : s_auto;
+}
+int lg_bgemm_kernel(void) {
+    pthread_once(&sel_once, select_kernels);
+    int f = atomic_load(&b_forced);
+    return f >= 0 ? f : b_auto;
+}
+int lg_set_sgemm_kernel(int k) {
+    pthread_once(&sel_once, select_kernels);
+    if (k < 0) atomic_store(&s_forced, -1);
+    else if (s_supported(k)) atomic_store(&s_forced, k);
+    return lg_sgemm_kernel();
+}
+int lg_set_bgemm_kernel(int k) {
+    pthread_once(&sel_once, select_kernels);
+    if (k < 0) atomic_store(&b_forced, -1);
+    else if (b_supported(k)) atomic_store(&b_forced, k);
+    return lg_bgemm_kernel();
+}
+
+static const kdesc *s_desc(int k) {
+    if (k == LG_SGEMM_AVX512) return &lg_kd_avx512;
+    if (k == LG_SGEMM_AVX2) return &lg_kd_avx2;
+    return NULL;
+}
+static const kdesc *b_desc(int k) {
+    if (k == LG_BGEMM_AMX) return &lg_kd_amx;
+    if (k == LG_BGEMM_AVX512BF16) return &lg_kd_avx512bf16;
+    return NULL;
+}
+
+static _Thread_local char name_buf[2][96];
+static const char *describe(const kdesc *kd, char *buf, const char *none) {
+    if (!kd) return none;
+    snprintf(buf, 96, "%s (kc %ld, nc %ld)", kd->name, kd->kc, kd->nc);
+    return buf;
+}
+const char *lg_sgemm_kernel_name(void) {
+    return describe(s_desc(lg_sgemm_kernel()), name_buf[0], "openblas");
+}
+const char *lg_bgemm_kernel_name(void) {
+    return describe(b_desc(lg_bgemm_kernel()), name_buf[1], "none");
+}
+
+int lg_sgemm(int transA, int transB, long M, long N, long K, float alpha, const float *A,
+             long lda, const float *B, long ldb, float beta, float *C, long ldc) {
+    const kdesc *kd = s_desc(lg_sgemm_kernel());
+    if (!kd) return -1;
+    lg_gemm_drive(kd, lg_pool_threads(), transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return 0;
+}
+
+int lg_bgemm(int transA, int transB, long M, long N, long K, float alpha, const float *A,
+             long lda, const float *B, long ldb, float beta, float *C, long ldc) {
+    const kdesc *kd = b_desc(lg_bgemm_kernel());
+    if (!kd) return -1;
+    lg_gemm_drive(kd, lg_pool_threads(), transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return 0;
+}
+
+int lg_sgemm_with(int kernel, int threads, int transA, int transB, long M, long N, long K,
+                  float alpha, const float *A, long lda, const float *B, long ldb, float beta,
+                  float *C, long ldc) {
+    pthread_once(&sel_once, select_kernels);
+    if (!s_supported(kernel)) return -1;
+    const kdesc *kd = s_desc(kernel);
+    if (!kd) return -1;
+    lg_gemm_drive(kd, threads < 1 ? 1 : threads, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return 0;
+}
+
+int lg_bgemm_with(int kernel, int threads, int transA, int transB, long M, long N, long K,
+                  float alpha, const float *A, long lda, const float *B, long ldb, float beta,
+                  float *C, long ldc) {
+    pthread_once(&sel_once, select_kernels);
+    if (!b_supported(kernel)) return -1;
+    const kdesc *kd = b_desc(kernel);
+    if (!kd) return -1;
+    lg_gemm_drive(kd, threads < 1 ? 1 : threads, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return 0;
+}
+
+// ---- batched ---------------------------------------------------------------------------------
+typedef struct {
+    const kdesc *kd;
+    int transA, transB;
+    long M, N, K;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+    long lda, ldb, ldc;
+    const long *offA, *offB, *offC;
+    long sA, sB, sC;
+} batch_t;
+
+static void task_batch(void *ctx, long t, int worker) {
+    (void)worker;
+    batch_t *b = ctx;
+    long oa = b->offA ? b->offA[t] : t * b->sA;
+    long ob = b->offB ? b->offB[t] : t * b->sB;
+    long oc = b->offC ? b->offC[t] : t * b->sC;
+    lg_gemm_drive(b->kd, 1, b->transA, b->transB, b->M, b->N, b->K, b->alpha, b->A + oa, b->lda,
+                  b->B + ob, b->ldb, b->beta, b->C + oc, b->ldc);
+}
+
+static void run_batch(batch_t *b, long batch) {
+    int threads = lg_pool_threads();
+    double work = (double)b->M * b->N * b->K;
+    // Many products: one per task; few large ones: thread inside each product.
+    if (threads > 1 && batch >= 2 * threads && work * batch >= 96.0 * 96 * 96) {
+        lg_parallel_for(batch, task_batch, b);
+        return;
+    }
+    for (long t = 0; t < batch; t++) {
+        long oa = b->offA ? b->offA[t] : t * b->sA;
+        long ob = b->offB ? b->offB[t] : t * b->sB;
+        long oc = b->offC ? b->offC[t] : t * b->sC;
+        lg_gemm_drive(b->kd, threads, b->transA, b->transB, b->M, b->N, b->K, b->alpha, b->A + oa,
+                      b->lda, b->B + ob, b->ldb, b->beta, b->C + oc, b->ldc);
+    }
+}
+
+int lg_sgemm_batched(int transA, int transB, long M, long N, long K, float alpha,
+                     const float *A, long lda, long strideA, const float *B, long ldb,
+                     long strideB, float beta, float *C, long ldc, long strideC, long batch) {
+    const kdesc *kd = s_desc(lg_sgemm_kernel());
+    if (!kd) return -1;
+    batch_t b = {kd, transA, transB, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc,
+                 NULL, NULL, NULL, strideA, strideB, strideC};
+    run_batch(&b, batch);
+    return 0;
+}
+
+int lg_sgemm_batched_offsets(int transA, int transB, long M, long N, long K, float alpha,
+                             const float *A, long lda, const long *offA, const float *B,
+                             long ldb, const long *offB, float beta, float *C, long ldc,
+                             const long *offC, long batch) {
+    const kdesc *kd = s_desc(lg_sgemm_kernel());
+    if (!kd) return -1;
+    batch_t b = {kd, transA, transB, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc,
+                 offA, offB, offC, 0, 0, 0};
+    run_batch(&b, batch);
+    return 0;
+}
+
+int lg_bgemm_batched_offsets(int transA, int transB, long M, long N, long K, float alpha,
+                             const float *A, long lda, const long *offA, const float *B,
+                             long ldb, const long *offB, float beta, float *C, long ldc,
+                             const long *offC, long batch) {
+    const kdesc *kd = b_desc(lg_bgemm_kernel());
+    if (!kd) return -1;
+    batch_t b = {kd, transA, transB, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc,
+                 offA, offB, offC, 0, 0, 0};
+    run_batch(&b, batch);
+    return 0;
+}
