@@ -52,7 +52,7 @@ let package = Package(
             ]
         ),
 
-        .testTarget(name: "LatheCoreTests", dependencies: ["LatheCore", "CGemm"]),
+        .testTarget(name: "LatheCoreTests", dependencies: ["LatheCore"]),
         .testTarget(name: "LatheShellTests", dependencies: ["LatheShell", "LatheLua", "LatheCore"]),
     ]
 )
