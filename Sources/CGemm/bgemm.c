@@ -72,17 +72,19 @@ static inline long pidx(int lay, long r, long p) {
 
 #define BF_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
 
-// 32 floats (masked to `cnt`) -> 16 pairs: pair u = (x[2u], x[2u+1]).
+static inline __mmask16 mask16(long cnt) {
+    return cnt >= 16 ? (__mmask16)0xffff : cnt <= 0 ? (__mmask16)0 : (__mmask16)((1u << cnt) - 1);
+}
+
+// 32 floats (masked to `cnt`, which may be <= 0) -> 16 pairs: pair u = (x[2u], x[2u+1]).
 BF_TARGET static inline __m512i cvt_pairs(const float *x, long cnt) {
     __m512 lo, hi;
     if (cnt >= 32) {
         lo = _mm512_loadu_ps(x);
         hi = _mm512_loadu_ps(x + 16);
     } else {
-        __mmask16 m0 = cnt >= 16 ? 0xffff : (__mmask16)((1u << cnt) - 1);
-        __mmask16 m1 = cnt >= 32 ? 0xffff : cnt <= 16 ? 0 : (__mmask16)((1u << (cnt - 16)) - 1);
-        lo = _mm512_maskz_loadu_ps(m0, x);
-        hi = _mm512_maskz_loadu_ps(m1, x + 16);
+        lo = _mm512_maskz_loadu_ps(mask16(cnt), x);
+        hi = _mm512_maskz_loadu_ps(mask16(cnt - 16), x + 16);
     }
     return (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
 }
@@ -90,7 +92,7 @@ BF_TARGET static inline __m512i cvt_pairs(const float *x, long cnt) {
 // Two rows of 16 floats (masked to `cnt`; row1 may be NULL = zeros) -> 16 pairs:
 // pair u = (row0[u], row1[u]).
 BF_TARGET static inline __m512i cvt_interleave(const float *row0, const float *row1, long cnt) {
-    __mmask16 m = cnt >= 16 ? 0xffff : (__mmask16)((1u << cnt) - 1);
+    __mmask16 m = mask16(cnt);
     __m512 r0 = _mm512_maskz_loadu_ps(m, row0);
     __m512 r1 = row1 ? _mm512_maskz_loadu_ps(m, row1) : _mm512_setzero_ps();
     __m512i v = (__m512i)_mm512_cvtne2ps_pbh(r1, r0);    // lanes 0-15 row0, 16-31 row1
@@ -99,44 +101,69 @@ BF_TARGET static inline __m512i cvt_interleave(const float *row0, const float *r
     return _mm512_permutexvar_epi16(idx, v);
 }
 
-// Packs a panel of R rows r (of op(A), or columns of op(B)) by K, where the source is either
-// contiguous along k for a fixed r (kcontig) or contiguous along r for a fixed k.
-//   src(r, k) = S[(r0 + r) * rs + (k0 + k) * ks] with rs == 1 or ks == 1.
+// In-register transpose of a 16 x 16 matrix of 32-bit elements.
+BF_TARGET static inline void transpose16(__m512i v[16]) {
+    __m512i a[16], b[16];
+    for (int j = 0; j < 8; j++) {
+        a[2 * j] = _mm512_unpacklo_epi32(v[2 * j], v[2 * j + 1]);
+        a[2 * j + 1] = _mm512_unpackhi_epi32(v[2 * j], v[2 * j + 1]);
+    }
+    for (int j = 0; j < 4; j++) {
+        b[4 * j + 0] = _mm512_unpacklo_epi64(a[4 * j], a[4 * j + 2]);
+        b[4 * j + 1] = _mm512_unpackhi_epi64(a[4 * j], a[4 * j + 2]);
+        b[4 * j + 2] = _mm512_unpacklo_epi64(a[4 * j + 1], a[4 * j + 3]);
+        b[4 * j + 3] = _mm512_unpackhi_epi64(a[4 * j + 1], a[4 * j + 3]);
+    }
+    // b[4j + q], lane L = column 4L + q of rows 4j..4j+3
+    for (int q = 0; q < 4; q++) {
+        __m512i x0 = _mm512_shuffle_i32x4(b[q], b[4 + q], 0x44), x1 = _mm512_shuffle_i32x4(b[q], b[4 + q], 0xee);
+        __m512i y0 = _mm512_shuffle_i32x4(b[8 + q], b[12 + q], 0x44), y1 = _mm512_shuffle_i32x4(b[8 + q], b[12 + q], 0xee);
+        v[q] = _mm512_shuffle_i32x4(x0, y0, 0x88);
+        v[4 + q] = _mm512_shuffle_i32x4(x0, y0, 0xdd);
+        v[8 + q] = _mm512_shuffle_i32x4(x1, y1, 0x88);
+        v[12 + q] = _mm512_shuffle_i32x4(x1, y1, 0xdd);
+    }
+}
+
+// Packs a panel of R rows r (of op(A), or columns of op(B)) by kcp (zero padded), where
+//   src(r, k) = S[(r0 + r) * rs + (k0 + k) * ks], with rs == 1 or ks == 1,
+// for r < n and k < kc (zeros elsewhere). Works on 16 x 16 blocks of pairs: read in the
+// source's natural direction, transposed in registers when the layout wants the other one.
 BF_TARGET static inline void pack_pairs(int lay, int R, const float *S, long rs, long ks,
                                         long r0, long n, long k0, long kc, long kcp, uint32_t *dst) {
-    long npairs = kcp / 2;
-    if (n < R || kc < kcp) memset(dst, 0, (size_t)R * npairs * 4);
-    uint32_t tmp[16] __attribute__((aligned(64)));
-    if (ks == 1) {    // each r: k contiguous
-        for (long r = 0; r < n; r++) {
-            const float *src = S + (r0 + r) * rs + k0;
-            for (long k = 0; k < kc; k += 32) {
-                __m512i v = cvt_pairs(src + k, kc - k);
-                long p = k / 2;
-                long cnt = (kc - k + 1) / 2;
-                if (cnt > 16) cnt = 16;
-                if (lay == LAY_AMX_A) {
-                    _mm512_storeu_si512((void *)(dst + pidx(lay, r, p)), v);
-                } else {
-                    _mm512_store_si512((void *)tmp, v);
-                    for (long u = 0; u < cnt; u++) dst[pidx(lay, r, p + u)] = tmp[u];
+    const long npairs = kcp / 2;
+    const int pmajor = lay != LAY_AMX_A;    // the layout stores runs of r for a fixed p
+    const int kcontig = ks == 1;            // the source gives runs of p for a fixed r
+    for (long rb = 0; rb < R; rb += 16) {
+        const int rcnt = R - rb < 16 ? (int)(R - rb) : 16;
+        for (long pb = 0; pb < npairs; pb += 16) {
+            __m512i v[16];
+            if (kcontig) {
+                for (int r = 0; r < 16; r++) {
+                    long rr = rb + r;
+                    v[r] = (r < rcnt && rr < n) ? cvt_pairs(S + (r0 + rr) * rs + k0 + 2 * pb, kc - 2 * pb)
+                                                : _mm512_setzero_si512();
+                }
+            } else {
+                for (int p = 0; p < 16; p++) {
+                    long k = 2 * (pb + p);
+                    if (k < kc) {
+                        const float *row0 = S + (k0 + k) * ks + r0 + rb;
+                        long cnt = n - rb < rcnt ? n - rb : rcnt;
+                        v[p] = cvt_interleave(row0, k + 1 < kc ? row0 + ks : NULL, cnt);
+                    } else {
+                        v[p] = _mm512_setzero_si512();
+                    }
                 }
             }
-        }
-    } else {          // each k: r contiguous
-        for (long p = 0; p * 2 < kc; p++) {
-            const float *row0 = S + (k0 + 2 * p) * ks + r0;
-            const float *row1 = 2 * p + 1 < kc ? row0 + ks : NULL;
-            for (long r = 0; r < n; r += 16) {
-                __m512i v = cvt_interleave(row0 + r, row1 ? row1 + r : NULL, n - r);
-                long cnt = n - r < 16 ? n - r : 16;
-                if (lay == LAY_AVX_B || lay == LAY_AMX_B) {
-                    if (cnt == 16) _mm512_storeu_si512((void *)(dst + pidx(lay, r, p)), v);
-                    else _mm512_mask_storeu_epi32(dst + pidx(lay, r, p), (__mmask16)((1u << cnt) - 1), v);
-                } else {
-                    _mm512_store_si512((void *)tmp, v);
-                    for (long u = 0; u < cnt; u++) dst[pidx(lay, r + u, p)] = tmp[u];
-                }
+            if (kcontig == pmajor) transpose16(v);    // now v[p] over r (pmajor) or v[r] over p
+            if (pmajor) {
+                __mmask16 m = mask16(rcnt);
+                long pc = npairs - pb < 16 ? npairs - pb : 16;
+                for (long p = 0; p < pc; p++) _mm512_mask_storeu_epi32(dst + pidx(lay, rb, pb + p), m, v[p]);
+            } else {
+                __mmask16 m = mask16(npairs - pb);
+                for (int r = 0; r < rcnt; r++) _mm512_mask_storeu_epi32(dst + pidx(lay, rb + r, pb), m, v[r]);
             }
         }
     }

@@ -40,18 +40,24 @@ public enum Parallel {
         }
     }
 
-    /// Runs body(p) for p in [0, parts) on the pool (the caller takes part) and returns when
-    /// all are done.
-    public static func run(_ parts: Int, _ body: (Int) -> Void) {
+    /// Runs body(p) for p in [0, parts) on the pool with at most `maxThreads` threads (0: all
+    /// of `Runtime.threads`; the caller takes part) and returns when all are done. Tasks are
+    /// handed out in order; a call made from inside a task runs serially.
+    public static func run(_ parts: Int, maxThreads: Int = 0, _ body: (Int) -> Void) {
         withoutActuallyEscaping(body) { b in
             var box = TaskBox(body: b)
             withUnsafeMutablePointer(to: &box) { p in
-                lg_parallel_for(parts, { ctx, task, _ in
+                lg_parallel_for_n(parts, Int32(clamping: maxThreads), { ctx, task, _ in
                     ctx!.assumingMemoryBound(to: TaskBox.self).pointee.body(task)
                 }, p)
             }
         }
     }
+
+    /// Jobs the pool has run on more than one thread since start (for tests).
+    public static var poolJobs: Int { lg_pool_jobs() }
+    /// Threads the pool uses (follows `Runtime.threads`).
+    public static var poolThreads: Int { Int(lg_pool_threads()) }
 }
 
 private struct TaskBox {
