@@ -292,8 +292,8 @@ AMX_TARGET static void kern_amx(long kcp, const void *ap, const void *bp, float 
 }
 
 kdesc lg_kd_avx512bf16 = {.name = "avx512_bf16 14x32", .mr = 14, .nr = 32, .kalign = 2, .esize = 2,
-                          .kc = 512, .nc = 1024, .pack_a = pack_a_avx, .pack_b = pack_b_avx,
+                          .kc = 512, .nc = 0, .l2_bytes = 1 << 20, .pack_a = pack_a_avx, .pack_b = pack_b_avx,
                           .kernel = kern_avx512bf16};
 kdesc lg_kd_amx = {.name = "amx bf16 32x32", .mr = 32, .nr = 32, .kalign = 32, .esize = 2,
-                   .kc = 512, .nc = 1024, .pack_a = pack_a_amx, .pack_b = pack_b_amx,
+                   .kc = 512, .nc = 0, .l2_bytes = 1 << 20, .pack_a = pack_a_amx, .pack_b = pack_b_amx,
                    .kernel = kern_amx, .begin = amx_begin, .end = amx_end};

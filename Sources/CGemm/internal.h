@@ -14,7 +14,9 @@
 typedef struct kdesc {
     const char *name;
     int mr, nr, kalign, esize;
-    long kc, nc;     // K and N block sizes (multiples of kalign and nr)
+    long kc;         // K block size (a multiple of kalign)
+    long nc;         // N block size when forced (LATHE_GEMM_NC), else 0
+    long l2_bytes;   // budget for the packed B block (kc x nc)
     // Packs rows [i0, i0+m) (m <= mr, rest zero) and columns [k0, k0+kc) of op(A).
     void (*pack_a)(int trans, const float *A, long lda, long i0, long m, long k0, long kc, long kcp, void *dst);
     // Packs rows [k0, k0+kc) and columns [j0, j0+n) (n <= nr, rest zero) of op(B).
