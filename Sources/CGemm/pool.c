@@ -1,9 +1,9 @@
 // Lathe's thread pool: persistent workers, fork-join parallel_for.
 //
 // The caller publishes a job by bumping a generation counter; workers spin on it for a short
-// while (about 50-100 us) and then sleep on a futex. Tasks are handed out with an atomic
-// counter; the caller takes part and then waits (spinning, yielding if it takes long) until
-// every worker that joined has left the job.
+// while (about 50-100 us) and then sleep on a futex. Tasks are handed out with one atomic
+// counter; the caller takes part and then waits (spinning, yielding if it takes long) only
+// for tasks that other threads claimed, so a worker that is slow to wake never delays it.
 #define _GNU_SOURCE
 #include "CGemm.h"
 
@@ -27,16 +27,15 @@
 #define WORKER_SPIN 2000
 #define CALLER_SPIN 20000
 
-typedef struct {
-    lg_task_fn fn;
-    void *ctx;
-    long ntasks;
-    int nthreads;               // threads taking part in this job (caller included)
-    _Atomic long next;          // next task to hand out
-    _Atomic int pending;        // workers of this job not yet done
-} job_t;
-
-static job_t job;
+// The current job. fn/ctx are written by the caller before it publishes the job's task
+// counter (release); a thread that claims a task from the counter (acquire) sees them. They
+// are rewritten only after every task of the job has completed, so a late worker can only
+// claim from the job whose counter it read.
+static lg_task_fn job_fn;
+static void *job_ctx;
+// [threads-1 : 8][ntasks : 28][next index : 28]
+static _Atomic uint64_t job_counter = 0;
+static _Atomic long job_done = 0;
 static _Atomic uint32_t generation = 0;
 static _Atomic int sleepers = 0;
 static _Atomic int nworkers = 0;      // workers created (ids 1..nworkers)
@@ -46,18 +45,25 @@ static pthread_mutex_t create_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Thread_local int in_task = 0;
 static _Atomic long jobs_run = 0;
 
+#define IDX_BITS 28
+#define IDX_MASK ((1ull << IDX_BITS) - 1)
+
 static long futex(_Atomic uint32_t *addr, int op, uint32_t val) {
     return syscall(SYS_futex, (uint32_t *)addr, op, val, NULL, NULL, 0);
 }
 
+// Claims and runs tasks until none is left; returns how many it ran.
 static void run_tasks(int worker) {
-    lg_task_fn fn = job.fn;
-    void *ctx = job.ctx;
-    long n = job.ntasks;
+    if (worker > 0) {
+        uint64_t v = atomic_load_explicit(&job_counter, memory_order_relaxed);
+        if (worker > (int)(v >> 56)) return;    // this job wants fewer threads
+    }
     for (;;) {
-        long t = atomic_fetch_add_explicit(&job.next, 1, memory_order_relaxed);
-        if (t >= n) break;
-        fn(ctx, t, worker);
+        uint64_t v = atomic_fetch_add_explicit(&job_counter, 1, memory_order_acq_rel);
+        uint64_t idx = v & IDX_MASK, n = (v >> IDX_BITS) & IDX_MASK;
+        if (idx >= n) break;
+        job_fn(job_ctx, (long)idx, worker);
+        atomic_fetch_add_explicit(&job_done, 1, memory_order_release);
     }
 }
 
@@ -79,10 +85,7 @@ static void *worker_main(void *arg) {
             spins = 0;
         }
         seen = g;
-        // Every worker acknowledges every job (so a slow worker never mistakes a later
-        // job for the one it woke for); only ids below nthreads take tasks.
-        if (id < job.nthreads) run_tasks(id);
-        atomic_fetch_sub_explicit(&job.pending, 1, memory_order_release);
+        run_tasks(id);
     }
     return NULL;
 }
@@ -140,22 +143,28 @@ void lg_parallel_for_n(long ntasks, int maxThreads, lg_task_fn fn, void *ctx) {
         in_task = was;
         return;
     }
+    if (ntasks > (long)IDX_MASK / 2) {    // beyond the counter's range: run serially
+        pthread_mutex_unlock(&pool_lock);
+        in_task = 1;
+        for (long i = 0; i < ntasks; i++) fn(ctx, i, 0);
+        in_task = 0;
+        return;
+    }
     t = ensure_workers(t - 1) + 1;
-    job.fn = fn;
-    job.ctx = ctx;
-    job.ntasks = ntasks;
-    job.nthreads = t;
-    atomic_store_explicit(&job.next, 0, memory_order_relaxed);
-    int all = atomic_load(&nworkers);
-    atomic_store_explicit(&job.pending, all, memory_order_relaxed);
+    job_fn = fn;
+    job_ctx = ctx;
+    atomic_store_explicit(&job_done, 0, memory_order_relaxed);
+    atomic_store_explicit(&job_counter, ((uint64_t)(t - 1) << 56) | ((uint64_t)ntasks << IDX_BITS),
+                          memory_order_release);
     atomic_fetch_add(&jobs_run, 1);
-    atomic_fetch_add(&generation, 1);    // seq_cst: publishes the job
+    atomic_fetch_add(&generation, 1);    // seq_cst: wakes the workers
     if (atomic_load(&sleepers) > 0) futex(&generation, FUTEX_WAKE_PRIVATE, INT_MAX);
     in_task = 1;
     run_tasks(0);
     in_task = 0;
+    // Wait for tasks other threads claimed (not for threads that never woke up).
     int spins = 0;
-    while (atomic_load_explicit(&job.pending, memory_order_acquire) > 0) {
+    while (atomic_load_explicit(&job_done, memory_order_acquire) < ntasks) {
         if (++spins < CALLER_SPIN) cpu_relax();
         else sched_yield();
     }
