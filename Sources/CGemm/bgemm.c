@@ -190,13 +190,15 @@ BF_TARGET static void pack_b_amx(int trans, const float *B, long ldb, long k0, l
 #define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13)
 
 BF_TARGET static void kern_avx512bf16(long kcp, const void *ap, const void *bp, float *c, long ldc,
-                                      float alpha, float beta) {
+                                      long m, long n, float alpha, float beta) {
     const uint32_t *a = ap;
     const uint32_t *b = bp;
 #define DECL(i) __m512 c##i##a = _mm512_setzero_ps(), c##i##b = _mm512_setzero_ps();
     ROWS(DECL)
-#define PF(i) _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0); _mm_prefetch((const char *)(c + i * ldc + 31), _MM_HINT_T0);
-    ROWS(PF)
+    for (long i = 0; i < m; i++) {
+        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + i * ldc + n - 1), _MM_HINT_T0);
+    }
     long np = kcp / 2;
 #pragma clang loop unroll_count(2)
     for (long p = 0; p < np; p++) {
@@ -207,6 +209,13 @@ BF_TARGET static void kern_avx512bf16(long kcp, const void *ap, const void *bp, 
         ROWS(STEP)
         a += 14;
         b += 32;
+    }
+    if (m < 14 || n < 32) {
+        float acc[14 * 32] __attribute__((aligned(64)));
+#define DUMP(i) _mm512_store_ps(acc + i * 32, c##i##a); _mm512_store_ps(acc + i * 32 + 16, c##i##b);
+        ROWS(DUMP)
+        merge_avx512(acc, 32, c, ldc, m, n, alpha, beta);
+        return;
     }
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
     if (beta == 0.0f) {
@@ -241,10 +250,10 @@ AMX_TARGET static void amx_begin(void) {
 AMX_TARGET static void amx_end(void) { _tile_release(); }
 
 AMX_TARGET static void kern_amx(long kcp, const void *ap, const void *bp, float *c, long ldc,
-                                float alpha, float beta) {
+                                long m, long n, float alpha, float beta) {
     const char *a = ap, *b = bp;
     const long sc = ldc * 4;
-    int direct = alpha == 1.0f && (beta == 0.0f || beta == 1.0f);
+    int direct = m == 32 && n == 32 && alpha == 1.0f && (beta == 0.0f || beta == 1.0f);
     if (direct && beta == 1.0f) {
         _tile_loadd(0, c, sc);
         _tile_loadd(1, c + 16, sc);
@@ -281,14 +290,7 @@ AMX_TARGET static void kern_amx(long kcp, const void *ap, const void *bp, float 
     _tile_stored(1, t + 16, 128);
     _tile_stored(2, t + 16 * 32, 128);
     _tile_stored(3, t + 16 * 32 + 16, 128);
-    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-    for (int i = 0; i < 32; i++) {
-        for (int h = 0; h < 32; h += 16) {
-            __m512 r = _mm512_mul_ps(va, _mm512_load_ps(t + i * 32 + h));
-            if (beta != 0.0f) r = _mm512_fmadd_ps(vb, _mm512_loadu_ps(c + i * ldc + h), r);
-            _mm512_storeu_ps(c + i * ldc + h, r);
-        }
-    }
+    merge_avx512(t, 32, c, ldc, m, n, alpha, beta);
 }
 
 kdesc lg_kd_avx512bf16 = {.name = "avx512_bf16 14x32", .mr = 14, .nr = 32, .kalign = 2, .esize = 2,

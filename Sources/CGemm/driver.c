@@ -6,7 +6,7 @@
 //      pack one A micro-panel (stays in L1) and sweep it over the B micro-panels (the B
 //      block stays in L2), calling the micro-kernel on each mr x nr tile of C.
 // kc is sized so an A micro-panel fills about half of L1, nc so the B block fills about half
-// of L2. Edge tiles are computed into a local buffer and merged, so any M, N, K and any
+// of L2. Edge tiles are computed into a local buffer and merged with masks, so any M, N, K and any
 // leading dimensions work; K is never padded with data (only with zeros in both operands),
 // so NaN and Inf propagate as in the plain triple loop.
 #define _GNU_SOURCE
@@ -112,7 +112,6 @@ static void task_compute(void *ctx, long t, int worker) {
     size_t bpanel = (size_t)d->kcp * nr * kd->esize;
     char *ap = buf_get(&tl_bufA, apanel + 64);
     if (!ap) return;
-    float tmp[32 * 64] __attribute__((aligned(64)));    // edge tile (mr x nr <= 32 x 64)
     float beta = d->beta;
     if (kd->begin) kd->begin();
     for (long p = p0; p < p1; p++) {
@@ -124,20 +123,7 @@ static void task_compute(void *ctx, long t, int worker) {
             long j = q * nr;
             long n = d->nc - j < nr ? d->nc - j : nr;
             const char *bp = d->bpack + q * bpanel;
-            if (m == mr && n == nr) {
-                kd->kernel(d->kcp, ap, bp, crow + j, d->ldc, d->alpha, beta);
-            } else {
-                kd->kernel(d->kcp, ap, bp, tmp, nr, 1.0f, 0.0f);
-                for (long r = 0; r < m; r++) {
-                    float *cr = crow + r * d->ldc + j;
-                    const float *tr = tmp + r * nr;
-                    if (beta == 0.0f) {
-                        for (long c = 0; c < n; c++) cr[c] = d->alpha * tr[c];
-                    } else {
-                        for (long c = 0; c < n; c++) cr[c] = d->alpha * tr[c] + beta * cr[c];
-                    }
-                }
-            }
+            kd->kernel(d->kcp, ap, bp, crow + j, d->ldc, m, n, d->alpha, beta);
         }
     }
     if (kd->end) kd->end();

@@ -21,13 +21,17 @@ typedef struct kdesc {
     void (*pack_a)(int trans, const float *A, long lda, long i0, long m, long k0, long kc, long kcp, void *dst);
     // Packs rows [k0, k0+kc) and columns [j0, j0+n) (n <= nr, rest zero) of op(B).
     void (*pack_b)(int trans, const float *B, long ldb, long k0, long kc, long kcp, long j0, long n, void *dst);
-    // C[0:mr, 0:nr] = alpha * Ap * Bp + beta * C (beta == 0: C not read).
-    void (*kernel)(long kcp, const void *a, const void *b, float *c, long ldc, float alpha, float beta);
+    // C[0:m, 0:n] = alpha * (Ap * Bp)[0:m, 0:n] + beta * C (beta == 0: C not read); m <= mr,
+    // n <= nr (edge tiles write only their corner).
+    void (*kernel)(long kcp, const void *a, const void *b, float *c, long ldc, long m, long n, float alpha, float beta);
     void (*begin)(void);    // per task (AMX: load the tile config); may be NULL
     void (*end)(void);
 } kdesc;
 
 extern kdesc lg_kd_avx512, lg_kd_avx2, lg_kd_avx512bf16, lg_kd_amx;
+
+// C[0:m, 0:n] = alpha * acc + beta * C with AVX-512 masks (acc row stride ld, 64-byte aligned).
+void merge_avx512(const float *acc, int ld, float *c, long ldc, long m, long n, float alpha, float beta);
 
 // Runs C = alpha op(A) op(B) + beta C with kernel family `kd` over up to `threads` threads.
 void lg_gemm_drive(const kdesc *kd, int threads, int transA, int transB, long M, long N, long K,
