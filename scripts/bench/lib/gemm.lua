@@ -1,7 +1,7 @@
 -- Lathe side of scripts/bench/gemm: prints "name GFLOP/s" for each case in gemm_cases.txt.
 -- Environment: GEMM_CASES (path), GEMM_PRECISION (fp32|bf16), GEMM_BUDGET (seconds per case).
 local precision = os.getenv("GEMM_PRECISION") or "fp32"
-local budget = tonumber(os.getenv("GEMM_BUDGET") or "0.4")
+local budget = tonumber(os.getenv("GEMM_BUDGET") or "0.2")
 local opts = {precision = precision}
 local clock = function() return (lathe.clock()) end
 

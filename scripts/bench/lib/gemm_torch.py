@@ -8,7 +8,7 @@ import torch
 
 torch.set_num_threads(int(os.environ.get("THREADS", "1")))
 dtype = torch.bfloat16 if os.environ.get("GEMM_PRECISION") == "bf16" else torch.float32
-budget = float(os.environ.get("GEMM_BUDGET", "0.4"))
+budget = float(os.environ.get("GEMM_BUDGET", "0.2"))
 g = torch.Generator().manual_seed(0)
 
 
