@@ -1,9 +1,17 @@
 -- Lathe side of scripts/bench/gemm: prints "name GFLOP/s" for each case in gemm_cases.txt.
--- Environment: GEMM_CASES (path), GEMM_PRECISION (fp32|bf16), GEMM_BUDGET (seconds per case).
+-- Environment: GEMM_CASES (path), GEMM_PRECISION (fp32|bf16), GEMM_BUDGET (seconds per case),
+-- GEMM_CLOCK (cpu|wall).
 local precision = os.getenv("GEMM_PRECISION") or "fp32"
 local budget = tonumber(os.getenv("GEMM_BUDGET") or "0.2")
 local opts = {precision = precision}
-local clock = function() return (lathe.clock()) end
+-- GEMM_CLOCK=cpu times with process CPU seconds (1 thread: unaffected by time-slicing
+-- when other work shares the cores), else wall seconds.
+local use_cpu = os.getenv("GEMM_CLOCK") == "cpu"
+local clock = function()
+  local w, c = lathe.clock()
+  if use_cpu then return c end
+  return w
+end
 
 local function operand(rows, cols, transposed, seed)
   if transposed then return tensor.randn(cols, rows, {seed = seed}):t() end
