@@ -167,6 +167,10 @@ void lg_gemm_drive(const kdesc *kd, int threads, int transA, int transB, long M,
         scale_c(M, N, beta, C, ldc);
         return;
     }
+    // Few rows: no packing (fp32 on the AVX2 kernel stays on it, so that path can be forced).
+    if (M <= LG_SMALL_M && kd != &lg_kd_avx2 &&
+        lg_small_gemm(kd->esize == 2, threads, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) == 0)
+        return;
     // Small products are not worth waking threads for.
     double work = (double)M * N * K;
     if (work < 96.0 * 96 * 96) threads = 1;

@@ -33,6 +33,12 @@ extern kdesc lg_kd_avx512, lg_kd_avx2, lg_kd_avx512bf16, lg_kd_amx;
 // C[0:m, 0:n] = alpha * acc + beta * C with AVX-512 masks (acc row stride ld, 64-byte aligned).
 void merge_avx512(const float *acc, int ld, float *c, long ldc, long m, long n, float alpha, float beta);
 
+#define LG_SMALL_M 16
+// Products with M <= LG_SMALL_M rows on AVX-512 without packing (bf16: operands rounded to bf16).
+// Returns -1 when it does not apply (then the caller runs the packed driver).
+int lg_small_gemm(int bf16, int threads, int transA, int transB, long M, long N, long K, float alpha,
+                  const float *A, long lda, const float *B, long ldb, float beta, float *C, long ldc);
+
 // Runs C = alpha op(A) op(B) + beta C with kernel family `kd` over up to `threads` threads.
 void lg_gemm_drive(const kdesc *kd, int threads, int transA, int transB, long M, long N, long K,
                    float alpha, const float *A, long lda, const float *B, long ldb, float beta,

@@ -117,7 +117,7 @@ static int ensure_workers(int want) {    // want = worker count (threads - 1)
         pthread_t th;
         pthread_attr_t attr;
         pthread_attr_init(&attr);
-        pthread_attr_setstacksize(&attr, 1 << 20);
+        pthread_attr_setstacksize(&attr, 8 << 20);    // Swift closures run here too
         uintptr_t id = (uintptr_t)atomic_load(&nworkers) + 1;
         uintptr_t arg = id | ((uintptr_t)atomic_load(&generation) << 16);
         int rc = pthread_create(&th, &attr, worker_main, (void *)arg);

@@ -77,6 +77,30 @@ static inline void pack_b_f32(int NR, int trans, const float *B, long ldb, long 
     }
 }
 
+// In-register transpose of a 16 x 16 matrix of floats.
+__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl")))
+static inline void transpose16_ps(__m512 v[16]) {
+    __m512 a[16], b[16];
+    for (int j = 0; j < 8; j++) {
+        a[2 * j] = _mm512_unpacklo_ps(v[2 * j], v[2 * j + 1]);
+        a[2 * j + 1] = _mm512_unpackhi_ps(v[2 * j], v[2 * j + 1]);
+    }
+    for (int j = 0; j < 4; j++) {
+        b[4 * j + 0] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(a[4 * j]), _mm512_castps_pd(a[4 * j + 2])));
+        b[4 * j + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(a[4 * j]), _mm512_castps_pd(a[4 * j + 2])));
+        b[4 * j + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(a[4 * j + 1]), _mm512_castps_pd(a[4 * j + 3])));
+        b[4 * j + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(a[4 * j + 1]), _mm512_castps_pd(a[4 * j + 3])));
+    }
+    for (int q = 0; q < 4; q++) {
+        __m512 x0 = _mm512_shuffle_f32x4(b[q], b[4 + q], 0x44), x1 = _mm512_shuffle_f32x4(b[q], b[4 + q], 0xee);
+        __m512 y0 = _mm512_shuffle_f32x4(b[8 + q], b[12 + q], 0x44), y1 = _mm512_shuffle_f32x4(b[8 + q], b[12 + q], 0xee);
+        v[q] = _mm512_shuffle_f32x4(x0, y0, 0x88);
+        v[4 + q] = _mm512_shuffle_f32x4(x0, y0, 0xdd);
+        v[8 + q] = _mm512_shuffle_f32x4(x1, y1, 0x88);
+        v[12 + q] = _mm512_shuffle_f32x4(x1, y1, 0xdd);
+    }
+}
+
 // AVX-512 packing of a 14-row A micro-panel: non-transposed A is read 16 k at a time from
 // each row and transposed in registers (16 x 16); transposed A is a masked 14-float copy per k.
 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl")))
@@ -95,26 +119,7 @@ static void pack_a_14_avx512(int trans, const float *A, long lda, long i0, long 
         __mmask16 mk = (__mmask16)((1u << cnt) - 1);
         __m512 v[16];
         for (int i = 0; i < 16; i++) v[i] = rows[i] ? _mm512_maskz_loadu_ps(mk, rows[i] + k) : _mm512_setzero_ps();
-        // 16 x 16 transpose: v[i][kk] -> t[kk][i]
-        __m512 a[16], b[16];
-        for (int j = 0; j < 8; j++) {
-            a[2 * j] = _mm512_unpacklo_ps(v[2 * j], v[2 * j + 1]);
-            a[2 * j + 1] = _mm512_unpackhi_ps(v[2 * j], v[2 * j + 1]);
-        }
-        for (int j = 0; j < 4; j++) {
-            b[4 * j + 0] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(a[4 * j]), _mm512_castps_pd(a[4 * j + 2])));
-            b[4 * j + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(a[4 * j]), _mm512_castps_pd(a[4 * j + 2])));
-            b[4 * j + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(a[4 * j + 1]), _mm512_castps_pd(a[4 * j + 3])));
-            b[4 * j + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(a[4 * j + 1]), _mm512_castps_pd(a[4 * j + 3])));
-        }
-        for (int q = 0; q < 4; q++) {
-            __m512 x0 = _mm512_shuffle_f32x4(b[q], b[4 + q], 0x44), x1 = _mm512_shuffle_f32x4(b[q], b[4 + q], 0xee);
-            __m512 y0 = _mm512_shuffle_f32x4(b[8 + q], b[12 + q], 0x44), y1 = _mm512_shuffle_f32x4(b[8 + q], b[12 + q], 0xee);
-            v[q] = _mm512_shuffle_f32x4(x0, y0, 0x88);
-            v[4 + q] = _mm512_shuffle_f32x4(x0, y0, 0xdd);
-            v[8 + q] = _mm512_shuffle_f32x4(x1, y1, 0x88);
-            v[12 + q] = _mm512_shuffle_f32x4(x1, y1, 0xdd);
-        }
+        transpose16_ps(v);    // v[i][kk] -> v[kk][i]
         for (long kk = 0; kk < cnt; kk++) _mm512_mask_storeu_ps(dst + (k + kk) * 14, m14, v[kk]);
     }
 }
@@ -123,9 +128,31 @@ static void pack_a_14(int trans, const float *A, long lda, long i0, long m, long
     (void)kcp;
     pack_a_14_avx512(trans, A, lda, i0, m, k0, kc, dst);
 }
+// AVX-512 packing of a 32-column B micro-panel from transposed B (stored N x K): 16 x 16
+// blocks read along k from 16 rows and transposed in registers.
+__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl")))
+static void pack_b_32_trans_avx512(const float *B, long ldb, long k0, long kc, long j0, long n, float *dst) {
+    for (int h = 0; h < 2; h++) {
+        const float *rows[16];
+        for (int r = 0; r < 16; r++) {
+            long j = h * 16 + r;
+            rows[r] = j < n ? B + (j0 + j) * ldb + k0 : NULL;
+        }
+        for (long k = 0; k < kc; k += 16) {
+            long cnt = kc - k < 16 ? kc - k : 16;
+            __mmask16 mk = (__mmask16)((1u << cnt) - 1);
+            __m512 v[16];
+            for (int r = 0; r < 16; r++) v[r] = rows[r] ? _mm512_maskz_loadu_ps(mk, rows[r] + k) : _mm512_setzero_ps();
+            transpose16_ps(v);
+            for (long kk = 0; kk < cnt; kk++) _mm512_storeu_ps(dst + (k + kk) * 32 + h * 16, v[kk]);
+        }
+    }
+}
+
 static void pack_b_32(int trans, const float *B, long ldb, long k0, long kc, long kcp, long j0, long n, void *dst) {
     (void)kcp;
-    pack_b_f32(32, trans, B, ldb, k0, kc, j0, n, dst);
+    if (trans == LG_TRANS) pack_b_32_trans_avx512(B, ldb, k0, kc, j0, n, dst);
+    else pack_b_f32(32, trans, B, ldb, k0, kc, j0, n, dst);
 }
 static void pack_a_6(int trans, const float *A, long lda, long i0, long m, long k0, long kc, long kcp, void *dst) {
     (void)kcp;
