@@ -26,12 +26,18 @@ typedef struct {
 } buf_t;
 static _Thread_local buf_t tl_bufB, tl_bufA;
 
+// Packing buffers are a few MiB at most; running out of memory for them aborts, like the
+// rest of Lathe's allocations (a product must never return half computed).
 static void *buf_get(buf_t *b, size_t bytes) {
     if (b->cap < bytes) {
         free(b->p);
         size_t cap = (bytes + 4095) & ~(size_t)4095;
         b->p = aligned_alloc(4096, cap);
-        b->cap = b->p ? cap : 0;
+        if (!b->p) {
+            fprintf(stderr, "lathe: out of memory allocating %zu bytes for matrix packing\n", cap);
+            abort();
+        }
+        b->cap = cap;
     }
     return b->p;
 }
@@ -115,7 +121,6 @@ static void task_compute(void *ctx, long t, int worker) {
     // cache-line and TLB misses (a row of a large A is a page or more apart from the next).
     const long group = d->transA == LG_TRANS ? 8 : 1;
     char *ap = buf_get(&tl_bufA, group * apanel + 64);
-    if (!ap) return;
     float beta = d->beta;
     if (kd->begin) kd->begin();
     for (long g0 = p0; g0 < p1; g0 += group) {
@@ -196,7 +201,6 @@ void lg_gemm_drive(const kdesc *kd, int threads, int transA, int transB, long M,
             d.npanels = (nc + nr - 1) / nr;
             size_t bytes = (size_t)d.npanels * kcp * nr * kd->esize;
             d.bpack = buf_get(&tl_bufB, bytes + 64);
-            if (!d.bpack) return;
             // 1. pack B (in parallel when large)
             if (threads > 1 && kc * nc >= 16384) lg_parallel_for_n(d.npanels, threads, task_pack_b, &d);
             else for (long t = 0; t < d.npanels; t++) task_pack_b(&d, t, 0);

@@ -11,6 +11,7 @@
 #include "internal.h"
 
 #include <immintrin.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,7 +24,11 @@ static float *sm_get(size_t n) {
     if (sm_cap < n) {
         free(sm_buf);
         sm_buf = aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
-        sm_cap = sm_buf ? n : 0;
+        if (!sm_buf) {
+            fprintf(stderr, "lathe: out of memory allocating %zu bytes for a matrix product\n", n * sizeof(float));
+            abort();
+        }
+        sm_cap = n;
     }
     return sm_buf;
 }
@@ -177,7 +182,6 @@ int lg_small_gemm(int bf16, int threads, int transA, int transB, long M, long N,
                  .A = A, .lda = lda, .B = B, .ldb = ldb, .C = C, .ldc = ldc};
     if (transA == LG_TRANS || bf16) {
         float *buf = sm_get((size_t)M * K);
-        if (!buf) return -1;
         small_copy_a(transA, bf16, A, lda, M, K, buf);
         s.A = buf;
         s.lda = K;
