@@ -103,6 +103,27 @@ static void task_pack_b(void *ctx, long t, int worker) {
     kd->pack_b(d->transB, d->B, d->ldb, d->k0, d->kc, d->kcp, d->j0 + j, n, d->bpack + t * panel);
 }
 
+// Non-transposed B (stored K x N): one task packs 64 rows of K for every micro-panel, so each
+// row of B is read once from start to end (a micro-panel at a time would read 32 columns of
+// every row: one page per row, TLB and prefetcher unfriendly when rows are long).
+#define PACK_KSTEP 64
+static void task_pack_b_rows(void *ctx, long t, int worker) {
+    (void)worker;
+    drive_t *d = ctx;
+    const kdesc *kd = d->kd;
+    long kk = t * PACK_KSTEP;
+    long len = d->kc - kk < PACK_KSTEP ? d->kc - kk : PACK_KSTEP;
+    long lenp = d->kcp - kk < PACK_KSTEP ? d->kcp - kk : PACK_KSTEP;
+    if (len < 0) len = 0;
+    size_t panel = (size_t)d->kcp * kd->nr * kd->esize;
+    for (long q = 0; q < d->npanels; q++) {
+        long j = q * kd->nr;
+        long n = d->nc - j < kd->nr ? d->nc - j : kd->nr;
+        kd->pack_b(d->transB, d->B, d->ldb, d->k0 + kk, len, lenp, d->j0 + j, n,
+                   d->bpack + q * panel + (size_t)kk * kd->nr * kd->esize);
+    }
+}
+
 static void task_compute(void *ctx, long t, int worker) {
     (void)worker;
     drive_t *d = ctx;
@@ -202,8 +223,10 @@ void lg_gemm_drive(const kdesc *kd, int threads, int transA, int transB, long M,
             size_t bytes = (size_t)d.npanels * kcp * nr * kd->esize;
             d.bpack = buf_get(&tl_bufB, bytes + 64);
             // 1. pack B (in parallel when large)
-            if (threads > 1 && kc * nc >= 16384) lg_parallel_for_n(d.npanels, threads, task_pack_b, &d);
-            else for (long t = 0; t < d.npanels; t++) task_pack_b(&d, t, 0);
+            lg_task_fn packer = transB == LG_TRANS ? task_pack_b : task_pack_b_rows;
+            long npack = transB == LG_TRANS ? d.npanels : (kcp + PACK_KSTEP - 1) / PACK_KSTEP;
+            if (threads > 1 && kc * nc >= 16384) lg_parallel_for_n(npack, threads, packer, &d);
+            else for (long t = 0; t < npack; t++) packer(&d, t, 0);
             // 2. compute: about 4 tasks per thread for balance
             long target = threads > 1 ? 4L * threads : 1;
             if (d.mpanels >= target) {
