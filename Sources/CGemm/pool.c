@@ -1,7 +1,7 @@
 // Lathe's thread pool: persistent workers, fork-join parallel_for.
 //
 // The caller publishes a job by bumping a generation counter; workers spin on it for a short
-// while (about 50-100 us) and then sleep on a futex. Tasks are handed out with one atomic
+// while (about 0.5-1 ms; LATHE_POOL_SPIN sets the count) and then sleep on a futex. Tasks are handed out with one atomic
 // counter; the caller takes part and then waits (spinning, yielding if it takes long) only
 // for tasks that other threads claimed, so a worker that is slow to wake never delays it.
 #define _GNU_SOURCE
@@ -24,7 +24,8 @@
 #endif
 
 #define MAX_THREADS 256
-#define WORKER_SPIN 2000
+#define WORKER_SPIN_DEFAULT 10000    // about 0.5-1 ms
+static int worker_spin = -1;    // pause iterations before a worker sleeps (LATHE_POOL_SPIN)
 #define CALLER_SPIN 20000
 
 // The current job. fn/ctx are written by the caller before it publishes the job's task
@@ -75,7 +76,7 @@ static void *worker_main(void *arg) {
         uint32_t g;
         int spins = 0;
         while ((g = atomic_load_explicit(&generation, memory_order_acquire)) == seen) {
-            if (++spins < WORKER_SPIN) {
+            if (++spins < worker_spin) {
                 cpu_relax();
                 continue;
             }
@@ -149,6 +150,10 @@ void lg_parallel_for_n(long ntasks, int maxThreads, lg_task_fn fn, void *ctx) {
         for (long i = 0; i < ntasks; i++) fn(ctx, i, 0);
         in_task = 0;
         return;
+    }
+    if (worker_spin < 0) {
+        const char *e = getenv("LATHE_POOL_SPIN");
+        worker_spin = e && *e ? atoi(e) : WORKER_SPIN_DEFAULT;
     }
     t = ensure_workers(t - 1) + 1;
     job_fn = fn;
