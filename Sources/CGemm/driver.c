@@ -227,14 +227,18 @@ void lg_gemm_drive(const kdesc *kd, int threads, int transA, int transB, long M,
             long npack = transB == LG_TRANS ? d.npanels : (kcp + PACK_KSTEP - 1) / PACK_KSTEP;
             if (threads > 1 && kc * nc >= 16384) lg_parallel_for_n(npack, threads, packer, &d);
             else for (long t = 0; t < npack; t++) packer(&d, t, 0);
-            // 2. compute: about 4 tasks per thread for balance
-            long target = threads > 1 ? 4L * threads : 1;
-            if (d.mpanels >= target) {
+            // 2. compute. Many small tasks over M (each packs only its own A micro-panels, so splitting
+            // costs nothing and a thread that starts late or gets preempted delays the
+            // product by at most one small task); N is split only when M is too small.
+            long target = threads > 1 ? 16L * threads : 1;
+            if (d.mpanels >= 4L * threads || threads == 1) {
+                if (target > d.mpanels) target = d.mpanels;
                 d.nsplit = 1;
                 d.nchunk = d.npanels;
                 d.mchunk = (d.mpanels + target - 1) / target;
             } else {
                 d.mchunk = 1;
+                target = 4L * threads;
                 long ns = (target + d.mpanels - 1) / d.mpanels;
                 if (ns > d.npanels) ns = d.npanels;
                 d.nchunk = (d.npanels + ns - 1) / ns;
