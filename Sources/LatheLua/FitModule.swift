@@ -38,9 +38,9 @@ extension TrainModule {
         let allowed = ["model", "train", "val", "epochs", "max_steps", "batch_size", "lr", "optimizer", "weight_decay", "betas", "momentum",
                        "nesterov", "no_decay", "schedule", "warmup", "grad_accum", "clip", "eval_every", "metric", "metric_mode",
                        "early_stopping", "checkpoint_dir", "resume", "seed", "shuffle", "task", "label_smoothing", "class_weights",
-                       "gradual_unfreeze", "keep_checkpoints", "quiet"]
+                       "gradual_unfreeze", "keep_checkpoints", "quiet", "precision"]
         m.function("fit", Doc("Trains a model and returns its history.",
-            signature: "train.fit{model=, train=, val=, epochs=1, batch_size=16, lr=1e-3, optimizer=\"adamw\"|\"adam\"|\"sgd\", weight_decay=, schedule=, warmup=, grad_accum=1, clip=, eval_every=, metric=\"loss\"|\"accuracy\"|\"f1\"|\"perplexity\"|fn, early_stopping={patience=3, min_delta=0, mode=\"auto\"}, checkpoint_dir=, resume=, seed=, max_steps=, label_smoothing=0, class_weights=, gradual_unfreeze=false, quiet=false}",
+            signature: "train.fit{model=, train=, val=, epochs=1, batch_size=16, lr=1e-3, optimizer=\"adamw\"|\"adam\"|\"sgd\", weight_decay=, schedule=, warmup=, grad_accum=1, clip=, eval_every=, metric=\"loss\"|\"accuracy\"|\"f1\"|\"perplexity\"|fn, early_stopping={patience=3, min_delta=0, mode=\"auto\"}, checkpoint_dir=, resume=, seed=, max_steps=, label_smoothing=0, class_weights=, gradual_unfreeze=false, precision=\"fp32\"|\"bf16\", quiet=false}",
             details: """
             train/val: a Tensor of token sequences [N, T+1] for language models (inputs are tokens 1..T, targets
             2..T+1), or {x = inputs, y = targets [, mask = attention_mask]} (class ids 0-based, or floats for regression).
@@ -53,6 +53,8 @@ extension TrainModule {
             the newest one there (or resume = a checkpoint folder) and reproduces the uninterrupted run number for number.
             Ctrl-C stops after the current update, writes a checkpoint and returns the history; the model stays usable.
             A NaN or infinite loss stops with an error naming the step; the weights from the last good step are kept.
+            precision = "bf16" runs the matrix products (forward and backward) with bf16 operands and fp32 accumulation
+            on AMX or AVX512_BF16 when the CPU has them (mixed precision); weights, gradients and optimizer state stay fp32.
             """,
             returns: "a history table: loss and lr per update, evals ({step, epoch, val_loss, metric}), best_step, best_metric, steps, epochs, seconds, tokens_per_sec or examples_per_sec, stopped_early, interrupted, checkpoint",
             errors: "missing model or train data; shapes that do not fit the model; unknown options; a mismatched or corrupted checkpoint.",
@@ -96,6 +98,7 @@ extension TrainModule {
             cfg.classWeights = try o.object("class_weights", Tensor.self)
             cfg.gradualUnfreeze = try o.bool("gradual_unfreeze", false)
             cfg.keepCheckpoints = try c.intOpt(o, "keep_checkpoints", 2, min: 1)
+            cfg.precision = MatmulPrecision(rawValue: try o.choice("precision", ["fp32", "bf16"], "fp32"))!
             cfg.checkpointDir = try o.string("checkpoint_dir")
             // resume: true (newest in checkpoint_dir) or a folder
             let rt = o.push("resume")

@@ -363,6 +363,26 @@ enum TensorModule: LuaInstaller {
             }
             return c.top - base
         }
+        m.function("autocast", Doc("Runs a function with the matrix products of layers (linear, attention, LoRA, matmul) in a given precision.",
+            signature: "tensor.autocast(precision, fn, ...) -> fn's results",
+            details: "precision: \"bf16\" (operands rounded to bf16, fp32 accumulation and outputs; AMX or AVX512_BF16 when the\nCPU has them, else fp32) or \"fp32\". Like torch.autocast: tensors stay float32, only the products change.\ntrain.fit{precision = \"bf16\"} does the same for a whole training run.",
+            returns: "whatever fn returns",
+            errors: "an unknown precision; any error fn raises (the previous precision is restored first).",
+            example: "local a, b = tensor.randn(64, 64), tensor.randn(64, 64)\nlocal c = tensor.autocast(\"bf16\", function() return a:matmul(b) end)\nprint((c - a:matmul(b)):abs():max():item() < 1)")) { c in
+            let name = try c.checkString(1, "precision")
+            guard let p = MatmulPrecision(rawValue: name) else { throw c.argError(1, "precision", expected: "\"fp32\" or \"bf16\"") }
+            try c.checkFunction(2, "fn")
+            let nargs = c.top - 2
+            let base = c.top
+            let old = Runtime.autocast
+            Runtime.autocast = p
+            defer { Runtime.autocast = old }
+            try c.callLua(2, nresults: LUA_MULTRET) {
+                for i in 0..<nargs { lua_pushvalue(c.L, 3 + i) }
+                return nargs
+            }
+            return c.top - base
+        }
         m.function("is_tensor", Doc("True when x is a Tensor.",
             signature: "tensor.is_tensor(x) -> boolean",
             example: "print(tensor.is_tensor(tensor.zeros(1)), tensor.is_tensor({}))")) { c in

@@ -235,3 +235,19 @@ T.test("LoRA on a pretrained model learns a shifted task and improves its held-o
   T.ok(after < before * 0.5, string.format("held-out loss %.3f -> %.3f", before, after))
   T.eq((g:named_parameters()["layers.0.mlp.up_proj.weight"] - frozen):abs():max():item(), 0, "base weights stay frozen")
 end)
+
+T.test("bf16 mixed-precision training tracks the fp32 loss curve", function()
+  local data = lm_data(900, 32)
+  local function run(precision)
+    local g = nn.gpt{vocab = 256, layers = 2, dim = 64, heads = 4, seq = 32, seed = 4}
+    return train.fit{model = g, train = data, epochs = 6, batch_size = 8, lr = 3e-3, seed = 1, precision = precision, quiet = true}
+  end
+  local a, b = run("fp32"), run("bf16")
+  T.eq(#a.loss, #b.loss)
+  -- bf16 operands carry 8 bits of mantissa: per-step losses differ a little, the curve does not
+  local worst = 0
+  for i = 1, #a.loss do worst = math.max(worst, math.abs(a.loss[i] - b.loss[i]) / a.loss[i]) end
+  T.ok(worst < 0.01, "largest relative difference per step " .. worst)
+  T.ok(b.loss[#b.loss] < 0.5 * b.loss[1], "bf16 training learns")
+  T.raises(function() run("fp8") end, "bad option 'precision'")
+end)

@@ -27,39 +27,54 @@ extension F {
         if let m = keyMask, m.shape != [bsz, s] {
             throw LatheError("attention: key mask \(m.shapeString) does not match [batch, keys] = [\(bsz),\(s)]")
         }
-        try Runtime.ensureBLAS()
         let sc = scale ?? 1 / Float(d).squareRoot()
+        let precision = Runtime.autocast
         let qc = try q.toFloat32().contiguous(), kc = try k.toFloat32().contiguous(), vc = try v.toFloat32().contiguous()
         let maskC = try keyMask.map { m throws(LatheError) in try m.to(.float32).contiguous() }
         let out = Tensor(uninitialized: [bsz, t, qw], dtype: .float32)
         let probs = Tensor(uninitialized: [bsz, heads, t, s], dtype: .float32)
         let group = heads / kvHeads
-        let ldq = Int32(heads * d), ldk = Int32(kvHeads * d)
+        let ldq = heads * d, ldk = kvHeads * d
         let qp = qc.floatPointer, kp = kc.floatPointer, vp = vc.floatPointer, op = out.floatPointer, pp = probs.floatPointer
         let mp = maskC?.floatPointer
         let shift = s - t
-        for b in 0..<bsz {
-            for h in 0..<heads {
-                let kh = h / group
-                let qbh = qp + b * t * Int(ldq) + h * d
-                let kbh = kp + b * s * Int(ldk) + kh * d
-                let vbh = vp + b * s * Int(ldk) + kh * d
-                let pbh = pp + ((b * heads + h) * t) * s
-                lk_sgemm(Int32(LK_NO_TRANS), Int32(LK_TRANS), Int32(t), Int32(s), Int32(d), sc, qbh, ldq, kbh, ldk, 0, pbh, Int32(s))
-                for i in 0..<t {
-                    let row = pbh + i * s
-                    let lim = causal ? min(s, i + 1 + shift) : s
-                    var any = false
-                    for j in 0..<s {
-                        let masked = j >= lim || (mp != nil && mp![b * s + j] == 0)
-                        if masked { row[j] = -.infinity } else { any = true }
+        // one task per (batch, key/value head): its query heads share K and V, and its
+        // gradients for K and V are written by no other task
+        let tasks = bsz * kvHeads
+        var failure: LatheError? = nil
+        let lock = NSLock()
+        Parallel.forEach(tasks, costPerItem: group * t * s * d * 4) { task in
+            let b = task / kvHeads, kh = task % kvHeads
+            do {
+                for h in (kh * group)..<((kh + 1) * group) {
+                    let qbh = qp + b * t * ldq + h * d
+                    let kbh = kp + b * s * ldk + kh * d
+                    let vbh = vp + b * s * ldk + kh * d
+                    let pbh = pp + ((b * heads + h) * t) * s
+                    try Gemm.gemm(transA: false, transB: true, m: t, n: s, k: d, alpha: sc, a: qbh, lda: ldq, b: kbh, ldb: ldk,
+                                  beta: 0, c: pbh, ldc: s, precision: precision)
+                    for i in 0..<t {
+                        let row = pbh + i * s
+                        // keys past the causal limit get probability 0 without computing exp
+                        let lim = causal ? min(s, i + 1 + shift) : s
+                        var any = lim > 0
+                        if let mp {
+                            any = false
+                            for j in 0..<lim {
+                                if mp[b * s + j] == 0 { row[j] = -.infinity } else { any = true }
+                            }
+                        }
+                        if any { lk_softmax_row_f32(row, row, lim) } else { row.initialize(repeating: 0, count: lim) }
+                        if lim < s { (row + lim).initialize(repeating: 0, count: s - lim) }
                     }
-                    if any { lk_softmax_row_f32(row, row, s) } else { row.initialize(repeating: 0, count: s) }
+                    try Gemm.gemm(transA: false, transB: false, m: t, n: d, k: s, alpha: 1, a: pbh, lda: s, b: vbh, ldb: ldk,
+                                  beta: 0, c: op + b * t * ldq + h * d, ldc: ldq, precision: precision)
                 }
-                lk_sgemm(Int32(LK_NO_TRANS), Int32(LK_NO_TRANS), Int32(t), Int32(d), Int32(s), 1, pbh, Int32(s), vbh, ldk, 0,
-                         op + b * t * Int(ldq) + h * d, ldq)
+            } catch {
+                lock.lock(); failure = failure ?? (error as? LatheError ?? LatheError("\(error)")); lock.unlock()
             }
         }
+        if let failure { throw failure }
         if Autograd.needs([q, k, v]) {
             let needQ = q.requiresGrad, needK = k.requiresGrad, needV = v.requiresGrad
             out.record("attention", [q, k, v]) { [qc, kc, vc, probs] g throws(LatheError) in
@@ -68,33 +83,38 @@ extension F {
                 let dq = Tensor(uninitialized: qc.shape, dtype: .float32)
                 let dk = Tensor.full(kc.shape, 0), dv = Tensor.full(vc.shape, 0)
                 let gp = gc.floatPointer, dqp = dq.floatPointer, dkp = dk.floatPointer, dvp = dv.floatPointer
-                let dP = Tensor(uninitialized: [t, s], dtype: .float32)
-                let dpp = dP.floatPointer
-                for b in 0..<bsz {
-                    for h in 0..<heads {
-                        let kh = h / group
-                        let qbh = qp + b * t * Int(ldq) + h * d
-                        let kbh = kp + b * s * Int(ldk) + kh * d
-                        let vbh = vp + b * s * Int(ldk) + kh * d
-                        let pbh = pp + ((b * heads + h) * t) * s
-                        let gbh = gp + b * t * Int(ldq) + h * d
-                        // dV += P^T dO
-                        lk_sgemm(Int32(LK_TRANS), Int32(LK_NO_TRANS), Int32(s), Int32(d), Int32(t), 1, pbh, Int32(s), gbh, ldq, 1,
-                                 dvp + b * s * Int(ldk) + kh * d, ldk)
-                        // dP = dO V^T
-                        lk_sgemm(Int32(LK_NO_TRANS), Int32(LK_TRANS), Int32(t), Int32(s), Int32(d), 1, gbh, ldq, vbh, ldk, 0, dpp, Int32(s))
-                        // dS = P * (dP - rowsum(dP * P)) * scale
-                        for i in 0..<t {
-                            lk_softmax_grad_row_f32(pbh + i * s, dpp + i * s, dpp + i * s, s)
+                var failure: LatheError? = nil
+                let lock = NSLock()
+                Parallel.forEach(tasks, costPerItem: group * t * s * d * 8) { task in
+                    let b = task / kvHeads, kh = task % kvHeads
+                    let dP = UnsafeMutablePointer<Float>.allocate(capacity: t * s)
+                    defer { dP.deallocate() }
+                    do {
+                        for h in (kh * group)..<((kh + 1) * group) {
+                            let qbh = qp + b * t * ldq + h * d
+                            let kbh = kp + b * s * ldk + kh * d
+                            let vbh = vp + b * s * ldk + kh * d
+                            let pbh = pp + ((b * heads + h) * t) * s
+                            let gbh = gp + b * t * ldq + h * d
+                            // dV += Pᵀ dO
+                            try Gemm.gemm(transA: true, transB: false, m: s, n: d, k: t, alpha: 1, a: pbh, lda: s, b: gbh, ldb: ldq,
+                                          beta: 1, c: dvp + b * s * ldk + kh * d, ldc: ldk, precision: precision)
+                            // dP = dO Vᵀ
+                            try Gemm.gemm(transA: false, transB: true, m: t, n: s, k: d, alpha: 1, a: gbh, lda: ldq, b: vbh, ldb: ldk,
+                                          beta: 0, c: dP, ldc: s, precision: precision)
+                            // dS = P * (dP - rowsum(dP * P)); the scale goes into the next products
+                            for i in 0..<t { lk_softmax_grad_row_f32(pbh + i * s, dP + i * s, dP + i * s, s) }
+                            // dQ = scale dS K ; dK += scale dSᵀ Q
+                            try Gemm.gemm(transA: false, transB: false, m: t, n: d, k: s, alpha: sc, a: dP, lda: s, b: kbh, ldb: ldk,
+                                          beta: 0, c: dqp + b * t * ldq + h * d, ldc: ldq, precision: precision)
+                            try Gemm.gemm(transA: true, transB: false, m: s, n: d, k: t, alpha: sc, a: dP, lda: s, b: qbh, ldb: ldq,
+                                          beta: 1, c: dkp + b * s * ldk + kh * d, ldc: ldk, precision: precision)
                         }
-                        lk_binary_scalar_f32(Int32(LK_MUL), dpp, sc, dpp, t * s)
-                        // dQ = dS K ; dK += dS^T Q
-                        lk_sgemm(Int32(LK_NO_TRANS), Int32(LK_NO_TRANS), Int32(t), Int32(d), Int32(s), 1, dpp, Int32(s), kbh, ldk, 0,
-                                 dqp + b * t * Int(ldq) + h * d, ldq)
-                        lk_sgemm(Int32(LK_TRANS), Int32(LK_NO_TRANS), Int32(s), Int32(d), Int32(t), 1, dpp, Int32(s), qbh, ldq, 1,
-                                 dkp + b * s * Int(ldk) + kh * d, ldk)
+                    } catch {
+                        lock.lock(); failure = failure ?? (error as? LatheError ?? LatheError("\(error)")); lock.unlock()
                     }
                 }
+                if let failure { throw failure }
                 return [needQ ? dq : nil, needK ? dk : nil, needV ? dv : nil]
             }
         }

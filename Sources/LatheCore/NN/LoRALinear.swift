@@ -15,7 +15,7 @@ extension F {
             throw LatheError("lora: A \(a.shapeString) and B \(b.shapeString) do not fit the layer [\(outF),\(inF)]")
         }
         let rows = x.count / max(inF, 1)
-        try Runtime.ensureBLAS()
+        let precision = Runtime.autocast
         let x2 = try Autograd.noGrad { () throws(LatheError) -> Tensor in try x.toFloat32().reshape([rows, inF]).contiguous() }
         var mask: Tensor? = nil
         var xd = x2
@@ -37,13 +37,12 @@ extension F {
             for i in 0..<rows { (op + i * outF).update(from: bp, count: outF) }
             beta = 1
         }
-        let T = Int32(LK_TRANS), N = Int32(LK_NO_TRANS)
         // y = x Wᵀ (+ b)
-        lk_sgemm(N, T, Int32(rows), Int32(outF), Int32(inF), 1, x2.floatPointer, Int32(inF), wc.floatPointer, Int32(inF), beta, op, Int32(outF))
+        try Gemm.gemm(transA: false, transB: true, m: rows, n: outF, k: inF, alpha: 1, a: x2.floatPointer, lda: inF, b: wc.floatPointer, ldb: inF, beta: beta, c: op, ldc: outF, precision: precision)
         // u = x_d Aᵀ ; y += scale u Bᵀ
         let u = Tensor(uninitialized: [rows, r], dtype: .float32)
-        lk_sgemm(N, T, Int32(rows), Int32(r), Int32(inF), 1, xd.floatPointer, Int32(inF), ac.floatPointer, Int32(inF), 0, u.floatPointer, Int32(r))
-        lk_sgemm(N, T, Int32(rows), Int32(outF), Int32(r), scale, u.floatPointer, Int32(r), bc.floatPointer, Int32(r), 1, op, Int32(outF))
+        try Gemm.gemm(transA: false, transB: true, m: rows, n: r, k: inF, alpha: 1, a: xd.floatPointer, lda: inF, b: ac.floatPointer, ldb: inF, beta: 0, c: u.floatPointer, ldc: r, precision: precision)
+        try Gemm.gemm(transA: false, transB: true, m: rows, n: outF, k: r, alpha: scale, a: u.floatPointer, lda: r, b: bc.floatPointer, ldb: r, beta: 1, c: op, ldc: outF, precision: precision)
         let res = Tensor(storage: out.storage, shape: Array(x.shape.dropLast()) + [outF], dtype: .float32)
         var inputs = [x, w, a, b]
         if let bias { inputs.append(bias) }
@@ -56,37 +55,37 @@ extension F {
                 let gp = gc.floatPointer
                 // gu = g B  [rows, r]
                 let gu = Tensor(uninitialized: [rows, r], dtype: .float32)
-                lk_sgemm(N, N, Int32(rows), Int32(r), Int32(outF), 1, gp, Int32(outF), bc.floatPointer, Int32(r), 0, gu.floatPointer, Int32(r))
+                try Gemm.gemm(transA: false, transB: false, m: rows, n: r, k: outF, alpha: 1, a: gp, lda: outF, b: bc.floatPointer, ldb: r, beta: 0, c: gu.floatPointer, ldc: r, precision: precision)
                 var gx: Tensor? = nil
                 if needX {
                     let d = Tensor(uninitialized: [rows, inF], dtype: .float32)
                     if let mask {
                         // the adapter path sees dropout(x): its gradient is masked, the base path's not
-                        lk_sgemm(N, N, Int32(rows), Int32(inF), Int32(r), scale, gu.floatPointer, Int32(r), ac.floatPointer, Int32(inF), 0, d.floatPointer, Int32(inF))
+                        try Gemm.gemm(transA: false, transB: false, m: rows, n: inF, k: r, alpha: scale, a: gu.floatPointer, lda: r, b: ac.floatPointer, ldb: inF, beta: 0, c: d.floatPointer, ldc: inF, precision: precision)
                         lk_binary_f32(Int32(LK_MUL), d.floatPointer, mask.floatPointer, d.floatPointer, d.count)
-                        lk_sgemm(N, N, Int32(rows), Int32(inF), Int32(outF), 1, gp, Int32(outF), wc.floatPointer, Int32(inF), 1, d.floatPointer, Int32(inF))
+                        try Gemm.gemm(transA: false, transB: false, m: rows, n: inF, k: outF, alpha: 1, a: gp, lda: outF, b: wc.floatPointer, ldb: inF, beta: 1, c: d.floatPointer, ldc: inF, precision: precision)
                     } else {
-                        lk_sgemm(N, N, Int32(rows), Int32(inF), Int32(outF), 1, gp, Int32(outF), wc.floatPointer, Int32(inF), 0, d.floatPointer, Int32(inF))
-                        lk_sgemm(N, N, Int32(rows), Int32(inF), Int32(r), scale, gu.floatPointer, Int32(r), ac.floatPointer, Int32(inF), 1, d.floatPointer, Int32(inF))
+                        try Gemm.gemm(transA: false, transB: false, m: rows, n: inF, k: outF, alpha: 1, a: gp, lda: outF, b: wc.floatPointer, ldb: inF, beta: 0, c: d.floatPointer, ldc: inF, precision: precision)
+                        try Gemm.gemm(transA: false, transB: false, m: rows, n: inF, k: r, alpha: scale, a: gu.floatPointer, lda: r, b: ac.floatPointer, ldb: inF, beta: 1, c: d.floatPointer, ldc: inF, precision: precision)
                     }
                     gx = try d.reshape(xShape)
                 }
                 var gw: Tensor? = nil
                 if needW {
                     let t = Tensor(uninitialized: [outF, inF], dtype: .float32)
-                    lk_sgemm(T, N, Int32(outF), Int32(inF), Int32(rows), 1, gp, Int32(outF), x2.floatPointer, Int32(inF), 0, t.floatPointer, Int32(inF))
+                    try Gemm.gemm(transA: true, transB: false, m: outF, n: inF, k: rows, alpha: 1, a: gp, lda: outF, b: x2.floatPointer, ldb: inF, beta: 0, c: t.floatPointer, ldc: inF, precision: precision)
                     gw = t
                 }
                 var ga: Tensor? = nil
                 if needA {
                     let t = Tensor(uninitialized: [r, inF], dtype: .float32)
-                    lk_sgemm(T, N, Int32(r), Int32(inF), Int32(rows), scale, gu.floatPointer, Int32(r), xd.floatPointer, Int32(inF), 0, t.floatPointer, Int32(inF))
+                    try Gemm.gemm(transA: true, transB: false, m: r, n: inF, k: rows, alpha: scale, a: gu.floatPointer, lda: r, b: xd.floatPointer, ldb: inF, beta: 0, c: t.floatPointer, ldc: inF, precision: precision)
                     ga = t
                 }
                 var gb: Tensor? = nil
                 if needB {
                     let t = Tensor(uninitialized: [outF, r], dtype: .float32)
-                    lk_sgemm(T, N, Int32(outF), Int32(r), Int32(rows), scale, gp, Int32(outF), u.floatPointer, Int32(r), 0, t.floatPointer, Int32(r))
+                    try Gemm.gemm(transA: true, transB: false, m: outF, n: r, k: rows, alpha: scale, a: gp, lda: outF, b: u.floatPointer, ldb: r, beta: 0, c: t.floatPointer, ldc: r, precision: precision)
                     gb = t
                 }
                 var grads: [Tensor?] = [gx, gw, ga, gb]

@@ -117,6 +117,11 @@ public enum Runtime {
     public static func seed(_ s: UInt64) { rng.reseed(s) }
     public static var seed: UInt64 { rng.seed }
 
+    /// Precision of the matrix products in layers that do not name one (linear layers, attention,
+    /// LoRA): fp32, or bf16 operands with fp32 accumulation (`train.fit{precision="bf16"}`,
+    /// `tensor.autocast`). Weights, gradients and optimizer state stay fp32.
+    nonisolated(unsafe) public static var autocast: MatmulPrecision = .fp32
+
     /// Threads used by Lathe's parallel kernels (its thread pool) and by BLAS.
     public static var threads: Int { _threads }
     public static func setThreads(_ n: Int) {

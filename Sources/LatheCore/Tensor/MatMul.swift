@@ -13,7 +13,7 @@ extension Tensor {
     /// Matrix product with numpy semantics: 1-d/2-d/batched (batch dims broadcast).
     /// `precision: .bf16` rounds the operands to bf16 and accumulates in fp32 (forward and
     /// backward products alike); the result and the gradients stay fp32.
-    public static func matmul(_ a: Tensor, _ b: Tensor, precision: MatmulPrecision = .fp32) throws(LatheError) -> Tensor {
+    public static func matmul(_ a: Tensor, _ b: Tensor, precision: MatmulPrecision = Runtime.autocast) throws(LatheError) -> Tensor {
         if a.rank == 0 || b.rank == 0 {
             throw LatheError("matmul: needs at least 1-d operands, got shapes \(a.shapeString) and \(b.shapeString)")
         }
@@ -118,7 +118,7 @@ extension Tensor {
     /// bias folded into the product. `precision: .bf16` runs the three products (forward,
     /// input gradient, weight gradient) with bf16 operands and fp32 accumulation.
     public static func linear(_ x: Tensor, _ w: Tensor, _ bias: Tensor?,
-                              precision: MatmulPrecision = .fp32) throws(LatheError) -> Tensor {
+                              precision: MatmulPrecision = Runtime.autocast) throws(LatheError) -> Tensor {
         guard w.rank == 2 else { throw LatheError("linear: weight must be 2-d [out, in], got \(w.shapeString)") }
         let inF = w.shape[1], outF = w.shape[0]
         guard x.rank >= 1, x.shape[x.rank - 1] == inF else {

@@ -92,6 +92,8 @@ public struct FitConfig {
     public var classWeights: Tensor? = nil
     public var gradualUnfreeze = false
     public var keepCheckpoints = 2
+    /// Matrix products in bf16 (fp32 master weights, gradients and optimizer state) or fp32.
+    public var precision: MatmulPrecision = .fp32
     public init() {}
 }
 
@@ -352,7 +354,12 @@ public final class Trainer {
         var unitsThisRun = 0
         let wasTraining = model.training
         model.setTraining(true)
-        defer { model.setTraining(wasTraining) }
+        let oldPrecision = Runtime.autocast
+        Runtime.autocast = config.precision
+        defer {
+            model.setTraining(wasTraining)
+            Runtime.autocast = oldPrecision
+        }
         var lastEvalNote: String? = nil
 
         func currentLR(_ step: Int) -> Double { config.schedule?.lr(at: step) ?? config.lr }

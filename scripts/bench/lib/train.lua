@@ -1,5 +1,5 @@
 -- Lathe side of scripts/bench/train: the same char-level GPT as train_torch.py.
--- Usage: lathe run train.lua MODE STEPS THREADS (MODE: full | lora | infer)
+-- Usage: lathe run train.lua MODE STEPS THREADS (MODE: full | lora | infer | bf16)
 local mode, steps, threads = arg[1], tonumber(arg[2]), tonumber(arg[3])
 lathe.threads(threads)
 lathe.seed(0)
@@ -14,6 +14,13 @@ for i = 1, steps + 3 do
   local t0 = lathe.clock()
   if mode == "infer" then
     tensor.no_grad(function() return model(x) end)
+  elseif mode == "bf16" then
+    opt:zero_grad()
+    tensor.autocast("bf16", function()
+      local loss = nn.cross_entropy(model(x):reshape(-1, V), y)
+      loss:backward()
+    end)
+    opt:step()
   else
     opt:zero_grad()
     local loss = nn.cross_entropy(model(x):reshape(-1, V), y)

@@ -1,7 +1,7 @@
 """PyTorch side of scripts/bench/train: the reference char-level GPT (GPT-2 layout: vocab 256,
 learned positions, pre-LayerNorm blocks with separate q/k/v/o Linear layers with bias, causal
 attention, GELU MLP 4x, final LayerNorm, LM head tied to the embedding, no dropout), AdamW,
-batch 16 x seq 128. Usage: train_torch.py MODE STEPS THREADS, MODE in full|lora|infer.
+batch 16 x seq 128. Usage: train_torch.py MODE STEPS THREADS, MODE in full|lora|infer|bf16 (full fine-tuning under torch.autocast bf16).
 Prints median ms per step, tokens/s and peak RSS."""
 import math
 import resource
@@ -81,6 +81,12 @@ for i in range(steps + 3):
     if mode == "infer":
         with torch.no_grad():
             model(x)
+    elif mode == "bf16":
+        opt.zero_grad(set_to_none=True)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            loss = F.cross_entropy(model(x).reshape(-1, V).float(), y.reshape(-1))
+        loss.backward()
+        opt.step()
     else:
         opt.zero_grad(set_to_none=True)
         loss = F.cross_entropy(model(x).reshape(-1, V), y.reshape(-1))
