@@ -117,6 +117,7 @@ public final class LuaVM {
         TrainModule.self,
         CostModule.self,
         MetricsModule.self,
+        TextModule.self,
     ]
 
     public init(stdlib: String? = LuaVM.findStdlib()) throws {
