@@ -172,13 +172,13 @@ enum TextModule: LuaInstaller {
         return try c.intArray(i, "ids")
     }
 
-    static func truncationValue(_ p: TruncationParams?) -> LuaValue {
+    static func truncationValue(_ p: TextTruncation?) -> LuaValue {
         guard let p else { return .nil }
         return .record([("max_length", .int(p.maxLength)), ("strategy", .string(p.strategy == .longestFirst ? "longest_first" : p.strategy == .onlyFirst ? "only_first" : "only_second")),
                         ("direction", .string(p.left ? "left" : "right")), ("stride", .int(p.stride))])
     }
 
-    static func paddingValue(_ p: PaddingParams?) -> LuaValue {
+    static func paddingValue(_ p: TextPadding?) -> LuaValue {
         guard let p else { return .nil }
         var f: [(String, LuaValue)] = [("direction", .string(p.left ? "left" : "right")), ("pad_id", .int(p.padId)),
                                        ("pad_token", .string(p.padToken)), ("pad_type_id", .int(p.padTypeId))]
@@ -358,16 +358,16 @@ enum TextModule: LuaInstaller {
                     }
                 }
                 // truncation
-                var trunc: TruncationParams? = tok.truncation
+                var trunc: TextTruncation? = tok.truncation
                 if let maxLength, truncOpt != false {
-                    trunc = TruncationParams(maxLength: maxLength, left: truncLeft)
+                    trunc = TextTruncation(maxLength: maxLength, left: truncLeft)
                 } else if truncOpt == false {
                     trunc = nil
                 } else if truncOpt == true && trunc == nil {
                     throw LuaError("bad option 'truncation' (truncation = true needs max_length or a tokenizer truncation setting)")
                 }
                 // padding
-                var pad: PaddingParams? = nil
+                var pad: TextPadding? = nil
                 let padId = try o.int("pad_id") ?? tok.defaultPadId
                 let base = tok.padding
                 switch padMode {
@@ -376,14 +376,14 @@ enum TextModule: LuaInstaller {
                         pad = base
                         if let maxLength, base.length != nil { pad?.length = maxLength }
                     } else {
-                        pad = PaddingParams(padId: padId)
+                        pad = TextPadding(padId: padId)
                     }
                 case "longest"?:
-                    pad = PaddingParams(length: nil, left: base?.left ?? false, padToMultipleOf: base?.padToMultipleOf,
+                    pad = TextPadding(length: nil, left: base?.left ?? false, padToMultipleOf: base?.padToMultipleOf,
                                         padId: padId, padTypeId: base?.padTypeId ?? 0, padToken: base?.padToken ?? "[PAD]")
                 case "max_length"?:
                     guard let maxLength else { throw LuaError("bad option 'padding' (\"max_length\" needs the max_length option)") }
-                    pad = PaddingParams(length: maxLength, left: base?.left ?? false, padId: padId,
+                    pad = TextPadding(length: maxLength, left: base?.left ?? false, padId: padId,
                                         padTypeId: base?.padTypeId ?? 0, padToken: base?.padToken ?? "[PAD]")
                 default:
                     pad = nil
@@ -441,7 +441,7 @@ enum TextModule: LuaInstaller {
                 var trunc = tok.truncation
                 if let m = try o.int("max_length") {
                     if m < 1 { throw LuaError("bad option 'max_length' (expected a positive integer, got \(m))") }
-                    trunc = TruncationParams(maxLength: m, left: try o.choice("truncation_side", ["right", "left"], "right") == "left")
+                    trunc = TextTruncation(maxLength: m, left: try o.choice("truncation_side", ["right", "left"], "right") == "left")
                 }
                 let e = try tok.encode(text, addSpecialTokens: try o.bool("add_special_tokens", true), withTokens: false,
                                        truncation: .some(trunc), padding: .some(nil))
@@ -511,7 +511,7 @@ enum TextModule: LuaInstaller {
                 let list = try textsArg(c, 2)
                 let o = try c.options(3, allowed: ["special"])
                 let special = try o.bool("special", false)
-                c.push(tok.addTokens(list.map { AddedToken($0, special: special) }))
+                c.push(tok.addTokens(list.map { TextAddedToken($0, special: special) }))
                 return 1
             }
             b.method("normalize", Doc(
@@ -550,7 +550,7 @@ enum TextModule: LuaInstaller {
                 if c.type(2) == LUA_TNUMBER {
                     let n = try c.checkInt(2, "max_length")
                     if n < 0 { throw c.argError(2, "max_length", expected: "a non-negative integer") }
-                    tok.truncation = TruncationParams(maxLength: n)
+                    tok.truncation = TextTruncation(maxLength: n)
                     return 0
                 }
                 let o = try c.options(2, allowed: ["max_length", "strategy", "direction", "stride"])
@@ -559,7 +559,7 @@ enum TextModule: LuaInstaller {
                 let dir = try o.choice("direction", ["right", "left"], "right")
                 let stride = try o.int("stride", 0)
                 if stride < 0 || (stride > 0 && stride >= n) { throw LuaError("bad option 'stride' (expected 0 <= stride < max_length, got \(stride))") }
-                tok.truncation = TruncationParams(maxLength: n, strategy: st == "longest_first" ? .longestFirst : st == "only_first" ? .onlyFirst : .onlySecond,
+                tok.truncation = TextTruncation(maxLength: n, strategy: st == "longest_first" ? .longestFirst : st == "only_first" ? .onlyFirst : .onlySecond,
                                                   stride: stride, left: dir == "left")
                 return 0
             }
@@ -574,7 +574,7 @@ enum TextModule: LuaInstaller {
                 if c.top < 2 { return c.ret(paddingValue(tok.padding)) }
                 if c.type(2) == LUA_TBOOLEAN {
                     if try c.checkBool(2) {
-                        tok.padding = PaddingParams(padId: tok.defaultPadId)
+                        tok.padding = TextPadding(padId: tok.defaultPadId)
                     } else {
                         tok.padding = nil
                     }
@@ -587,7 +587,7 @@ enum TextModule: LuaInstaller {
                 }
                 let mult = try o.int("pad_to_multiple_of")
                 if let mult, mult < 1 { throw LuaError("bad option 'pad_to_multiple_of' (expected a positive integer, got \(mult))") }
-                tok.padding = PaddingParams(length: len, left: try o.choice("direction", ["right", "left"], "right") == "left",
+                tok.padding = TextPadding(length: len, left: try o.choice("direction", ["right", "left"], "right") == "left",
                                             padToMultipleOf: mult, padId: try o.int("pad_id") ?? tok.defaultPadId,
                                             padTypeId: try o.int("pad_type_id", 0), padToken: try o.string("pad_token", "[PAD]"))
                 return 0

@@ -148,9 +148,9 @@ enum TextGolden {
         for c in e["truncated_cases"]?.arrayValue ?? [] {
             let t = tok.truncation
             let tj = c["truncation"]
-            let strategy: TruncationParams.Strategy = tj?["strategy"]?.stringValue == "only_second" ? .onlySecond
+            let strategy: TextTruncation.Strategy = tj?["strategy"]?.stringValue == "only_second" ? .onlySecond
                 : tj?["strategy"]?.stringValue == "only_first" ? .onlyFirst : .longestFirst
-            tok.truncation = TruncationParams(maxLength: tj?["max_length"]?.intValue ?? 0, strategy: strategy,
+            tok.truncation = TextTruncation(maxLength: tj?["max_length"]?.intValue ?? 0, strategy: strategy,
                                               left: tj?["direction"]?.stringValue == "left")
             bad += try check(tok, c, label: name + " truncated")
             tok.truncation = t
@@ -165,7 +165,7 @@ enum TextGolden {
         for b in e["batch_cases"]?.arrayValue ?? [] {
             let texts = (b["texts"]?.arrayValue ?? []).compactMap { $0.stringValue }
             let pj = b["padding"]
-            let pad = PaddingParams(length: pj?["length"]?.intValue, left: pj?["direction"]?.stringValue == "left",
+            let pad = TextPadding(length: pj?["length"]?.intValue, left: pj?["direction"]?.stringValue == "left",
                                     padToMultipleOf: pj?["pad_to_multiple_of"]?.intValue,
                                     padId: pj?["pad_id"]?.intValue ?? 0, padToken: pj?["pad_token"]?.stringValue ?? "[PAD]")
             let encs = try tok.encodeBatch(texts, padding: .some(pad), threads: 2)

@@ -115,13 +115,13 @@ func errorMessage(_ f: () throws -> Void) -> String? {
     @Test func truncationStrategiesAndErrors() throws {
         let tok = try tinyTokenizer(preTokenizer: #"{"type": "WhitespaceSplit"}"#)
         let a = "hello hello hello hello", b = "world world"
-        #expect(try tok.encode(a, pair: b, truncation: .some(TruncationParams(maxLength: 4))).ids == [1, 1, 2, 2])
-        #expect(try tok.encode(a, pair: b, truncation: .some(TruncationParams(maxLength: 3, strategy: .onlyFirst))).ids == [1, 2, 2])
-        #expect(errorMessage { _ = try tok.encode(a, pair: b, truncation: .some(TruncationParams(maxLength: 3, strategy: .onlySecond))) }
+        #expect(try tok.encode(a, pair: b, truncation: .some(TextTruncation(maxLength: 4))).ids == [1, 1, 2, 2])
+        #expect(try tok.encode(a, pair: b, truncation: .some(TextTruncation(maxLength: 3, strategy: .onlyFirst))).ids == [1, 2, 2])
+        #expect(errorMessage { _ = try tok.encode(a, pair: b, truncation: .some(TextTruncation(maxLength: 3, strategy: .onlySecond))) }
                 == "truncation: the second sequence is too short to fit max_length 3")
-        #expect(errorMessage { _ = try tok.encode(a, truncation: .some(TruncationParams(maxLength: 2, strategy: .onlySecond))) }
+        #expect(errorMessage { _ = try tok.encode(a, truncation: .some(TextTruncation(maxLength: 2, strategy: .onlySecond))) }
                 == "truncation: strategy only_second needs a pair of texts")
-        #expect(try tok.encode(a, truncation: .some(TruncationParams(maxLength: 0))).ids == [])
+        #expect(try tok.encode(a, truncation: .some(TextTruncation(maxLength: 0))).ids == [])
     }
 
     @Test func batchPaddingAndParallelEncodingAgree() throws {
@@ -132,11 +132,11 @@ func errorMessage(_ f: () throws -> Void) -> String? {
         let par = try tok.encodeBatch(lines, withTokens: true, padding: .some(nil), threads: 4)
         #expect(seq.map { $0.ids } == par.map { $0.ids })
         #expect(seq.map { $0.tokens } == par.map { $0.tokens })
-        let padded = try tok.encodeBatch(Array(lines.prefix(5)), padding: .some(PaddingParams(padToMultipleOf: 8, padId: 7)), threads: 2)
+        let padded = try tok.encodeBatch(Array(lines.prefix(5)), padding: .some(TextPadding(padToMultipleOf: 8, padId: 7)), threads: 2)
         let width = padded[0].count
         #expect(width % 8 == 0 && padded.allSatisfy { $0.count == width })
         #expect(padded.map { $0.attentionMask.reduce(0, +) } == seq.prefix(5).map { $0.count })
-        let left = try tok.encodeBatch(["a", "a man"], padding: .some(PaddingParams(left: true, padId: 9)))
+        let left = try tok.encodeBatch(["a", "a man"], padding: .some(TextPadding(left: true, padId: 9)))
         #expect(left[0].ids.first == 9 && left[0].attentionMask.first == 0)
     }
 

@@ -2,7 +2,7 @@ import Foundation
 
 /// A token added on top of the model's vocabulary (special tokens such as `[CLS]` or
 /// `<|im_start|>`, or user additions), matched in the text before the model runs.
-public struct AddedToken: Sendable, Equatable {
+public struct TextAddedToken: Sendable, Equatable {
     public var content: String
     public var singleWord = false
     public var lstrip = false
@@ -22,19 +22,19 @@ public struct AddedToken: Sendable, Equatable {
         self.rstrip = rstrip
     }
 
-    static func from(_ j: TextJSON) throws(LatheError) -> (Int?, AddedToken) {
+    static func from(_ j: TextJSON) throws(LatheError) -> (Int?, TextAddedToken) {
         guard let content = j["content"]?.stringValue else {
             throw LatheError("added_tokens: each entry needs a \"content\" string")
         }
         let special = j["special"]?.boolValue ?? false
-        var t = AddedToken(content, special: special, normalized: j["normalized"]?.boolValue ?? !special)
+        var t = TextAddedToken(content, special: special, normalized: j["normalized"]?.boolValue ?? !special)
         t.singleWord = j["single_word"]?.boolValue ?? false
         t.lstrip = j["lstrip"]?.boolValue ?? false
         t.rstrip = j["rstrip"]?.boolValue ?? false
         return (j["id"]?.intValue, t)
     }
 
-    func sameOptions(_ o: AddedToken) -> Bool {
+    func sameOptions(_ o: TextAddedToken) -> Bool {
         singleWord == o.singleWord && lstrip == o.lstrip && rstrip == o.rstrip && normalized == o.normalized && special == o.special
     }
 
@@ -46,7 +46,7 @@ public struct AddedToken: Sendable, Equatable {
 }
 
 /// A byte trie for leftmost-longest matching of added tokens.
-struct TokenTrie {
+struct TextTokenTrie {
     var children: [[UInt8: Int32]] = [[:]]
     var terminal: [Int32] = [-1]   // token id ending at the node, or -1
     var firstBytes = [Bool](repeating: false, count: 256)
@@ -86,24 +86,24 @@ struct TokenTrie {
     }
 }
 
-/// The added vocabulary of a tokenizer (the Rust library's `AddedVocabulary`).
-final class AddedVocabulary: @unchecked Sendable {
+/// The added vocabulary of a tokenizer (the Rust library's `TextAddedVocabulary`).
+final class TextAddedVocabulary: @unchecked Sendable {
     /// id -> token, and content -> id.
-    private(set) var byId: [Int: AddedToken] = [:]
+    private(set) var byId: [Int: TextAddedToken] = [:]
     /// Keyed by the exact UTF-8 bytes (Swift string equality is canonical equivalence).
     private(set) var byContent: [[UInt8]: Int] = [:]
     private(set) var specialSet: Set<[UInt8]> = []
     /// Normalized forms of normalized tokens whose form differs from their content.
     private(set) var normalizedForm: [Int: String] = [:]
-    private var trie = TokenTrie()
-    private var normTrie = TokenTrie()
+    private var trie = TextTokenTrie()
+    private var normTrie = TextTokenTrie()
 
     var isEmpty: Bool { byId.isEmpty }
     var count: Int { byContent.count }
 
     /// Adds tokens, giving each the model's id for its content or the next free id.
     @discardableResult
-    func add(_ tokens: [AddedToken], model: TextModel, normalizer: TextNormalizer?, uc: UnicodeCache) -> Int {
+    func add(_ tokens: [TextAddedToken], model: TextModel, normalizer: TextNormalizer?, uc: TextUnicodeCache) -> Int {
         var added = 0
         let vs = model.vocabSize
         var nextId: Int = byId.keys.max().map { ($0 >= vs || vs == 0) ? $0 + 1 : vs } ?? vs
@@ -134,8 +134,8 @@ final class AddedVocabulary: @unchecked Sendable {
     }
 
     private func rebuild() {
-        trie = TokenTrie()
-        normTrie = TokenTrie()
+        trie = TextTokenTrie()
+        normTrie = TextTokenTrie()
         for (id, t) in byId {
             if t.normalized {
                 normTrie.insert(Array((normalizedForm[id] ?? t.content).utf8), id: Int32(id))
@@ -157,16 +157,16 @@ final class AddedVocabulary: @unchecked Sendable {
 
     /// Splits the input on added tokens, normalizing the rest (the Rust library's
     /// `extract_and_normalize`).
-    func extractAndNormalize(_ text: [UInt8], normalizer: TextNormalizer?, uc: UnicodeCache) -> [Piece] {
+    func extractAndNormalize(_ text: [UInt8], normalizer: TextNormalizer?, uc: TextUnicodeCache) -> [TextPiece] {
         let whole = NText(original: text)
-        var pieces: [Piece] = []
+        var pieces: [TextPiece] = []
         for p in split(whole, trie) {
             if p.addedId >= 0 { pieces.append(p); continue }
             var t = p.text
             if let normalizer { t = normalizer.apply(t, uc) }
             if t.isEmpty { continue }
             if normTrie.isEmpty {
-                pieces.append(Piece(text: t))
+                pieces.append(TextPiece(text: t))
             } else {
                 pieces.append(contentsOf: split(t, normTrie))
             }
@@ -174,9 +174,9 @@ final class AddedVocabulary: @unchecked Sendable {
         return pieces
     }
 
-    private func split(_ t: NText, _ trie: TokenTrie) -> [Piece] {
-        if trie.isEmpty || t.isEmpty { return t.isEmpty ? [] : [Piece(text: t)] }
-        var out: [Piece] = []
+    private func split(_ t: NText, _ trie: TextTokenTrie) -> [TextPiece] {
+        if trie.isEmpty || t.isEmpty { return t.isEmpty ? [] : [TextPiece(text: t)] }
+        var out: [TextPiece] = []
         t.bytes.withUnsafeBufferPointer { buf in
             let p = buf.baseAddress!
             let n = buf.count
@@ -188,22 +188,22 @@ final class AddedVocabulary: @unchecked Sendable {
                 var stop = e
                 let tok = byId[Int(id)]
                 if let tok, tok.singleWord {
-                    let startOK = start == 0 || !AddedVocabulary.endsWithWord(p, start)
-                    let stopOK = stop == n || !AddedVocabulary.startsWithWord(p, stop, n)
+                    let startOK = start == 0 || !TextAddedVocabulary.endsWithWord(p, start)
+                    let stopOK = stop == n || !TextAddedVocabulary.startsWithWord(p, stop, n)
                     if !startOK || !stopOK { i = e; continue }
                 }
                 if let tok, tok.lstrip {
-                    start = max(AddedVocabulary.trailingSpaceStart(p, start), startOffset)
+                    start = max(TextAddedVocabulary.trailingSpaceStart(p, start), startOffset)
                 }
                 if let tok, tok.rstrip {
-                    stop = AddedVocabulary.leadingSpaceEnd(p, stop, n)
+                    stop = TextAddedVocabulary.leadingSpaceEnd(p, stop, n)
                 }
-                if startOffset < start { out.append(Piece(text: t.slice(startOffset, start))) }
-                out.append(Piece(text: t.slice(start, stop), addedId: id))
+                if startOffset < start { out.append(TextPiece(text: t.slice(startOffset, start))) }
+                out.append(TextPiece(text: t.slice(start, stop), addedId: id))
                 startOffset = stop
                 i = stop
             }
-            if startOffset < n { out.append(Piece(text: t.slice(startOffset, n))) }
+            if startOffset < n { out.append(TextPiece(text: t.slice(startOffset, n))) }
         }
         return out
     }
@@ -213,12 +213,12 @@ final class AddedVocabulary: @unchecked Sendable {
         var s = end - 1
         while s > 0 && p[s] & 0xC0 == 0x80 { s -= 1 }
         guard s >= 0 else { return false }
-        return UChar.isWordChar(UChar.decode(p, s, end).0)
+        return TextChar.isWordChar(TextChar.decode(p, s, end).0)
     }
 
     static func startsWithWord(_ p: UnsafePointer<UInt8>, _ start: Int, _ n: Int) -> Bool {
         guard start < n else { return false }
-        return UChar.isWordChar(UChar.decode(p, start, n).0)
+        return TextChar.isWordChar(TextChar.decode(p, start, n).0)
     }
 
     /// Start of the whitespace run that ends at `end`.
@@ -227,7 +227,7 @@ final class AddedVocabulary: @unchecked Sendable {
         while pos > 0 {
             var s = pos - 1
             while s > 0 && p[s] & 0xC0 == 0x80 { s -= 1 }
-            if !UChar.isWhitespace(UChar.decode(p, s, pos).0) { break }
+            if !TextChar.isWhitespace(TextChar.decode(p, s, pos).0) { break }
             pos = s
         }
         return pos
@@ -237,8 +237,8 @@ final class AddedVocabulary: @unchecked Sendable {
     static func leadingSpaceEnd(_ p: UnsafePointer<UInt8>, _ start: Int, _ n: Int) -> Int {
         var k = start
         while k < n {
-            let (v, l) = UChar.decode(p, k, n)
-            if !UChar.isWhitespace(v) { break }
+            let (v, l) = TextChar.decode(p, k, n)
+            if !TextChar.isWhitespace(v) { break }
             k += l
         }
         return k

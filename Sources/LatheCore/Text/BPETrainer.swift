@@ -43,7 +43,7 @@ public struct BPETrainer {
         if minFrequency < 0 { throw LatheError("min_frequency must be non-negative (got \(minFrequency))") }
         let normalizer: TextNormalizer? = lowercase ? .lowercase : nil
         let pre = TextPreTokenizer.byteLevel(addPrefixSpace: addPrefixSpace, trimOffsets: true, useRegex: true)
-        let uc = UnicodeCache()
+        let uc = TextUnicodeCache()
 
         // 1. word counts (words in raw bytes; their byte-level form only matters for ids)
         var wordIndex: [[UInt8]: Int] = [:]
@@ -57,7 +57,7 @@ public struct BPETrainer {
             var text = NText(original: Array(t.utf8))
             if let normalizer { text = normalizer.apply(text, uc) }
             if text.isEmpty { continue }
-            var pieces = [Piece(text: text)]
+            var pieces = [TextPiece(text: text)]
             pre.apply(&pieces)
             for p in pieces {
                 let w = Array(p.text.bytes)
@@ -81,7 +81,7 @@ public struct BPETrainer {
             }
         }
         for s in specialTokens where !s.isEmpty { addWord(s) }
-        for c in ByteLevelTable.byteToChar.sorted() {
+        for c in TextByteLevel.byteToChar.sorted() {
             var s = ""
             s.unicodeScalars.append(Unicode.Scalar(c) ?? " ")
             addWord(s)
@@ -89,7 +89,7 @@ public struct BPETrainer {
         var byteId = [Int32](repeating: 0, count: 256)
         for b in 0..<256 {
             var s = ""
-            s.unicodeScalars.append(Unicode.Scalar(ByteLevelTable.byteToChar[b]) ?? " ")
+            s.unicodeScalars.append(Unicode.Scalar(TextByteLevel.byteToChar[b]) ?? " ")
             byteId[b] = wordToId[s] ?? 0
         }
 
@@ -101,7 +101,7 @@ public struct BPETrainer {
         var whereToUpdate: [UInt64: Set<Int32>] = [:]
         for (i, s) in syms.enumerated() where s.count > 1 {
             for k in 0..<(s.count - 1) {
-                let key = PairTable.key(s[k], s[k + 1])
+                let key = TextPairTable.key(s[k], s[k + 1])
                 pairCounts[key, default: 0] += counts[i]
                 whereToUpdate[key, default: []].insert(Int32(i))
             }
@@ -154,7 +154,7 @@ public struct BPETrainer {
         var steps = 0
         while idToWord.count < vocabSize {
             guard var top = pop() else { break }
-            let key = PairTable.key(top.a, top.b)
+            let key = TextPairTable.key(top.a, top.b)
             let current = pairCounts[key] ?? 0
             if top.count != current {
                 top.count = current
@@ -183,18 +183,18 @@ public struct BPETrainer {
                     if s[i] == top.a && i + 1 < s.count && s[i + 1] == top.b {
                         let c = counts[w]
                         if i > 0 {
-                            let k1 = PairTable.key(s[i - 1], top.a)
+                            let k1 = TextPairTable.key(s[i - 1], top.a)
                             pairCounts[k1, default: 0] -= c
-                            let k2 = PairTable.key(s[i - 1], newId)
+                            let k2 = TextPairTable.key(s[i - 1], newId)
                             pairCounts[k2, default: 0] += c
                             whereToUpdate[k2, default: []].insert(wi)
                         }
                         s[i] = newId
                         s.remove(at: i + 1)
                         if i < s.count - 1 {
-                            let k1 = PairTable.key(top.b, s[i + 1])
+                            let k1 = TextPairTable.key(top.b, s[i + 1])
                             pairCounts[k1, default: 0] -= c
-                            let k2 = PairTable.key(newId, s[i + 1])
+                            let k2 = TextPairTable.key(newId, s[i + 1])
                             pairCounts[k2, default: 0] += c
                             whereToUpdate[k2, default: []].insert(wi)
                         }
@@ -211,14 +211,14 @@ public struct BPETrainer {
         var mergeStrings: [(String, String)] = []
         mergeStrings.reserveCapacity(merges.count)
         var lastRank: [UInt64: Int] = [:]
-        for (r, m) in merges.enumerated() { lastRank[PairTable.key(m.0, m.1)] = r }
-        for (r, m) in merges.enumerated() where lastRank[PairTable.key(m.0, m.1)] == r {
+        for (r, m) in merges.enumerated() { lastRank[TextPairTable.key(m.0, m.1)] = r }
+        for (r, m) in merges.enumerated() where lastRank[TextPairTable.key(m.0, m.1)] == r {
             mergeStrings.append((idToWord[Int(m.0)], idToWord[Int(m.1)]))
         }
         let model = try BPEModel(vocabR: idToWord.map { Optional($0) }, merges: mergeStrings, unkToken: nil,
                                  prefix: nil, suffix: nil, fuseUnk: false, byteFallback: false,
                                  ignoreMerges: false, dropout: nil)
-        let specials = specialTokens.filter { !$0.isEmpty }.map { AddedToken($0, special: true) }
+        let specials = specialTokens.filter { !$0.isEmpty }.map { TextAddedToken($0, special: true) }
         return TextTokenizer(model: .bpe(model), normalizer: normalizer, preTokenizer: pre,
                              postProcessor: .byteLevel(trimOffsets: false, addPrefixSpace: true),
                              decoder: .byteLevel, addedTokens: specials)

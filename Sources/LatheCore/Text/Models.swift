@@ -6,9 +6,9 @@ final class TextWorkspace: @unchecked Sendable {
     var toks: [Int32] = []
     /// (id, byte length) pairs from the BPE merge loop or the cache.
     var pairs: [Int32] = []
-    var bpeCache = WordCache()
-    var bpeCacheRaw = WordCache()
-    var unicode = UnicodeCache()
+    var bpeCache = TextWordCache()
+    var bpeCacheRaw = TextWordCache()
+    var unicode = TextUnicodeCache()
     // BPE merge scratch
     var symC: [Int32] = []
     var symPrev: [Int32] = []
@@ -49,7 +49,7 @@ enum TextModel {
         }
     }
 
-    var table: BytesTable {
+    var table: TextBytesTable {
         switch self {
         case .bpe(let m): return m.table
         case .wordPiece(let m): return m.table
@@ -107,9 +107,9 @@ enum TextModel {
 
 /// Reads `"vocab": {token: id}` into an id-indexed array and a byte-exact lookup table (Swift
 /// dictionaries compare strings up to canonical equivalence; vocabularies need exact bytes).
-func parseVocab(_ j: TextJSON?, what: String) throws(LatheError) -> ([String?], BytesTable) {
+func textParseVocab(_ j: TextJSON?, what: String) throws(LatheError) -> ([String?], TextBytesTable) {
     guard let fields = j?.objectValue else { throw LatheError("\(what): missing \"vocab\" object") }
-    var table = BytesTable(capacity: fields.count)
+    var table = TextBytesTable(capacity: fields.count)
     var maxId = -1
     for (k, v) in fields {
         guard let id = v.intValue, id >= 0, id < Int(Int32.max) else {
@@ -130,13 +130,13 @@ func parseVocab(_ j: TextJSON?, what: String) throws(LatheError) -> ([String?], 
 }
 
 /// A lookup table for an id-indexed vocabulary.
-func vocabTable(_ vocabR: [String?]) -> BytesTable {
-    var t = BytesTable(capacity: vocabR.count)
+func textVocabTable(_ vocabR: [String?]) -> TextBytesTable {
+    var t = TextBytesTable(capacity: vocabR.count)
     for (i, k) in vocabR.enumerated() { if let k { t.insert(Array(k.utf8), Int32(i)) } }
     return t
 }
 
-func orderedVocabJSON(_ vocabR: [String?]) -> TextJSON {
+func textOrderedVocabJSON(_ vocabR: [String?]) -> TextJSON {
     var fields: [(String, TextJSON)] = []
     fields.reserveCapacity(vocabR.count)
     for (i, t) in vocabR.enumerated() { if let t { fields.append((t, .int(i))) } }
@@ -147,8 +147,8 @@ func orderedVocabJSON(_ vocabR: [String?]) -> TextJSON {
 
 final class BPEModel: @unchecked Sendable {
     let vocabR: [String?]
-    let table: BytesTable
-    var merges: PairTable
+    let table: TextBytesTable
+    var merges: TextPairTable
     /// Merges in rank order as read (for saving).
     let mergeList: [(String, String)]
     let unkToken: String?
@@ -163,12 +163,12 @@ final class BPEModel: @unchecked Sendable {
     /// suffix is set: byte-level pieces are then tokenized on raw bytes (no transform).
     let byteIds: [Int32]?
     /// Raw bytes -> id for byte-level tokens (for ignore_merges on raw pieces).
-    let rawTable: BytesTable?
+    let rawTable: TextBytesTable?
     /// "<0xXX>" ids for byte_fallback.
     let fallbackIds: [Int32]
 
     convenience init(json j: TextJSON) throws(LatheError) {
-        let (vocabR, table) = try parseVocab(j["vocab"], what: "BPE model")
+        let (vocabR, table) = try textParseVocab(j["vocab"], what: "BPE model")
         var merges: [(String, String)] = []
         if let arr = j["merges"]?.arrayValue {
             merges.reserveCapacity(arr.count)
@@ -195,7 +195,7 @@ final class BPEModel: @unchecked Sendable {
                       ignoreMerges: j["ignore_merges"]?.boolValue ?? false, dropout: j["dropout"]?.doubleValue)
     }
 
-    init(vocabR: [String?], table: BytesTable? = nil, merges mergeList: [(String, String)], unkToken: String?,
+    init(vocabR: [String?], table: TextBytesTable? = nil, merges mergeList: [(String, String)], unkToken: String?,
          prefix: String?, suffix: String?, fuseUnk: Bool, byteFallback: Bool, ignoreMerges: Bool,
          dropout: Double?) throws(LatheError) {
         self.vocabR = vocabR
@@ -210,10 +210,10 @@ final class BPEModel: @unchecked Sendable {
         if let d = dropout, !(d >= 0 && d <= 1) {
             throw LatheError("BPE model: dropout must be between 0 and 1 (got \(d))")
         }
-        let table = table ?? vocabTable(vocabR)
+        let table = table ?? textVocabTable(vocabR)
         self.table = table
         unkId = unkToken.flatMap { table.get($0) } ?? -1
-        var pt = PairTable(capacity: mergeList.count)
+        var pt = TextPairTable(capacity: mergeList.count)
         let prefixLen = prefix?.utf8.count ?? 0
         for (rank, (a, b)) in mergeList.enumerated() {
             guard let ia = table.get(a) else { throw LatheError("BPE model: merge \(rank + 1) uses \(a.debugDescription), which is not in the vocabulary") }
@@ -237,7 +237,7 @@ final class BPEModel: @unchecked Sendable {
             var all = true
             for b in 0..<256 {
                 var s = ""
-                s.unicodeScalars.append(Unicode.Scalar(ByteLevelTable.byteToChar[b]) ?? " ")
+                s.unicodeScalars.append(Unicode.Scalar(TextByteLevel.byteToChar[b]) ?? " ")
                 if let id = table.get(s) { ids[b] = id } else { all = false }
             }
             byteIds = all ? ids : nil
@@ -245,8 +245,8 @@ final class BPEModel: @unchecked Sendable {
             byteIds = nil
         }
         if ignoreMerges && byteIds != nil {
-            var rt = BytesTable(capacity: vocabR.count)
-            for (i, k) in vocabR.enumerated() { if let k, let raw = ByteLevelTable.rawBytes(k) { rt.insert(raw, Int32(i)) } }
+            var rt = TextBytesTable(capacity: vocabR.count)
+            for (i, k) in vocabR.enumerated() { if let k, let raw = TextByteLevel.rawBytes(k) { rt.insert(raw, Int32(i)) } }
             rawTable = rt
         } else {
             rawTable = nil
@@ -268,7 +268,7 @@ final class BPEModel: @unchecked Sendable {
                 }
             }
             let cache = raw ? ws.bpeCacheRaw : ws.bpeCache
-            let h = hashBytes(p, n)
+            let h = textHashBytes(p, n)
             ws.pairs.removeAll(keepingCapacity: true)
             if !cache.lookup(p, n, hash: h, into: &ws.pairs) {
                 try mergeWord(p, n, raw: raw, ws)
@@ -351,7 +351,7 @@ final class BPEModel: @unchecked Sendable {
         let prefixBytes = prefix.map { Array($0.utf8) } ?? []
         let suffixBytes = suffix.map { Array($0.utf8) } ?? []
         while i < n {
-            let l = min(UChar.seqLen(p[i]), n - i)
+            let l = min(TextChar.seqLen(p[i]), n - i)
             let isFirst = i == 0
             let isLast = i + l >= n
             ws.key.removeAll(keepingCapacity: true)
@@ -448,7 +448,7 @@ final class BPEModel: @unchecked Sendable {
             ("fuse_unk", .bool(fuseUnk)),
             ("byte_fallback", .bool(byteFallback)),
             ("ignore_merges", .bool(ignoreMerges)),
-            ("vocab", orderedVocabJSON(vocabR)),
+            ("vocab", textOrderedVocabJSON(vocabR)),
             ("merges", .array(serializedMerges().map { .array([.string($0.0), .string($0.1)]) })),
         ])
     }
@@ -468,19 +468,19 @@ final class BPEModel: @unchecked Sendable {
 
 final class WordPieceModel: @unchecked Sendable {
     let vocabR: [String?]
-    let table: BytesTable
+    let table: TextBytesTable
     /// Tokens that start with the prefix, keyed without it.
-    let contTable: BytesTable
+    let contTable: TextBytesTable
     let unkToken: String
     let prefix: String
     let maxChars: Int
 
     init(json j: TextJSON) throws(LatheError) {
-        (vocabR, table) = try parseVocab(j["vocab"], what: "WordPiece model")
+        (vocabR, table) = try textParseVocab(j["vocab"], what: "WordPiece model")
         unkToken = j["unk_token"]?.stringValue ?? "[UNK]"
         prefix = j["continuing_subword_prefix"]?.stringValue ?? "##"
         maxChars = j["max_input_chars_per_word"]?.intValue ?? 100
-        var ct = BytesTable(capacity: vocabR.count)
+        var ct = TextBytesTable(capacity: vocabR.count)
         for (i, k) in vocabR.enumerated() {
             if let k, k.utf8HasPrefix(prefix) { ct.insert(Array(k.utf8.dropFirst(prefix.utf8.count)), Int32(i)) }
         }
@@ -532,7 +532,7 @@ final class WordPieceModel: @unchecked Sendable {
             ("unk_token", .string(unkToken)),
             ("continuing_subword_prefix", .string(prefix)),
             ("max_input_chars_per_word", .int(maxChars)),
-            ("vocab", orderedVocabJSON(vocabR)),
+            ("vocab", textOrderedVocabJSON(vocabR)),
         ])
     }
 }
@@ -541,18 +541,18 @@ final class WordPieceModel: @unchecked Sendable {
 
 final class WordLevelModel: @unchecked Sendable {
     let vocabR: [String?]
-    let table: BytesTable
+    let table: TextBytesTable
     let unkToken: String
 
     init(json j: TextJSON) throws(LatheError) {
-        (vocabR, table) = try parseVocab(j["vocab"], what: "WordLevel model")
+        (vocabR, table) = try textParseVocab(j["vocab"], what: "WordLevel model")
         unkToken = j["unk_token"]?.stringValue ?? "<unk>"
     }
 
     init(vocabR: [String?], unkToken: String) {
         self.vocabR = vocabR
         self.unkToken = unkToken
-        table = vocabTable(vocabR)
+        table = textVocabTable(vocabR)
     }
 
     func tokenize(_ t: NText, _ ws: TextWorkspace) throws(LatheError) {
@@ -573,7 +573,7 @@ final class WordLevelModel: @unchecked Sendable {
     var json: TextJSON {
         .object([
             ("type", .string("WordLevel")),
-            ("vocab", orderedVocabJSON(vocabR)),
+            ("vocab", textOrderedVocabJSON(vocabR)),
             ("unk_token", .string(unkToken)),
         ])
     }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Where one byte of normalized text came from in the original input: a byte range.
-struct Span: Equatable {
+struct TextSpan: Equatable {
     var start: Int32
     var end: Int32
 }
@@ -12,7 +12,7 @@ struct Span: Equatable {
 /// (offsets in the whole input), and slices share storage with their parent.
 struct NText {
     var bytes: ArraySlice<UInt8>
-    var align: ArraySlice<Span>
+    var align: ArraySlice<TextSpan>
     /// Original offset of this piece's start: the alignment of characters inserted before the
     /// first one.
     var shift: Int32
@@ -25,15 +25,15 @@ struct NText {
 
     /// The whole of `text` (valid UTF-8), starting at original offset `base`.
     init(original text: [UInt8], base: Int = 0) {
-        var al = [Span]()
+        var al = [TextSpan]()
         al.reserveCapacity(text.count)
         text.withUnsafeBufferPointer { buf in
             guard let p = buf.baseAddress else { return }
             var i = 0
             let n = buf.count
             while i < n {
-                let l = min(UChar.seqLen(p[i]), n - i)
-                let sp = Span(start: Int32(base + i), end: Int32(base + i + l))
+                let l = min(TextChar.seqLen(p[i]), n - i)
+                let sp = TextSpan(start: Int32(base + i), end: Int32(base + i + l))
                 for _ in 0..<l { al.append(sp) }
                 i += l
             }
@@ -43,7 +43,7 @@ struct NText {
         shift = Int32(base)
     }
 
-    init(bytes: ArraySlice<UInt8>, align: ArraySlice<Span>, shift: Int32, byteLevel: Bool = false) {
+    init(bytes: ArraySlice<UInt8>, align: ArraySlice<TextSpan>, shift: Int32, byteLevel: Bool = false) {
         self.bytes = bytes
         self.align = align
         self.shift = shift
@@ -54,7 +54,7 @@ struct NText {
     var string: String { String(decoding: bytes, as: UTF8.self) }
 
     @inline(__always) func byte(_ i: Int) -> UInt8 { bytes[bytes.startIndex + i] }
-    @inline(__always) func span(_ i: Int) -> Span { align[align.startIndex + i] }
+    @inline(__always) func span(_ i: Int) -> TextSpan { align[align.startIndex + i] }
 
     /// A sub-range [s, e) in bytes of this piece (on character boundaries).
     func slice(_ s: Int, _ e: Int) -> NText {
@@ -82,7 +82,7 @@ struct NText {
             guard let p = buf.baseAddress else { return }
             var i = 0
             while i < buf.count {
-                let (v, l) = UChar.decode(p, i, buf.count)
+                let (v, l) = TextChar.decode(p, i, buf.count)
                 out.append((v, l))
                 i += l
             }
@@ -99,7 +99,7 @@ struct NText {
 
     var firstScalar: UInt32? {
         guard !bytes.isEmpty else { return nil }
-        return bytes.withUnsafeBufferPointer { UChar.decode($0.baseAddress!, 0, $0.count).0 }
+        return bytes.withUnsafeBufferPointer { TextChar.decode($0.baseAddress!, 0, $0.count).0 }
     }
 
     /// Applies a transformation given as the new characters, each with its change relative to
@@ -111,7 +111,7 @@ struct NText {
         let cur = src.chars()
         var newBytes: [UInt8] = []
         newBytes.reserveCapacity(src.count + dest.count)
-        var newAlign: [Span] = []
+        var newAlign: [TextSpan] = []
         newAlign.reserveCapacity(src.count + dest.count)
         var ci = 0
         var offset = 0
@@ -121,9 +121,9 @@ struct NText {
         }
         let n = src.count
         let base = src.align.startIndex
-        let start = Span(start: src.shift, end: src.shift)
+        let start = TextSpan(start: src.shift, end: src.shift)
         for (c, change) in dest {
-            let sp: Span
+            let sp: TextSpan
             if change > 0 {
                 sp = offset >= 1 && offset - 1 < n ? src.align[base + offset - 1] : start
             } else {
@@ -135,7 +135,7 @@ struct NText {
                 }
             }
             let before = newBytes.count
-            UChar.append(c, to: &newBytes)
+            TextChar.append(c, to: &newBytes)
             for _ in before..<newBytes.count { newAlign.append(sp) }
         }
         return NText(bytes: newBytes[...], align: newAlign[...], shift: src.shift)
@@ -187,8 +187,8 @@ struct NText {
     func stripped(left: Bool, right: Bool) -> NText {
         let cs = chars()
         var lead = 0, trail = 0
-        if left { while lead < cs.count && UChar.isWhitespace(cs[lead].0) { lead += 1 } }
-        if right { while trail < cs.count - lead && UChar.isWhitespace(cs[cs.count - 1 - trail].0) { trail += 1 } }
+        if left { while lead < cs.count && TextChar.isWhitespace(cs[lead].0) { lead += 1 } }
+        if right { while trail < cs.count - lead && TextChar.isWhitespace(cs[cs.count - 1 - trail].0) { trail += 1 } }
         if lead == 0 && trail == 0 { return self }
         var dest: [(UInt32, Int)] = []
         let n = cs.count
@@ -204,11 +204,11 @@ struct NText {
         let src = materializedByteLevel()
         let matches = pattern.findMatches(src)
         var newBytes: [UInt8] = []
-        var newAlign: [Span] = []
+        var newAlign: [TextSpan] = []
         newBytes.reserveCapacity(src.count)
         newAlign.reserveCapacity(src.count)
         let bb = src.bytes.startIndex, ab = src.align.startIndex
-        let contentScalars = UChar.scalars(content)
+        let contentScalars = TextChar.scalars(content)
         var lastEnd = 0
         for m in matches where m.isMatch {
             newBytes.append(contentsOf: src.bytes[(bb + lastEnd)..<(bb + m.start)])
@@ -216,10 +216,10 @@ struct NText {
             // every content char is "added" after the removed match: aligned with the byte
             // before the match's end
             let idx = m.end
-            let sp = idx >= 1 ? src.align[ab + idx - 1] : Span(start: src.shift, end: src.shift)
+            let sp = idx >= 1 ? src.align[ab + idx - 1] : TextSpan(start: src.shift, end: src.shift)
             for c in contentScalars {
                 let before = newBytes.count
-                UChar.append(c, to: &newBytes)
+                TextChar.append(c, to: &newBytes)
                 for _ in before..<newBytes.count { newAlign.append(sp) }
             }
             lastEnd = m.end
@@ -235,14 +235,14 @@ struct NText {
     func materializedByteLevel() -> NText {
         guard byteLevel else { return self }
         var newBytes: [UInt8] = []
-        var newAlign: [Span] = []
+        var newAlign: [TextSpan] = []
         newBytes.reserveCapacity(count * 2)
         newAlign.reserveCapacity(count * 2)
         let bb = bytes.startIndex, ab = align.startIndex
         for i in 0..<count {
             let b = bytes[bb + i]
             let sp = align[ab + i]
-            for x in ByteLevelTable.byteToUTF8[Int(b)] {
+            for x in TextByteLevel.byteToUTF8[Int(b)] {
                 newBytes.append(x)
                 newAlign.append(sp)
             }
@@ -252,7 +252,7 @@ struct NText {
 
     /// Splits on the given matches (which cover the whole text in order) with one of the
     /// delimiter behaviours; empty pieces are dropped.
-    func split(_ matches: [TextMatch], _ behavior: SplitBehavior) -> [NText] {
+    func split(_ matches: [TextMatch], _ behavior: TextSplitBehavior) -> [NText] {
         var ranges: [(Int, Int)] = []
         switch behavior {
         case .isolated:
@@ -308,7 +308,7 @@ struct TextMatch {
 
 /// How a pre-tokenizer treats the delimiters it splits on (the Rust library's
 /// `SplitDelimiterBehavior`).
-enum SplitBehavior: String {
+enum TextSplitBehavior: String {
     case removed = "Removed"
     case isolated = "Isolated"
     case mergedWithPrevious = "MergedWithPrevious"
@@ -338,7 +338,7 @@ enum TextPattern {
                 var last = 0
                 var i = 0
                 while i < n {
-                    let (v, l) = UChar.decode(p, i, n)
+                    let (v, l) = TextChar.decode(p, i, n)
                     if pred(v) {
                         if last < i { out.append(TextMatch(start: last, end: i, isMatch: false)) }
                         out.append(TextMatch(start: i, end: i + l, isMatch: true))
@@ -469,17 +469,17 @@ final class TextRegex: @unchecked Sendable {
 
     static let asciiClass: [UInt8] = (0..<128).map { v in
         let u = UInt32(v)
-        if UChar.isLetter(u) { return kLetter }
-        if UChar.isNumeric(u) { return kNumber }
-        if UChar.isWhitespace(u) { return kSpace }
+        if TextChar.isLetter(u) { return kLetter }
+        if TextChar.isNumeric(u) { return kNumber }
+        if TextChar.isWhitespace(u) { return kSpace }
         return kOther
     }
 
     @inline(__always)
     static func classify(_ v: UInt32) -> UInt8 {
         if v < 128 { return asciiClass[Int(v)] }
-        if UChar.isWhitespace(v) { return kSpace }
-        switch UChar.category(v) {
+        if TextChar.isWhitespace(v) { return kSpace }
+        switch TextChar.category(v) {
         case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter: return kLetter
         case .decimalNumber, .letterNumber, .otherNumber: return kNumber
         default: return kOther
@@ -508,12 +508,12 @@ final class TextRegex: @unchecked Sendable {
             var j = i
             if b0 == 0x20 { j = i + 1 }
             if j < n {
-                let (v1, l1) = UChar.decode(p, j, n)
+                let (v1, l1) = TextChar.decode(p, j, n)
                 let c1 = classify(v1)
                 if c1 != kSpace {
                     var k = j + l1
                     while k < n {
-                        let (v, l) = UChar.decode(p, k, n)
+                        let (v, l) = TextChar.decode(p, k, n)
                         if classify(v) != c1 { break }
                         k += l
                     }
@@ -525,15 +525,15 @@ final class TextRegex: @unchecked Sendable {
             var lastStart = i
             var count = 0
             while k < n {
-                let (v, l) = UChar.decode(p, k, n)
-                if !UChar.isWhitespace(v) { break }
+                let (v, l) = TextChar.decode(p, k, n)
+                if !TextChar.isWhitespace(v) { break }
                 lastStart = k
                 k += l
                 count += 1
             }
             if count == 0 {
                 // cannot happen (every character is in one of the classes); stay safe
-                let l = UChar.seqLen(b0)
+                let l = TextChar.seqLen(b0)
                 body(i, min(n, i + l)); i = min(n, i + l); continue
             }
             if k == n || count == 1 {
@@ -552,16 +552,16 @@ final class TextRegex: @unchecked Sendable {
     static func scanLlama3(_ p: UnsafePointer<UInt8>, _ n: Int, _ maxDigits: Int, _ body: (Int, Int) -> Void) {
         var i = 0
         while i < n {
-            let (v0, l0) = UChar.decode(p, i, n)
+            let (v0, l0) = TextChar.decode(p, i, n)
             // case-insensitive contractions
             if v0 == 0x27, i + 1 < n {
-                let (v1, l1) = UChar.decode(p, i + 1, n)
+                let (v1, l1) = TextChar.decode(p, i + 1, n)
                 let f1 = v1 < 128 ? (v1 | 0x20) : v1
                 if f1 == 0x73 || f1 == 0x74 || f1 == 0x6D || f1 == 0x64 || v1 == 0x17F {  // s t m d ſ
                     body(i, i + 1 + l1); i += 1 + l1; continue
                 }
                 if i + 1 + l1 < n {
-                    let (v2, l2) = UChar.decode(p, i + 1 + l1, n)
+                    let (v2, l2) = TextChar.decode(p, i + 1 + l1, n)
                     let f2 = v2 < 128 ? (v2 | 0x20) : v2
                     if (f1 == 0x72 && f2 == 0x65) || (f1 == 0x76 && f2 == 0x65) || (f1 == 0x6C && f2 == 0x6C) {
                         let e = i + 1 + l1 + l2
@@ -575,13 +575,13 @@ final class TextRegex: @unchecked Sendable {
             if c0 == kLetter {
                 letterStart = i
             } else if c0 != kNumber && !isCRLF(v0) && i + l0 < n {
-                let (v1, _) = UChar.decode(p, i + l0, n)
+                let (v1, _) = TextChar.decode(p, i + l0, n)
                 if classify(v1) == kLetter { letterStart = i + l0 }
             }
             if letterStart >= 0 {
                 var k = letterStart
                 while k < n {
-                    let (v, l) = UChar.decode(p, k, n)
+                    let (v, l) = TextChar.decode(p, k, n)
                     if classify(v) != kLetter { break }
                     k += l
                 }
@@ -592,7 +592,7 @@ final class TextRegex: @unchecked Sendable {
                 var k = i + l0
                 var d = 1
                 while d < maxDigits && k < n {
-                    let (v, l) = UChar.decode(p, k, n)
+                    let (v, l) = TextChar.decode(p, k, n)
                     if classify(v) != kNumber { break }
                     k += l
                     d += 1
@@ -603,11 +603,11 @@ final class TextRegex: @unchecked Sendable {
             var j = i
             if v0 == 0x20 { j = i + 1 }
             if j < n {
-                let (v1, l1) = UChar.decode(p, j, n)
+                let (v1, l1) = TextChar.decode(p, j, n)
                 if classify(v1) == kOther {
                     var k = j + l1
                     while k < n {
-                        let (v, l) = UChar.decode(p, k, n)
+                        let (v, l) = TextChar.decode(p, k, n)
                         if classify(v) != kOther { break }
                         k += l
                     }
@@ -621,8 +621,8 @@ final class TextRegex: @unchecked Sendable {
             var lastCRLFEnd = -1
             var count = 0
             while k < n {
-                let (v, l) = UChar.decode(p, k, n)
-                if !UChar.isWhitespace(v) { break }
+                let (v, l) = TextChar.decode(p, k, n)
+                if !TextChar.isWhitespace(v) { break }
                 if isCRLF(v) { lastCRLFEnd = k + l }
                 lastStart = k
                 k += l

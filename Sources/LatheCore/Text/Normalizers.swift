@@ -36,7 +36,7 @@ indirect enum TextNormalizer {
             guard let s = j["prepend"]?.stringValue else { throw LatheError("normalizer Prepend: missing \"prepend\"") }
             return .prepend(s)
         case "Replace":
-            let (pat, content) = try parseReplace(j, what: "normalizer Replace")
+            let (pat, content) = try textParseReplace(j, what: "normalizer Replace")
             return .replace(pat, content)
         case "Sequence":
             guard let items = j["normalizers"]?.arrayValue else {
@@ -52,13 +52,13 @@ indirect enum TextNormalizer {
         }
     }
 
-    func apply(_ t: NText, _ uc: UnicodeCache) -> NText {
+    func apply(_ t: NText, _ uc: TextUnicodeCache) -> NText {
         switch self {
         case .bert(let clean, let chinese, let strip, let lower):
             var t = t
             if clean { t = TextNormalizer.cleanText(t) }
             if chinese { t = TextNormalizer.padChinese(t) }
-            if strip ?? lower { t = TextNormalizer.decomposed(t, compat: false, uc).filtered { !UChar.isNonspacingMark($0) } }
+            if strip ?? lower { t = TextNormalizer.decomposed(t, compat: false, uc).filtered { !TextChar.isNonspacingMark($0) } }
             if lower { t = TextNormalizer.lowercased(t, uc) }
             return t
         case .nfd: return TextNormalizer.decomposed(t, compat: false, uc)
@@ -67,7 +67,7 @@ indirect enum TextNormalizer {
         case .nfkc: return TextNormalizer.composed(t, compat: true, uc)
         case .lowercase: return TextNormalizer.lowercased(t, uc)
         case .strip(let l, let r): return t.stripped(left: l, right: r)
-        case .stripAccents: return t.filtered { !UChar.isCombiningMark($0) }
+        case .stripAccents: return t.filtered { !TextChar.isCombiningMark($0) }
         case .replace(let pat, let content): return t.replacing(pat, with: content)
         case .prepend(let s): return t.isEmpty ? t : t.prepended(s)
         case .byteLevel:
@@ -107,10 +107,10 @@ indirect enum TextNormalizer {
             }
         }
         let kept = t.filtered { c in
-            !(c == 0 || c == 0xFFFD || (c != 0x09 && c != 0x0A && c != 0x0D && UChar.isOther(c)))
+            !(c == 0 || c == 0xFFFD || (c != 0x09 && c != 0x0A && c != 0x0D && TextChar.isOther(c)))
         }
         return kept.mapped { c in
-            (c == 0x09 || c == 0x0A || c == 0x0D || UChar.isWhitespace(c)) ? 0x20 : c
+            (c == 0x09 || c == 0x0A || c == 0x0D || TextChar.isWhitespace(c)) ? 0x20 : c
         }
     }
 
@@ -118,12 +118,12 @@ indirect enum TextNormalizer {
         if t.isASCII { return t }
         var any = false
         let cs = t.chars()
-        for (c, _) in cs where UChar.isChineseChar(c) { any = true; break }
+        for (c, _) in cs where TextChar.isChineseChar(c) { any = true; break }
         if !any { return t }
         var dest: [(UInt32, Int)] = []
         dest.reserveCapacity(cs.count + 8)
         for (c, _) in cs {
-            if UChar.isChineseChar(c) {
+            if TextChar.isChineseChar(c) {
                 dest.append((0x20, 0)); dest.append((c, 1)); dest.append((0x20, 1))
             } else {
                 dest.append((c, 0))
@@ -132,7 +132,7 @@ indirect enum TextNormalizer {
         return t.transformed(dest)
     }
 
-    static func lowercased(_ t: NText, _ uc: UnicodeCache) -> NText {
+    static func lowercased(_ t: NText, _ uc: TextUnicodeCache) -> NText {
         if t.isASCII {
             var changed = false
             for b in t.bytes where b >= 0x41 && b <= 0x5A { changed = true; break }
@@ -151,7 +151,7 @@ indirect enum TextNormalizer {
     /// Canonical (NFD) or compatibility (NFKD) decomposition, with the changes the Rust
     /// library's alignment-tracking normalization gives: a character's first scalar replaces
     /// it, the others are inserted; then canonical ordering of combining marks.
-    static func decomposedChanges(_ t: NText, compat: Bool, _ uc: UnicodeCache) -> [(UInt32, Int)] {
+    static func decomposedChanges(_ t: NText, compat: Bool, _ uc: TextUnicodeCache) -> [(UInt32, Int)] {
         var dest: [(UInt32, Int)] = []
         let cs = t.chars()
         dest.reserveCapacity(cs.count + 4)
@@ -162,12 +162,12 @@ indirect enum TextNormalizer {
         // canonical ordering: stable sort of each run of non-starters by combining class
         var i = 0
         while i < dest.count {
-            if UChar.ccc(dest[i].0) == 0 { i += 1; continue }
+            if TextChar.ccc(dest[i].0) == 0 { i += 1; continue }
             var j = i
-            while j < dest.count && UChar.ccc(dest[j].0) != 0 { j += 1 }
+            while j < dest.count && TextChar.ccc(dest[j].0) != 0 { j += 1 }
             if j - i > 1 {
                 let run = dest[i..<j].enumerated().sorted { a, b in
-                    let ca = UChar.ccc(a.element.0), cb = UChar.ccc(b.element.0)
+                    let ca = TextChar.ccc(a.element.0), cb = TextChar.ccc(b.element.0)
                     return ca != cb ? ca < cb : a.offset < b.offset
                 }.map { $0.element }
                 dest.replaceSubrange(i..<j, with: run)
@@ -177,14 +177,14 @@ indirect enum TextNormalizer {
         return dest
     }
 
-    static func decomposed(_ t: NText, compat: Bool, _ uc: UnicodeCache) -> NText {
+    static func decomposed(_ t: NText, compat: Bool, _ uc: TextUnicodeCache) -> NText {
         if t.isASCII { return t }
         return t.transformed(decomposedChanges(t, compat: compat, uc))
     }
 
     /// NFC / NFKC: decomposition, then canonical composition; a composed character's change
     /// accounts for the characters it absorbed.
-    static func composed(_ t: NText, compat: Bool, _ uc: UnicodeCache) -> NText {
+    static func composed(_ t: NText, compat: Bool, _ uc: TextUnicodeCache) -> NText {
         if t.isASCII { return t }
         let d = decomposedChanges(t, compat: compat, uc)
         var out: [(UInt32, Int)] = []
@@ -192,7 +192,7 @@ indirect enum TextNormalizer {
         var starter = -1
         var lastClass: UInt8 = 0
         for (c, change) in d {
-            let cc = UChar.ccc(c)
+            let cc = TextChar.ccc(c)
             if starter >= 0 {
                 let adjacent = out.count - 1 == starter
                 let blocked = !adjacent && (lastClass == 0 || lastClass >= cc)
@@ -226,21 +226,21 @@ indirect enum TextNormalizer {
         case .nmt: return .object([("type", .string("Nmt"))])
         case .byteLevel: return .object([("type", .string("ByteLevel"))])
         case .prepend(let s): return .object([("type", .string("Prepend")), ("prepend", .string(s))])
-        case .replace(let p, let c): return .object([("type", .string("Replace")), ("pattern", patternJSON(p)), ("content", .string(c))])
+        case .replace(let p, let c): return .object([("type", .string("Replace")), ("pattern", textPatternJSON(p)), ("content", .string(c))])
         case .sequence(let ns): return .object([("type", .string("Sequence")), ("normalizers", .array(ns.map { $0.json }))])
         }
     }
 }
 
 /// `{"String": "..."}` or `{"Regex": "..."}` patterns of Split, Replace.
-func parsePattern(_ j: TextJSON?, what: String) throws(LatheError) -> TextPattern {
+func textParsePattern(_ j: TextJSON?, what: String) throws(LatheError) -> TextPattern {
     guard let j else { throw LatheError("\(what): missing \"pattern\"") }
     if let s = j["String"]?.stringValue { return TextRegex.literal(s) }
     if let r = j["Regex"]?.stringValue { return .regex(try TextRegex(r)) }
     throw LatheError("\(what): \"pattern\" must be {\"String\": ...} or {\"Regex\": ...}")
 }
 
-func patternJSON(_ p: TextPattern) -> TextJSON {
+func textPatternJSON(_ p: TextPattern) -> TextJSON {
     switch p {
     case .literal(let b): return .object([("String", .string(String(decoding: b, as: UTF8.self)))])
     case .regex(let r): return .object([("Regex", .string(r.source))])
@@ -248,8 +248,8 @@ func patternJSON(_ p: TextPattern) -> TextJSON {
     }
 }
 
-func parseReplace(_ j: TextJSON, what: String) throws(LatheError) -> (TextPattern, String) {
-    let pat = try parsePattern(j["pattern"], what: what)
+func textParseReplace(_ j: TextJSON, what: String) throws(LatheError) -> (TextPattern, String) {
+    let pat = try textParsePattern(j["pattern"], what: what)
     guard let content = j["content"]?.stringValue else { throw LatheError("\(what): missing \"content\"") }
     return (pat, content)
 }

@@ -2,13 +2,13 @@ import Foundation
 
 /// One split of the input on its way to the model: normalized text, or an added token that was
 /// matched whole (`addedId >= 0`).
-struct Piece {
+struct TextPiece {
     var text: NText
     var addedId: Int32 = -1
 }
 
 /// How Metaspace adds its replacement character in front of words.
-enum PrependScheme: String {
+enum TextPrependScheme: String {
     case always, first, never
 }
 
@@ -17,11 +17,11 @@ indirect enum TextPreTokenizer {
     case bert
     case byteLevel(addPrefixSpace: Bool, trimOffsets: Bool, useRegex: Bool)
     case digits(individual: Bool)
-    case split(TextPattern, SplitBehavior, invert: Bool)
+    case split(TextPattern, TextSplitBehavior, invert: Bool)
     case whitespace
     case whitespaceSplit
-    case metaspace(replacement: UInt32, scheme: PrependScheme, split: Bool)
-    case punctuation(SplitBehavior)
+    case metaspace(replacement: UInt32, scheme: TextPrependScheme, split: Bool)
+    case punctuation(TextSplitBehavior)
     case delimiter(UInt32)
     case sequence([TextPreTokenizer])
 
@@ -30,9 +30,9 @@ indirect enum TextPreTokenizer {
         guard let type = j["type"]?.stringValue else {
             throw LatheError("pre_tokenizer: missing \"type\" (got \(j.kindName))")
         }
-        func behavior(_ key: String, _ def: SplitBehavior) throws(LatheError) -> SplitBehavior {
+        func behavior(_ key: String, _ def: TextSplitBehavior) throws(LatheError) -> TextSplitBehavior {
             guard let s = j[key]?.stringValue else { return def }
-            guard let b = SplitBehavior(rawValue: s) else {
+            guard let b = TextSplitBehavior(rawValue: s) else {
                 throw LatheError("pre_tokenizer \(type): unknown behavior \"\(s)\"")
             }
             return b
@@ -45,7 +45,7 @@ indirect enum TextPreTokenizer {
                               useRegex: j["use_regex"]?.boolValue ?? true)
         case "Digits": return .digits(individual: j["individual_digits"]?.boolValue ?? false)
         case "Split":
-            let pat = try parsePattern(j["pattern"], what: "pre_tokenizer Split")
+            let pat = try textParsePattern(j["pattern"], what: "pre_tokenizer Split")
             return .split(pat, try behavior("behavior", .removed), invert: j["invert"]?.boolValue ?? false)
         case "Whitespace": return .whitespace
         case "WhitespaceSplit": return .whitespaceSplit
@@ -53,7 +53,7 @@ indirect enum TextPreTokenizer {
             guard let r = j["replacement"]?.stringValue, let rc = r.unicodeScalars.first, r.unicodeScalars.count == 1 else {
                 throw LatheError("pre_tokenizer Metaspace: \"replacement\" must be one character")
             }
-            var scheme = PrependScheme(rawValue: j["prepend_scheme"]?.stringValue ?? "always") ?? .always
+            var scheme = TextPrependScheme(rawValue: j["prepend_scheme"]?.stringValue ?? "always") ?? .always
             if j["add_prefix_space"]?.boolValue == false { scheme = .never }
             return .metaspace(replacement: rc.value, scheme: scheme, split: j["split"]?.boolValue ?? true)
         case "Punctuation": return .punctuation(try behavior("behavior", .isolated))
@@ -77,27 +77,27 @@ indirect enum TextPreTokenizer {
     /// Runs `f` on every piece that is not an added token, replacing it by the pieces f
     /// returns (empty ones dropped).
     @inline(__always)
-    static func splitEach(_ pieces: inout [Piece], _ f: (NText) -> [NText]) {
-        var out: [Piece] = []
+    static func splitEach(_ pieces: inout [TextPiece], _ f: (NText) -> [NText]) {
+        var out: [TextPiece] = []
         out.reserveCapacity(pieces.count * 2)
         for p in pieces {
             if p.addedId >= 0 { out.append(p); continue }
-            for t in f(p.text.materializedByteLevel()) where !t.isEmpty { out.append(Piece(text: t)) }
+            for t in f(p.text.materializedByteLevel()) where !t.isEmpty { out.append(TextPiece(text: t)) }
         }
         pieces = out
     }
 
-    static let bertWhitespace = TextPattern.chars { UChar.isWhitespace($0) }
-    static let bertPunct = TextPattern.chars { UChar.isBertPunctuation($0) }
-    static let numeric = TextPattern.chars { UChar.isNumeric($0) }
+    static let bertWhitespace = TextPattern.chars { TextChar.isWhitespace($0) }
+    static let bertPunct = TextPattern.chars { TextChar.isBertPunctuation($0) }
+    static let numeric = TextPattern.chars { TextChar.isNumeric($0) }
 
-    func apply(_ pieces: inout [Piece]) {
+    func apply(_ pieces: inout [TextPiece]) {
         switch self {
         case .bert:
             TextPreTokenizer.splitEach(&pieces) { $0.split(TextPreTokenizer.bertWhitespace.findMatches($0), .removed) }
             TextPreTokenizer.splitEach(&pieces) { $0.split(TextPreTokenizer.bertPunct.findMatches($0), .isolated) }
         case .byteLevel(let addPrefix, _, let useRegex):
-            var out: [Piece] = []
+            var out: [TextPiece] = []
             out.reserveCapacity(pieces.count * 8)
             for p in pieces {
                 if p.addedId >= 0 { out.append(p); continue }
@@ -111,18 +111,18 @@ indirect enum TextPreTokenizer {
                     t.bytes.withUnsafeBufferPointer { buf in
                         TextRegex.scanGPT2(buf.baseAddress!, n) { s, e in
                             if last < s {
-                                var x = base.slice(last, s); x.byteLevel = true; out.append(Piece(text: x))
+                                var x = base.slice(last, s); x.byteLevel = true; out.append(TextPiece(text: x))
                             }
                             if e > s {
-                                var x = base.slice(s, e); x.byteLevel = true; out.append(Piece(text: x))
+                                var x = base.slice(s, e); x.byteLevel = true; out.append(TextPiece(text: x))
                             }
                             last = e
                         }
                     }
-                    if last < n { var x = base.slice(last, n); x.byteLevel = true; out.append(Piece(text: x)) }
+                    if last < n { var x = base.slice(last, n); x.byteLevel = true; out.append(TextPiece(text: x)) }
                 } else {
                     t.byteLevel = true
-                    out.append(Piece(text: t))
+                    out.append(TextPiece(text: t))
                 }
             }
             pieces = out
@@ -174,13 +174,13 @@ indirect enum TextPreTokenizer {
             var i = 0
             var last = 0
             while i < n {
-                let (v, l) = UChar.decode(p, i, n)
-                let kind = UChar.isWordChar(v) ? 1 : (UChar.isWhitespace(v) ? 0 : 2)
+                let (v, l) = TextChar.decode(p, i, n)
+                let kind = TextChar.isWordChar(v) ? 1 : (TextChar.isWhitespace(v) ? 0 : 2)
                 if kind == 0 { i += l; continue }
                 var k = i + l
                 while k < n {
-                    let (v2, l2) = UChar.decode(p, k, n)
-                    let k2 = UChar.isWordChar(v2) ? 1 : (UChar.isWhitespace(v2) ? 0 : 2)
+                    let (v2, l2) = TextChar.decode(p, k, n)
+                    let k2 = TextChar.isWordChar(v2) ? 1 : (TextChar.isWhitespace(v2) ? 0 : 2)
                     if k2 != kind { break }
                     k += l2
                 }
@@ -202,7 +202,7 @@ indirect enum TextPreTokenizer {
             return .object([("type", .string("ByteLevel")), ("add_prefix_space", .bool(a)), ("trim_offsets", .bool(t)), ("use_regex", .bool(u))])
         case .digits(let i): return .object([("type", .string("Digits")), ("individual_digits", .bool(i))])
         case .split(let p, let b, let inv):
-            return .object([("type", .string("Split")), ("pattern", patternJSON(p)), ("behavior", .string(b.rawValue)), ("invert", .bool(inv))])
+            return .object([("type", .string("Split")), ("pattern", textPatternJSON(p)), ("behavior", .string(b.rawValue)), ("invert", .bool(inv))])
         case .whitespace: return .object([("type", .string("Whitespace"))])
         case .whitespaceSplit: return .object([("type", .string("WhitespaceSplit"))])
         case .metaspace(let r, let s, let sp):

@@ -67,11 +67,11 @@ public struct TextEncoding: Sendable {
 }
 
 /// One piece of a TemplateProcessing template.
-enum TemplatePiece {
+enum TextTemplatePiece {
     case sequence(b: Bool, typeId: Int)
     case special(String, typeId: Int)
 
-    static func from(_ j: TextJSON) throws(LatheError) -> TemplatePiece {
+    static func from(_ j: TextJSON) throws(LatheError) -> TextTemplatePiece {
         if let s = j["Sequence"] {
             let id = s["id"]?.stringValue ?? "A"
             return .sequence(b: id == "B", typeId: s["type_id"]?.intValue ?? 0)
@@ -94,7 +94,7 @@ enum TemplatePiece {
 
 /// A post-processor of a `tokenizer.json`: adds the model's special tokens.
 indirect enum TextPostProcessor {
-    case template(single: [TemplatePiece], pair: [TemplatePiece], specials: [(String, [Int], [String])])
+    case template(single: [TextTemplatePiece], pair: [TextTemplatePiece], specials: [(String, [Int], [String])])
     case bert(sep: (String, Int), cls: (String, Int))
     case roberta(sep: (String, Int), cls: (String, Int), trimOffsets: Bool, addPrefixSpace: Bool)
     case byteLevel(trimOffsets: Bool, addPrefixSpace: Bool)
@@ -113,10 +113,10 @@ indirect enum TextPostProcessor {
         }
         switch type {
         case "TemplateProcessing":
-            func pieces(_ k: String) throws(LatheError) -> [TemplatePiece] {
+            func pieces(_ k: String) throws(LatheError) -> [TextTemplatePiece] {
                 guard let a = j[k]?.arrayValue else { throw LatheError("post_processor TemplateProcessing: missing \"\(k)\"") }
-                var out: [TemplatePiece] = []
-                for x in a { out.append(try TemplatePiece.from(x)) }
+                var out: [TextTemplatePiece] = []
+                for x in a { out.append(try TextTemplatePiece.from(x)) }
                 return out
             }
             var specials: [(String, [Int], [String])] = []
@@ -236,9 +236,9 @@ indirect enum TextPostProcessor {
             guard i < e.tokens.count else { return }
             let scalars = Array(e.tokens[i].unicodeScalars)
             var lead = 0
-            while lead < scalars.count && (scalars[lead].value == spaceChar || UChar.isWhitespace(scalars[lead].value)) { lead += 1 }
+            while lead < scalars.count && (scalars[lead].value == spaceChar || TextChar.isWhitespace(scalars[lead].value)) { lead += 1 }
             var trail = 0
-            while trail < scalars.count && (scalars[scalars.count - 1 - trail].value == spaceChar || UChar.isWhitespace(scalars[scalars.count - 1 - trail].value)) { trail += 1 }
+            while trail < scalars.count && (scalars[scalars.count - 1 - trail].value == spaceChar || TextChar.isWhitespace(scalars[scalars.count - 1 - trail].value)) { trail += 1 }
             if lead == 0 && trail == 0 { continue }
             var (s, en) = e.offsets[i]
             if lead > 0 {
@@ -277,7 +277,7 @@ indirect enum TextPostProcessor {
 indirect enum TextDecoder {
     case wordPiece(prefix: String, cleanup: Bool)
     case byteLevel
-    case metaspace(replacement: UInt32, scheme: PrependScheme)
+    case metaspace(replacement: UInt32, scheme: TextPrependScheme)
     case bpe(suffix: String)
     case byteFallback
     case fuse
@@ -298,7 +298,7 @@ indirect enum TextDecoder {
             guard let r = j["replacement"]?.stringValue, let rc = r.unicodeScalars.first else {
                 throw LatheError("decoder Metaspace: missing \"replacement\"")
             }
-            var scheme = PrependScheme(rawValue: j["prepend_scheme"]?.stringValue ?? "always") ?? .always
+            var scheme = TextPrependScheme(rawValue: j["prepend_scheme"]?.stringValue ?? "always") ?? .always
             if j["add_prefix_space"]?.boolValue == false { scheme = .never }
             return .metaspace(replacement: rc.value, scheme: scheme)
         case "BPEDecoder": return .bpe(suffix: j["suffix"]?.stringValue ?? "</w>")
@@ -310,7 +310,7 @@ indirect enum TextDecoder {
             }
             return .strip(content: cc.value, start: j["start"]?.intValue ?? 0, stop: j["stop"]?.intValue ?? 0)
         case "Replace":
-            let (p, c) = try parseReplace(j, what: "decoder Replace")
+            let (p, c) = try textParseReplace(j, what: "decoder Replace")
             return .replace(p, c)
         case "Sequence":
             guard let items = j["decoders"]?.arrayValue else { throw LatheError("decoder Sequence: missing \"decoders\"") }
@@ -354,7 +354,7 @@ indirect enum TextDecoder {
         case .byteLevel:
             var bytes: [UInt8] = []
             for t in tokens {
-                if let raw = ByteLevelTable.rawBytes(t) { bytes += raw } else { bytes += Array(t.utf8) }
+                if let raw = TextByteLevel.rawBytes(t) { bytes += raw } else { bytes += Array(t.utf8) }
             }
             return [String(decoding: bytes, as: UTF8.self)]
         case .metaspace(let rep, let scheme):
@@ -447,7 +447,7 @@ indirect enum TextDecoder {
         case .strip(let c, let a, let b):
             var cs = ""; cs.unicodeScalars.append(Unicode.Scalar(c) ?? " ")
             return .object([("type", .string("Strip")), ("content", .string(cs)), ("start", .int(a)), ("stop", .int(b))])
-        case .replace(let p, let c): return .object([("type", .string("Replace")), ("pattern", patternJSON(p)), ("content", .string(c))])
+        case .replace(let p, let c): return .object([("type", .string("Replace")), ("pattern", textPatternJSON(p)), ("content", .string(c))])
         case .sequence(let ds): return .object([("type", .string("Sequence")), ("decoders", .array(ds.map { $0.json }))])
         }
     }

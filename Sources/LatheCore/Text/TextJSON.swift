@@ -72,7 +72,7 @@ public indirect enum TextJSON: Equatable, Sendable {
 
     /// Parses JSON text (UTF-8 bytes). Errors name the byte offset.
     public static func parse(_ bytes: [UInt8]) throws(LatheError) -> TextJSON {
-        var p = JSONParser(bytes: bytes)
+        var p = TextJSONParser(bytes: bytes)
         let v = try p.value(depth: 0)
         p.skipSpace()
         if p.i != bytes.count { throw p.error("unexpected text after the JSON value") }
@@ -161,7 +161,7 @@ public indirect enum TextJSON: Equatable, Sendable {
     }
 }
 
-struct JSONParser {
+struct TextJSONParser {
     let bytes: [UInt8]
     var i = 0
 
@@ -328,7 +328,7 @@ struct JSONParser {
                     } else if cp >= 0xDC00 && cp < 0xE000 {
                         cp = 0xFFFD
                     }
-                    appendUTF8(Unicode.Scalar(cp) ?? "\u{FFFD}", to: &out)
+                    textAppendUTF8(Unicode.Scalar(cp) ?? "\u{FFFD}", to: &out)
                 default: throw error("bad escape")
                 }
                 runStart = i
@@ -340,7 +340,7 @@ struct JSONParser {
 }
 
 @inline(__always)
-func appendUTF8(_ s: Unicode.Scalar, to out: inout [UInt8]) {
+func textAppendUTF8(_ s: Unicode.Scalar, to out: inout [UInt8]) {
     let v = s.value
     if v < 0x80 {
         out.append(UInt8(v))

@@ -1,7 +1,7 @@
 import Foundation
 
 @inline(__always)
-func hashBytes(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
+func textHashBytes(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
     var h: UInt64 = 0x9E37_79B9_7F4A_7C15 &* UInt64(n &+ 1)
     var i = 0
     let raw = UnsafeRawPointer(p)
@@ -22,7 +22,7 @@ func hashBytes(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
 }
 
 /// An immutable hash table from byte strings to ids (vocabularies), built once.
-struct BytesTable {
+struct TextBytesTable {
     private var slots: [Int32]       // entry index, or -1
     private var keyStart: [Int32] = []
     private var keyLen: [Int32] = []
@@ -47,7 +47,7 @@ struct BytesTable {
     /// Inserts (or overwrites) key -> value.
     mutating func insert(_ key: [UInt8], _ value: Int32) {
         if (values.count + 1) * 2 > slots.count { grow() }
-        let h = key.withUnsafeBufferPointer { hashBytes($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, $0.count) }
+        let h = key.withUnsafeBufferPointer { textHashBytes($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, $0.count) }
         var s = Int(truncatingIfNeeded: h) & mask
         while true {
             let e = slots[s]
@@ -77,7 +77,7 @@ struct BytesTable {
         arena.withUnsafeBufferPointer { ab in
             for e in 0..<values.count {
                 let st = Int(keyStart[e]), l = Int(keyLen[e])
-                let h = hashBytes((ab.baseAddress ?? UnsafePointer(bitPattern: 1)!) + st, l)
+                let h = textHashBytes((ab.baseAddress ?? UnsafePointer(bitPattern: 1)!) + st, l)
                 var s = Int(truncatingIfNeeded: h) & mask
                 while slots[s] >= 0 { s = (s + 1) & mask }
                 slots[s] = Int32(e)
@@ -87,7 +87,7 @@ struct BytesTable {
 
     @inline(__always)
     func get(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int32? {
-        let h = hashBytes(p, n)
+        let h = textHashBytes(p, n)
         var s = Int(truncatingIfNeeded: h) & mask
         return slots.withUnsafeBufferPointer { sl in
             arena.withUnsafeBufferPointer { ab in
@@ -112,7 +112,7 @@ struct BytesTable {
 }
 
 /// Merge ranks of a BPE model: (left id, right id) -> (rank, merged id).
-struct PairTable {
+struct TextPairTable {
     private var keys: [UInt64]
     private var vals: [UInt64]
     private var mask: Int
@@ -122,7 +122,7 @@ struct PairTable {
     init(capacity: Int) {
         var size = 16
         while size < capacity * 2 { size <<= 1 }
-        keys = [UInt64](repeating: PairTable.empty, count: size)
+        keys = [UInt64](repeating: TextPairTable.empty, count: size)
         vals = [UInt64](repeating: 0, count: size)
         mask = size - 1
     }
@@ -138,10 +138,10 @@ struct PairTable {
     /// Inserts or overwrites (a later duplicate merge wins, as in the Rust library's map).
     mutating func insert(_ a: Int32, _ b: Int32, rank: Int32, newId: Int32) {
         if (count + 1) * 2 > keys.count { grow() }
-        let k = PairTable.key(a, b)
-        var s = PairTable.slot(k, mask)
-        while keys[s] != PairTable.empty && keys[s] != k { s = (s + 1) & mask }
-        if keys[s] == PairTable.empty { count += 1 }
+        let k = TextPairTable.key(a, b)
+        var s = TextPairTable.slot(k, mask)
+        while keys[s] != TextPairTable.empty && keys[s] != k { s = (s + 1) & mask }
+        if keys[s] == TextPairTable.empty { count += 1 }
         keys[s] = k
         vals[s] = (UInt64(UInt32(bitPattern: rank)) << 32) | UInt64(UInt32(bitPattern: newId))
     }
@@ -149,12 +149,12 @@ struct PairTable {
     private mutating func grow() {
         let oldK = keys, oldV = vals
         let size = keys.count * 2
-        keys = [UInt64](repeating: PairTable.empty, count: size)
+        keys = [UInt64](repeating: TextPairTable.empty, count: size)
         vals = [UInt64](repeating: 0, count: size)
         mask = size - 1
-        for (k, v) in zip(oldK, oldV) where k != PairTable.empty {
-            var s = PairTable.slot(k, mask)
-            while keys[s] != PairTable.empty { s = (s + 1) & mask }
+        for (k, v) in zip(oldK, oldV) where k != TextPairTable.empty {
+            var s = TextPairTable.slot(k, mask)
+            while keys[s] != TextPairTable.empty { s = (s + 1) & mask }
             keys[s] = k
             vals[s] = v
         }
@@ -163,13 +163,13 @@ struct PairTable {
     /// (rank, newId) packed as rank << 32 | newId, or nil.
     @inline(__always)
     func get(_ a: Int32, _ b: Int32) -> UInt64? {
-        let k = PairTable.key(a, b)
-        var s = PairTable.slot(k, mask)
+        let k = TextPairTable.key(a, b)
+        var s = TextPairTable.slot(k, mask)
         return keys.withUnsafeBufferPointer { kb in
             while true {
                 let x = kb[s]
                 if x == k { return vals[s] }
-                if x == PairTable.empty { return nil }
+                if x == TextPairTable.empty { return nil }
                 s = (s + 1) & mask
             }
         }
@@ -178,7 +178,7 @@ struct PairTable {
     /// All entries (for serialization).
     func entries() -> [(a: Int32, b: Int32, rank: Int32, newId: Int32)] {
         var out: [(Int32, Int32, Int32, Int32)] = []
-        for (k, v) in zip(keys, vals) where k != PairTable.empty {
+        for (k, v) in zip(keys, vals) where k != TextPairTable.empty {
             out.append((Int32(bitPattern: UInt32(k >> 32)), Int32(bitPattern: UInt32(k & 0xFFFF_FFFF)),
                         Int32(bitPattern: UInt32(v >> 32)), Int32(bitPattern: UInt32(v & 0xFFFF_FFFF))))
         }
@@ -188,7 +188,7 @@ struct PairTable {
 
 /// A cache of tokenized words: key bytes -> (id, byte length) pairs. Bounded: when full it is
 /// cleared and refills with the words in use.
-final class WordCache {
+final class TextWordCache {
     private var slots: [Int32]
     private var keyStart: [Int32] = []
     private var keyLen: [Int32] = []

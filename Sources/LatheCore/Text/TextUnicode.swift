@@ -3,7 +3,7 @@ import Foundation
 /// Unicode character classes and UTF-8 helpers used by the tokenizer pipeline. The classes
 /// follow the definitions the Rust `tokenizers` library uses (Rust's `char` methods, the
 /// `regex` crate's `\w`/`\s`, Oniguruma's `\p{L}`/`\p{N}`/`\s`).
-enum UChar {
+enum TextChar {
     /// Decodes the scalar starting at byte i of valid UTF-8; returns (scalar, byte length).
     @inline(__always)
     static func decode(_ p: UnsafePointer<UInt8>, _ i: Int, _ end: Int) -> (UInt32, Int) {
@@ -38,7 +38,7 @@ enum UChar {
 
     @inline(__always)
     static func append(_ v: UInt32, to out: inout [UInt8]) {
-        appendUTF8(Unicode.Scalar(v) ?? "\u{FFFD}", to: &out)
+        textAppendUTF8(Unicode.Scalar(v) ?? "\u{FFFD}", to: &out)
     }
 
     @inline(__always)
@@ -146,7 +146,7 @@ enum UChar {
 
 /// Per-worker caches for Unicode mappings that go through Foundation (decompositions,
 /// compositions, case mappings), so each distinct character is looked up once.
-final class UnicodeCache {
+final class TextUnicodeCache {
     var nfd: [UInt32: [UInt32]] = [:]
     var nfkd: [UInt32: [UInt32]] = [:]
     var compose: [UInt64: UInt32] = [:]
@@ -158,14 +158,14 @@ final class UnicodeCache {
         if compat {
             if let d = nfkd[v] { return d }
             let s = String(Unicode.Scalar(v).map(Character.init) ?? "\u{FFFD}")
-            let d = UChar.scalars(s.decomposedStringWithCompatibilityMapping)
+            let d = TextChar.scalars(s.decomposedStringWithCompatibilityMapping)
             nfkd[v] = d
             return d
         }
         if v < 0xC0 { return [v] }
         if let d = nfd[v] { return d }
         let s = String(Unicode.Scalar(v).map(Character.init) ?? "\u{FFFD}")
-        let d = UChar.scalars(s.decomposedStringWithCanonicalMapping)
+        let d = TextChar.scalars(s.decomposedStringWithCanonicalMapping)
         nfd[v] = d
         return d
     }
@@ -183,7 +183,7 @@ final class UnicodeCache {
         if let c = compose[key] { return c }
         var s = String.UnicodeScalarView()
         if let x = Unicode.Scalar(a), let y = Unicode.Scalar(b) { s.append(x); s.append(y) }
-        let r = UChar.scalars(String(s).precomposedStringWithCanonicalMapping)
+        let r = TextChar.scalars(String(s).precomposedStringWithCanonicalMapping)
         let c: UInt32 = r.count == 1 ? r[0] : 0
         compose[key] = c
         return c
@@ -192,7 +192,7 @@ final class UnicodeCache {
     func lowercase(_ v: UInt32) -> [UInt32] {
         if v < 0x80 { return [(v >= 0x41 && v <= 0x5A) ? v + 32 : v] }
         if let m = lower[v] { return m }
-        let m = UChar.scalars((Unicode.Scalar(v) ?? "\u{FFFD}").properties.lowercaseMapping)
+        let m = TextChar.scalars((Unicode.Scalar(v) ?? "\u{FFFD}").properties.lowercaseMapping)
         lower[v] = m
         return m
     }
@@ -200,7 +200,7 @@ final class UnicodeCache {
     func uppercase(_ v: UInt32) -> [UInt32] {
         if v < 0x80 { return [(v >= 0x61 && v <= 0x7A) ? v - 32 : v] }
         if let m = upper[v] { return m }
-        let m = UChar.scalars((Unicode.Scalar(v) ?? "\u{FFFD}").properties.uppercaseMapping)
+        let m = TextChar.scalars((Unicode.Scalar(v) ?? "\u{FFFD}").properties.uppercaseMapping)
         upper[v] = m
         return m
     }
@@ -208,7 +208,7 @@ final class UnicodeCache {
 
 /// The GPT-2 byte <-> character table used by byte-level BPE: printable bytes map to
 /// themselves, the others to U+0100 and up.
-enum ByteLevelTable {
+enum TextByteLevel {
     static let byteToChar: [UInt32] = {
         var bs: [Int] = Array(33...126) + Array(0xA1...0xAC) + Array(0xAE...0xFF)
         var cs: [Int] = bs
@@ -232,7 +232,7 @@ enum ByteLevelTable {
     /// UTF-8 of each byte's character.
     static let byteToUTF8: [[UInt8]] = byteToChar.map { c in
         var out: [UInt8] = []
-        UChar.append(c, to: &out)
+        TextChar.append(c, to: &out)
         return out
     }
 

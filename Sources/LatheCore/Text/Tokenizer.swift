@@ -1,7 +1,7 @@
 import Foundation
 
 /// Truncation settings (the Python library's `enable_truncation`).
-public struct TruncationParams: Sendable, Equatable {
+public struct TextTruncation: Sendable, Equatable {
     public enum Strategy: String, Sendable { case longestFirst = "LongestFirst", onlyFirst = "OnlyFirst", onlySecond = "OnlySecond" }
     public var maxLength: Int
     public var strategy: Strategy = .longestFirst
@@ -16,10 +16,10 @@ public struct TruncationParams: Sendable, Equatable {
         self.left = left
     }
 
-    static func from(_ j: TextJSON) throws(LatheError) -> TruncationParams? {
+    static func from(_ j: TextJSON) throws(LatheError) -> TextTruncation? {
         if j.isNull { return nil }
         guard let m = j["max_length"]?.intValue, m >= 0 else { throw LatheError("truncation: \"max_length\" must be a non-negative integer") }
-        var p = TruncationParams(maxLength: m)
+        var p = TextTruncation(maxLength: m)
         if let s = j["strategy"]?.stringValue {
             guard let st = Strategy(rawValue: s) else { throw LatheError("truncation: unknown strategy \"\(s)\"") }
             p.strategy = st
@@ -36,7 +36,7 @@ public struct TruncationParams: Sendable, Equatable {
 }
 
 /// Padding settings (the Python library's `enable_padding`).
-public struct PaddingParams: Sendable, Equatable {
+public struct TextPadding: Sendable, Equatable {
     /// Pad to this length, or (nil) to the longest encoding of the batch.
     public var length: Int?
     public var left = false
@@ -55,9 +55,9 @@ public struct PaddingParams: Sendable, Equatable {
         self.padToken = padToken
     }
 
-    static func from(_ j: TextJSON) throws(LatheError) -> PaddingParams? {
+    static func from(_ j: TextJSON) throws(LatheError) -> TextPadding? {
         if j.isNull { return nil }
-        var p = PaddingParams()
+        var p = TextPadding()
         if let s = j["strategy"] {
             if let f = s["Fixed"]?.intValue { p.length = f } else if s.stringValue != "BatchLongest" {
                 throw LatheError("padding: \"strategy\" must be \"BatchLongest\" or {\"Fixed\": n}")
@@ -88,11 +88,11 @@ public final class TextTokenizer: @unchecked Sendable {
     var model: TextModel
     var postProcessor: TextPostProcessor?
     var decoder: TextDecoder?
-    let added = AddedVocabulary()
+    let added = TextAddedVocabulary()
     /// Truncation applied by `encode` (set from the file; change or clear it freely).
-    public var truncation: TruncationParams?
+    public var truncation: TextTruncation?
     /// Padding applied by `encode` and `encodeBatch` (set from the file).
-    public var padding: PaddingParams?
+    public var padding: TextPadding?
     /// The JSON of each part as read, written back unchanged by `json()`.
     var partJSON: [String: TextJSON] = [:]
 
@@ -133,12 +133,12 @@ public final class TextTokenizer: @unchecked Sendable {
         preTokenizer = try j["pre_tokenizer"].map { (x) throws(LatheError) in try TextPreTokenizer.from(x) } ?? nil
         postProcessor = try j["post_processor"].map { (x) throws(LatheError) in try TextPostProcessor.from(x) } ?? nil
         decoder = try j["decoder"].map { (x) throws(LatheError) in try TextDecoder.from(x) } ?? nil
-        truncation = try j["truncation"].map { (x) throws(LatheError) in try TruncationParams.from(x) } ?? nil
-        padding = try j["padding"].map { (x) throws(LatheError) in try PaddingParams.from(x) } ?? nil
+        truncation = try j["truncation"].map { (x) throws(LatheError) in try TextTruncation.from(x) } ?? nil
+        padding = try j["padding"].map { (x) throws(LatheError) in try TextPadding.from(x) } ?? nil
         for k in ["normalizer", "pre_tokenizer", "post_processor", "decoder"] { if let x = j[k] { partJSON[k] = x } }
-        var toks: [AddedToken] = []
+        var toks: [TextAddedToken] = []
         if let arr = j["added_tokens"]?.arrayValue {
-            for a in arr { toks.append(try AddedToken.from(a).1) }
+            for a in arr { toks.append(try TextAddedToken.from(a).1) }
         } else if let a = j["added_tokens"], !a.isNull {
             throw LatheError("\"added_tokens\" must be an array")
         }
@@ -146,7 +146,7 @@ public final class TextTokenizer: @unchecked Sendable {
     }
 
     init(model: TextModel, normalizer: TextNormalizer?, preTokenizer: TextPreTokenizer?,
-         postProcessor: TextPostProcessor?, decoder: TextDecoder?, addedTokens: [AddedToken]) {
+         postProcessor: TextPostProcessor?, decoder: TextDecoder?, addedTokens: [TextAddedToken]) {
         self.model = model
         self.normalizer = normalizer
         self.preTokenizer = preTokenizer
@@ -193,14 +193,14 @@ public final class TextTokenizer: @unchecked Sendable {
     }
 
     /// The added tokens with their ids, in id order.
-    public var addedTokens: [(id: Int, token: AddedToken)] {
+    public var addedTokens: [(id: Int, token: TextAddedToken)] {
         added.byId.keys.sorted().compactMap { id in added.byId[id].map { (id, $0) } }
     }
 
     /// Adds tokens to the vocabulary (special ones are matched in text and skipped when
     /// decoding). Returns how many were new.
     @discardableResult
-    public func addTokens(_ tokens: [AddedToken]) -> Int {
+    public func addTokens(_ tokens: [TextAddedToken]) -> Int {
         added.add(tokens, model: model, normalizer: normalizer, uc: workspace.unicode)
     }
 
@@ -215,7 +215,7 @@ public final class TextTokenizer: @unchecked Sendable {
     /// The pieces the pre-tokenizer alone cuts the text into, with their byte offsets in the
     /// text (the Python `pre_tokenizer.pre_tokenize_str`).
     public func preTokenize(_ text: String) -> [(piece: String, start: Int, end: Int)] {
-        var pieces = [Piece(text: NText(original: Array(text.utf8)))]
+        var pieces = [TextPiece(text: NText(original: Array(text.utf8)))]
         if pieces[0].text.isEmpty { pieces = [] }
         preTokenizer?.apply(&pieces)
         return pieces.map { p in
@@ -281,8 +281,8 @@ public final class TextTokenizer: @unchecked Sendable {
     /// `withOffsets: false` skips the offset trimming some post-processors do (the offsets are
     /// then the untrimmed ones): faster when only ids are wanted.
     public func encode(_ text: String, pair: String? = nil, addSpecialTokens: Bool = true,
-                       withTokens: Bool = true, withOffsets: Bool = true, truncation: TruncationParams?? = .none,
-                       padding: PaddingParams?? = .none) throws(LatheError) -> TextEncoding {
+                       withTokens: Bool = true, withOffsets: Bool = true, truncation: TextTruncation?? = .none,
+                       padding: TextPadding?? = .none) throws(LatheError) -> TextEncoding {
         try encode(text, pair: pair, addSpecialTokens: addSpecialTokens, withTokens: withTokens, withOffsets: withOffsets,
                    truncation: truncation ?? self.truncation, padding: padding ?? self.padding, ws: workspace)
     }
@@ -291,7 +291,7 @@ public final class TextTokenizer: @unchecked Sendable {
     public static let maxLength = 1 << 24
 
     func encode(_ text: String, pair: String?, addSpecialTokens: Bool, withTokens: Bool, withOffsets: Bool = true,
-                truncation: TruncationParams?, padding: PaddingParams?, ws: TextWorkspace) throws(LatheError) -> TextEncoding {
+                truncation: TextTruncation?, padding: TextPadding?, ws: TextWorkspace) throws(LatheError) -> TextEncoding {
         if let l = padding?.length, l > TextTokenizer.maxLength {
             throw LatheError("padding length \(l) is too large (at most \(TextTokenizer.maxLength))")
         }
@@ -309,7 +309,7 @@ public final class TextTokenizer: @unchecked Sendable {
     }
 
     func postProcess(_ a: TextEncoding, _ b: TextEncoding?, addSpecialTokens: Bool, withTokens: Bool,
-                     truncation: TruncationParams?) throws(LatheError) -> TextEncoding {
+                     truncation: TextTruncation?) throws(LatheError) -> TextEncoding {
         var a = a, b = b
         if let t = truncation {
             var params = t
@@ -335,7 +335,7 @@ public final class TextTokenizer: @unchecked Sendable {
         return r
     }
 
-    static func truncate(_ a: inout TextEncoding, _ b: inout TextEncoding?, _ p: TruncationParams) throws(LatheError) {
+    static func truncate(_ a: inout TextEncoding, _ b: inout TextEncoding?, _ p: TextTruncation) throws(LatheError) {
         if p.maxLength == 0 {
             a.truncate(0, left: p.left)
             b?.truncate(0, left: p.left)
@@ -382,8 +382,8 @@ public final class TextTokenizer: @unchecked Sendable {
     /// Encodes many texts (in parallel over Lathe's threads), then pads them together when the
     /// padding settings say so (to the longest, or a fixed length).
     public func encodeBatch(_ texts: [String], pairs: [String]? = nil, addSpecialTokens: Bool = true,
-                            withTokens: Bool = false, withOffsets: Bool = true, truncation: TruncationParams?? = .none,
-                            padding: PaddingParams?? = .none, threads: Int = 1) throws(LatheError) -> [TextEncoding] {
+                            withTokens: Bool = false, withOffsets: Bool = true, truncation: TextTruncation?? = .none,
+                            padding: TextPadding?? = .none, threads: Int = 1) throws(LatheError) -> [TextEncoding] {
         if let pairs, pairs.count != texts.count {
             throw LatheError("\(texts.count) texts but \(pairs.count) pair texts")
         }
@@ -561,7 +561,7 @@ public final class TextTokenizer: @unchecked Sendable {
     }
 }
 
-extension AddedVocabulary {
+extension TextAddedVocabulary {
     func byContentPairs() -> [(String, Int)] {
         byContent.map { (String(decoding: $0.key, as: UTF8.self), $0.value) }
     }

@@ -46,7 +46,7 @@ public enum TextVocabulary {
     public static func characters(_ texts: [String], _ o: Options = Options()) throws(LatheError) -> TextTokenizer {
         try validate(o)
         let specials = specialsList(o)
-        let uc = UnicodeCache()
+        let uc = TextUnicodeCache()
         var counts: [[UInt8]: Int] = [:]
         for (k, t) in texts.enumerated() {
             if k % 4096 == 0 { try Interrupt.check() }
@@ -56,7 +56,7 @@ public enum TextVocabulary {
                 guard let p = buf.baseAddress else { return }
                 var i = 0
                 while i < buf.count {
-                    let l = min(UChar.seqLen(p[i]), buf.count - i)
+                    let l = min(TextChar.seqLen(p[i]), buf.count - i)
                     counts[Array(buf[i..<(i + l)]), default: 0] += 1
                     i += l
                 }
@@ -70,14 +70,14 @@ public enum TextVocabulary {
                                  ignoreMerges: false, dropout: nil)
         return TextTokenizer(model: .bpe(model), normalizer: o.lowercase ? .lowercase : nil, preTokenizer: nil,
                              postProcessor: nil, decoder: .fuse,
-                             addedTokens: specials.map { AddedToken($0, special: true) })
+                             addedTokens: specials.map { TextAddedToken($0, special: true) })
     }
 
     /// A word-level tokenizer: words and punctuation runs (`\w+|[^\w\s]+`).
     public static func words(_ texts: [String], _ o: Options = Options()) throws(LatheError) -> TextTokenizer {
         try validate(o)
         let specials = specialsList(o)
-        let uc = UnicodeCache()
+        let uc = TextUnicodeCache()
         let pre = TextPreTokenizer.whitespace
         var counts: [[UInt8]: Int] = [:]
         for (k, t) in texts.enumerated() {
@@ -85,7 +85,7 @@ public enum TextVocabulary {
             var text = NText(original: Array(t.utf8))
             if o.lowercase { text = TextNormalizer.lowercased(text, uc) }
             if text.isEmpty { continue }
-            var pieces = [Piece(text: text)]
+            var pieces = [TextPiece(text: text)]
             pre.apply(&pieces)
             for p in pieces { counts[Array(p.text.bytes), default: 0] += 1 }
         }
@@ -95,6 +95,6 @@ public enum TextVocabulary {
         let model = WordLevelModel(vocabR: vocabR, unkToken: o.unkToken)
         return TextTokenizer(model: .wordLevel(model), normalizer: o.lowercase ? .lowercase : nil, preTokenizer: pre,
                              postProcessor: nil, decoder: nil,
-                             addedTokens: specials.map { AddedToken($0, special: true) })
+                             addedTokens: specials.map { TextAddedToken($0, special: true) })
     }
 }
