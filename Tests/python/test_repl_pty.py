@@ -226,3 +226,22 @@ def test_who_time_and_reset(term):
     term.wait_for("fresh Lua state")
     term.line("alpha")
     term.wait_for("\nnil\n")
+
+
+def test_ctrl_c_stops_training_after_a_step_and_keeps_the_session(term, home):
+    ck = os.path.join(home, "ck")
+    term.line("g = nn.gpt{vocab = 64, layers = 2, dim = 64, heads = 4, seq = 32, seed = 1}")
+    term.line("data = tensor.randint(0, 64, {512, 33}, {seed = 2})")
+    term.line(f'h = train.fit{{model = g, train = data, epochs = 50, batch_size = 8, checkpoint_dir = "{ck}"}}')
+    time.sleep(3)
+    term.key("C-c")
+    term.wait_for("interrupted after step", timeout=30)
+    term.line("h.interrupted and h.steps > 0 and h.checkpoint ~= nil and 'kept' or 'lost'")
+    term.wait_for("\nkept\n")
+    # the model is usable and training resumes from the checkpoint
+    term.line("#g:generate({1, 2, 3}, {max_tokens = 3, greedy = true})")
+    term.wait_for("\n3\n")
+    term.line(f'h2 = train.fit{{model = g, train = data, epochs = 50, batch_size = 8, checkpoint_dir = "{ck}", resume = true, max_steps = h.steps + 2, quiet = true}}')
+    term.line("h2.steps == h.steps + 2")
+    term.wait_for("\ntrue\n", timeout=60)
+    assert term.alive()
