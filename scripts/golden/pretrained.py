@@ -80,10 +80,21 @@ def byte_bpe():
 
 
 def wordpiece():
-    from tokenizers import BertWordPieceTokenizer
-    tok = BertWordPieceTokenizer(lowercase=True)
-    tok.train_from_iterator(CORPUS, vocab_size=200, min_frequency=1, show_progress=False,
-                            special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
+    """A BERT-style WordPiece tokenizer with a fixed vocabulary (the trainer's order is not
+    deterministic): specials, characters, ##characters, then the corpus's words by count."""
+    import collections
+    import re
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+    words = collections.Counter(w for line in CORPUS for w in re.findall(r"\w+|[^\w\s]", line.lower()))
+    chars = sorted({ch for w in words for ch in w})
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + chars + ["##" + c for c in chars]
+    vocab += [w for w, _ in sorted(words.items(), key=lambda kv: (-kv[1], kv[0])) if w not in vocab][:200 - len(vocab)]
+    tok = Tokenizer(models.WordPiece({t: i for i, t in enumerate(vocab)}, unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.post_processor = processors.TemplateProcessing(single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+                                                       special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
+    tok.decoder = decoders.WordPiece()
     return tok
 
 
@@ -248,7 +259,95 @@ def tiny_models():
     new = gen[0, len(pids):].tolist()
     results["tiny-llama"]["chat"] = {"messages": msgs, "prompt": prompt, "prompt_ids": pids, "generated": new,
                                      "text": tok.decode(new, skip_special_tokens=True)}
+    results["tiny-llama.gguf"] = tiny_gguf(bpe)
     (OUT / "tiny.json").write_text(json.dumps(results, indent=1) + "\n")
+
+
+def tiny_gguf(bpe):
+    """A tiny Llama written as llama.cpp's converter does (q/k rows permuted, one tensor of each
+    type: Q8_0, Q4_0, Q4_1, F16, F32), with its byte-level BPE tokenizer and a ChatML template.
+    The reference: the same tensors dequantized by gguf-py, loaded into transformers."""
+    import gguf
+    from gguf.quants import dequantize, quantize
+    T = gguf.GGMLQuantizationType
+    cfg = LlamaConfig(vocab_size=300, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+                      num_key_value_heads=2, max_position_embeddings=128, rms_norm_eps=1e-5, tie_word_embeddings=True,
+                      rope_parameters={"rope_type": "default", "rope_theta": 10000.0}, bos_token_id=1, eos_token_id=2)
+    torch.manual_seed(8)
+    m = LlamaForCausalLM(cfg)
+    perturb(m, 8)
+    sd = {k: v.detach().numpy().astype(np.float32) for k, v in m.state_dict().items()}
+    H, KV = cfg.num_attention_heads, cfg.num_key_value_heads
+
+    def permute(w, nh):  # llama.cpp's LlamaModel.permute
+        return w.reshape(nh, 2, w.shape[0] // nh // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+    types = {"attn_q": T.Q4_0, "attn_k": T.Q4_1, "attn_v": T.Q8_0, "attn_output": T.F16, "ffn_gate": T.Q4_1,
+             "ffn_up": T.Q4_0, "ffn_down": T.Q8_0, "attn_norm": T.F32, "ffn_norm": T.F32}
+    per = {"attn_norm": "input_layernorm", "ffn_norm": "post_attention_layernorm", "attn_q": "self_attn.q_proj",
+           "attn_k": "self_attn.k_proj", "attn_v": "self_attn.v_proj", "attn_output": "self_attn.o_proj",
+           "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj", "ffn_down": "mlp.down_proj"}
+    path = OUT / "tiny-llama.gguf"
+    w = gguf.GGUFWriter(str(path), "llama")
+    w.add_name("tiny-llama")
+    w.add_block_count(cfg.num_hidden_layers)
+    w.add_context_length(cfg.max_position_embeddings)
+    w.add_embedding_length(cfg.hidden_size)
+    w.add_feed_forward_length(cfg.intermediate_size)
+    w.add_head_count(H)
+    w.add_head_count_kv(KV)
+    w.add_rope_dimension_count(cfg.hidden_size // H)
+    w.add_rope_freq_base(10000.0)
+    w.add_layer_norm_rms_eps(1e-5)
+    w.add_vocab_size(cfg.vocab_size)
+    vocab = bpe.get_vocab()
+    tokens = [t for t, _ in sorted(vocab.items(), key=lambda kv: kv[1])]
+    tj = json.loads(bpe.to_str())
+    merges = [" ".join(m) if isinstance(m, list) else m for m in tj["model"]["merges"]]
+    w.add_tokenizer_model("gpt2")
+    w.add_tokenizer_pre("gpt2")
+    w.add_token_list(tokens)
+    w.add_token_types([3 if t in ("<|endoftext|>", "<|im_start|>", "<|im_end|>") else 1 for t in tokens])
+    w.add_token_merges(merges)
+    w.add_bos_token_id(1)
+    w.add_eos_token_id(2)
+    w.add_add_bos_token(False)
+    w.add_chat_template(CHATML)
+    deq = {}
+
+    def put(name, hf_name, arr, qtype, perm_heads=0):
+        stored = permute(arr, perm_heads) if perm_heads else arr
+        if qtype in (T.F32, T.F16):
+            data = stored.astype(np.float32 if qtype == T.F32 else np.float16)
+            w.add_tensor(name, data)
+            back = data.astype(np.float32)
+        else:
+            q = quantize(stored, qtype)
+            w.add_tensor(name, q, raw_shape=q.shape, raw_dtype=qtype)
+            back = dequantize(q, qtype).reshape(stored.shape).astype(np.float32)
+        if perm_heads:  # undo the permutation for the HF reference
+            n = back.shape[0] // perm_heads // 2
+            back = back.reshape(perm_heads, n, 2, *back.shape[1:]).swapaxes(1, 2).reshape(back.shape)
+        deq[hf_name] = back
+    put("token_embd.weight", "model.embed_tokens.weight", sd["model.embed_tokens.weight"], T.Q8_0)
+    put("output_norm.weight", "model.norm.weight", sd["model.norm.weight"], T.F32)
+    for i in range(cfg.num_hidden_layers):
+        for k, hf in per.items():
+            name = f"model.layers.{i}.{hf}.weight"
+            put(f"blk.{i}.{k}.weight", name, sd[name], types[k], H if k == "attn_q" else (KV if k == "attn_k" else 0))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    m.load_state_dict({k: torch.tensor(v) for k, v in deq.items()}, strict=False)
+    m.tie_weights()
+    m.eval()
+    ids = [[5, 17, 42, 99, 3, 250, 7], [11, 12, 13, 14, 15, 0, 0]]
+    mask = [[1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 0, 0]]
+    with torch.no_grad():
+        logits = m(input_ids=torch.tensor(ids), attention_mask=torch.tensor(mask)).logits
+    print("tiny-llama.gguf", path.stat().st_size, "bytes")
+    return {"class": "LlamaForCausalLM (from GGUF)", "ids": ids, "mask": mask, "shape": list(logits.shape),
+            "logits": floats(logits)}
 
 
 # ---------------------------------------------------------------------------------------------
