@@ -288,19 +288,27 @@ enum HFModule: LuaInstaller {
     final class Streamer {
         let tok: TextTokenizer
         var ids: [Int] = []
-        var printed = ""
+        var printed: [UInt8] = []
         init(_ t: TextTokenizer) { tok = t }
+        /// Prints what the text gained (bytewise: a combining mark may join the last character).
+        func emit(final: Bool) {
+            guard let text = try? tok.decode(ids, skipSpecialTokens: true) else { return }
+            let b = Array(text.utf8)
+            // hold back a trailing partial UTF-8 character (decoded as U+FFFD) until it completes
+            if !final && text.unicodeScalars.last == "\u{FFFD}" { return }
+            if b.count >= printed.count && Array(b[0..<printed.count]) == printed {
+                Output.write(String(decoding: b[printed.count...], as: UTF8.self))
+                printed = b
+            }
+        }
         func push(_ id: Int) {
             ids.append(id)
-            guard let text = try? tok.decode(ids, skipSpecialTokens: true) else { return }
-            // hold back a trailing partial UTF-8 character (shown as U+FFFD)
-            if text.hasSuffix("\u{FFFD}") { return }
-            if text.hasPrefix(printed) {
-                Output.write(String(text.dropFirst(printed.count)))
-            }
-            printed = text
+            emit(final: false)
         }
-        func finish() { Output.write("\n") }
+        func finish() {
+            emit(final: true)
+            Output.write("\n")
+        }
     }
 
     static func chat(_ c: LuaCall, model: Module, at i: Int32) throws -> Int32 {

@@ -25,6 +25,9 @@ public struct ChatTemplate {
         var ctx = JContext()
         ctx.scopes[0]["messages"] = .list(messages.map { .dict($0) })
         ctx.scopes[0]["add_generation_prompt"] = .bool(addGenerationPrompt)
+        // transformers passes these as None when the caller gives none
+        ctx.scopes[0]["tools"] = JValue.none
+        ctx.scopes[0]["documents"] = JValue.none
         for (k, v) in extra { ctx.scopes[0][k] = v }
         var out = ""
         _ = try ctx.run(nodes, &out)
@@ -531,7 +534,10 @@ struct JParser {
                 throw LatheError("chat template: unexpected token\(describeHere)")
             }
         }
-        if !until.isEmpty { throw LatheError("chat template: missing {% \(until.sorted().joined(separator: " / ")) %}") }
+        if !until.isEmpty {
+            let end = until.first { $0.hasPrefix("end") } ?? until.sorted()[0]
+            throw LatheError("chat template: missing {% \(end) %}")
+        }
         return nodes
     }
 
