@@ -10,21 +10,99 @@
 #include <unistd.h>
 
 // ---- State ------------------------------------------------------------------------------
+// Lua's allocator. Small blocks (the userdata of every tensor, short strings, small tables)
+// come from per-size free lists: the collector frees them in bursts, which otherwise sends
+// glibc's malloc through its slow consolidation path on every other allocation. Memory in the
+// free lists is reused, never returned (it stays small). Out of memory aborts instead of
+// longjmp-ing through Swift frames.
+#define LP_POOL_CLASSES 16      // 16, 32, ..., 256 bytes
+#define LP_POOL_CHUNK (64 * 1024)
+typedef struct lp_free { struct lp_free *next; } lp_free;
+// One pool per Lua state (a state is used by one thread at a time; states may live on
+// different threads, as the tests do).
+typedef struct {
+    lp_free *heads[LP_POOL_CLASSES];
+    char *cursor, *end;
+    void **chunks;
+    int nchunks, cap;
+} lp_pool;
+
+static void lp_oom(void) {
+    static const char msg[] = "lathe: out of memory in the Lua heap\n";
+    ssize_t w = write(2, msg, sizeof msg - 1);
+    (void)w;
+    abort();
+}
+
+static inline int pool_class(size_t n) { return (int)((n + 15) / 16) - 1; }
+
+static void *pool_get(lp_pool *pl, int c) {
+    lp_free *f = pl->heads[c];
+    if (f) {
+        pl->heads[c] = f->next;
+        return f;
+    }
+    size_t sz = (size_t)(c + 1) * 16;
+    if (!pl->cursor || pl->cursor + sz > pl->end) {
+        if (pl->nchunks == pl->cap) {
+            int ncap = pl->cap ? pl->cap * 2 : 16;
+            void **nc = realloc(pl->chunks, sizeof(void *) * (size_t)ncap);
+            if (!nc) lp_oom();
+            pl->chunks = nc;
+            pl->cap = ncap;
+        }
+        pl->cursor = malloc(LP_POOL_CHUNK);
+        if (!pl->cursor) lp_oom();
+        pl->chunks[pl->nchunks++] = pl->cursor;
+        pl->end = pl->cursor + LP_POOL_CHUNK;
+    }
+    void *p = pl->cursor;
+    pl->cursor += sz;
+    return p;
+}
+
+static inline void pool_put(lp_pool *pl, void *p, int c) {
+    lp_free *f = (lp_free *)p;
+    f->next = pl->heads[c];
+    pl->heads[c] = f;
+}
+
+// Lua tells the old size of every block it frees or resizes (osize), so the pool knows where a
+// block came from. For new blocks (ptr == NULL) osize encodes the object type, not a size.
 static void *lp_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
-    (void)ud;
-    (void)osize;
+    lp_pool *pl = (lp_pool *)ud;
+    int small_old = ptr && osize > 0 && osize <= LP_POOL_CLASSES * 16;
     if (nsize == 0) {
-        free(ptr);
+        if (ptr) {
+            if (small_old) pool_put(pl, ptr, pool_class(osize)); else free(ptr);
+        }
         return NULL;
     }
-    void *p = realloc(ptr, nsize);
-    if (!p) {
-        static const char msg[] = "lathe: out of memory in the Lua heap\n";
-        ssize_t w = write(2, msg, sizeof msg - 1);
-        (void)w;
-        abort();
+    int small_new = nsize <= LP_POOL_CLASSES * 16;
+    if (!ptr) {
+        if (small_new) return pool_get(pl, pool_class(nsize));
+        void *p = malloc(nsize);
+        if (!p) lp_oom();
+        return p;
     }
+    if (small_old && small_new && pool_class(osize) == pool_class(nsize)) return ptr;
+    void *p = small_new ? pool_get(pl, pool_class(nsize)) : malloc(nsize);
+    if (!p) lp_oom();
+    memcpy(p, ptr, osize < nsize ? osize : nsize);
+    if (small_old) pool_put(pl, ptr, pool_class(osize)); else free(ptr);
     return p;
+}
+
+void lp_close(lua_State *L) {
+    void *ud = NULL;
+    lua_getallocf(L, &ud);
+    lua_close(L);
+    lp_pool *pl = (lp_pool *)ud;
+    if (pl) {
+        for (int i = 0; i < pl->nchunks; i++) free(pl->chunks[i]);
+        free(pl->chunks);
+        free(pl);
+    }
 }
 
 static int lp_panic(lua_State *L) {
@@ -55,8 +133,13 @@ static void lp_warnf(void *ud, const char *msg, int tocont) {
 }
 
 lua_State *lp_newstate(void) {
-    lua_State *L = lua_newstate(lp_alloc, NULL);
-    if (!L) return NULL;
+    lp_pool *pl = calloc(1, sizeof(lp_pool));
+    if (!pl) return NULL;
+    lua_State *L = lua_newstate(lp_alloc, pl);
+    if (!L) {
+        free(pl);
+        return NULL;
+    }
     lua_atpanic(L, lp_panic);
     lp_warnstate *ws = (lp_warnstate *)lua_newuserdatauv(L, sizeof(lp_warnstate), 0);
     ws->on = 1;

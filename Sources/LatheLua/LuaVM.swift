@@ -119,6 +119,7 @@ public final class LuaVM {
         MetricsModule.self,
         TextModule.self,
         HFModule.self,
+        DataModule.self,
     ]
 
     public init(stdlib: String? = LuaVM.findStdlib()) throws {
@@ -137,7 +138,7 @@ public final class LuaVM {
     }
 
     deinit {
-        lua_close(L)
+        lp_close(L)
     }
 
     // MARK: - Finding stdlib/

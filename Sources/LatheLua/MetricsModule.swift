@@ -1416,7 +1416,8 @@ enum MetricsModule: LuaInstaller {
             "The misclassified rows, with both labels, ready to print or save.",
             signature: "metrics.errors(rows, y_true, y_pred, {limit=}) -> table",
             details: """
-                rows: an array of row tables ({{text=..., id=...}, ...}) or of strings (each becomes {text=...}).
+                rows: a data table (data.read_csv, data.from), an array of row tables ({{text=..., id=...}, ...})
+                or an array of strings (each becomes {text=...}).
                 y_true, y_pred: arrays as long as rows, or the names of fields in the rows
                 (metrics.errors(rows, "label", "prediction")). Labels are compared with Lua's raw equality.
                 Each returned row is a copy of the original row with row (its position), y_true and y_pred
@@ -1480,8 +1481,16 @@ enum MetricsModule: LuaInstaller {
     static func errorRowSource(_ c: LuaCall, _ i: Int32) throws -> (count: Int, pushRow: (Int) -> Void) {
         let L = c.L
         let idx = lua_absindex(L, i)
+        if let table = c.object(idx, DataTable.self) {
+            return (table.rowCount, { k in
+                DataLua.pushNA(L)
+                let na = lua_gettop(L)
+                DataLua.pushRow(c, table, k, naIndex: na)
+                lp_remove(L, na)
+            })
+        }
         guard lua_type(L, idx) == LUA_TTABLE else {
-            throw c.argError(idx, "rows", expected: "an array of row tables or strings")
+            throw c.argError(idx, "rows", expected: "a DataTable or an array of row tables or strings")
         }
         let n = c.rawLen(idx)
         for k in 0..<n {

@@ -5,20 +5,43 @@ import Foundation
 /// Where Lathe's own printing goes (help, show, tables, progress lines): stdout, unless
 /// `lathe.capture` is collecting it.
 public enum Output {
-    nonisolated(unsafe) static var captures: [String] = []
+    // Captures are per thread: each Lua state runs on one thread, and tests run states on many.
+    nonisolated(unsafe) static var captures: [UInt: [String]] = [:]
+    static let lock = NSLock()
+    static var thread: UInt { UInt(bitPattern: Int(pthread_self())) }
 
     /// Writes text to stdout (through C stdio, in order with Lua's print) or the capture.
     public static func write(_ s: String) {
-        if !captures.isEmpty {
-            captures[captures.count - 1] += s
+        lock.lock()
+        let t = thread
+        if var stack = captures[t], !stack.isEmpty {
+            stack[stack.count - 1] += s
+            captures[t] = stack
+            lock.unlock()
             return
         }
+        lock.unlock()
         print(s, terminator: "")
     }
 
-    public static func begin() { captures.append("") }
-    public static func end() -> String { captures.popLast() ?? "" }
-    public static var isCapturing: Bool { !captures.isEmpty }
+    public static func begin() {
+        lock.lock()
+        captures[thread, default: []].append("")
+        lock.unlock()
+    }
+    public static func end() -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        let t = thread
+        let s = captures[t]?.popLast() ?? ""
+        if captures[t]?.isEmpty == true { captures[t] = nil }
+        return s
+    }
+    public static var isCapturing: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return captures[thread]?.isEmpty == false
+    }
 }
 
 /// `lathe.capture`: runs a function with print, io.write and Lathe's own output collected

@@ -6,17 +6,7 @@ import LatheCore
 /// parameter names, PEFT's trainable counts, bitsandbytes' quantized storage and torch's
 /// saved activations (Tests/golden/cost/golden.json, made by scripts/golden/cost.py), plus
 /// published figures and hand-checked money examples.
-/// The message of the error `body` throws, or nil.
-func errorMessage(_ body: () throws -> Void) -> String? {
-    do {
-        try body()
-        return nil
-    } catch let e as LatheError {
-        return e.message
-    } catch {
-        return "\(error)"
-    }
-}
+// errorMessage(_:) is shared: Tests/LatheCoreTests/FormatsTests.swift
 
 @Suite struct CostTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -343,7 +343,7 @@ func closeAll(_ a: [Double], _ b: [Double], _ tol: Double = 1e-12) -> Bool {
     }
 }
 
-@Suite struct TextGolden {
+@Suite struct MetricsTextGolden {
     let g = (try? Golden.load("text.json")) as? [String: Any] ?? [:]
 
     @Test func squad() throws {

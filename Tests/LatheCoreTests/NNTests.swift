@@ -129,6 +129,18 @@ import Testing
         #expect(throws: LatheError.self) { try LoRA.apply(m, bad, rng: &rng) }
     }
 
+    @Test func loraLinearGradients() throws {
+        let x = randTensor([2, 3, 5], seed: 70), w = randTensor([4, 5], seed: 71), bias = randTensor([4], seed: 72)
+        let a = randTensor([2, 5], seed: 73), b = randTensor([4, 2], seed: 74)
+        try gradcheck("lora_linear", [x, w, a, b, bias]) {
+            try F.loraLinear($0[0], weight: $0[1], bias: $0[4], a: $0[2], b: $0[3], scale: 1.5, dropout: 0, training: true)
+        }
+        // equals the composed form
+        let fused = try F.loraLinear(x, weight: w, bias: bias, a: a, b: b, scale: 1.5, dropout: 0, training: false)
+        let composed = try Tensor.linear(x, w, bias) + Tensor.linear(Tensor.linear(x, a, nil), b, nil).mulScalar(1.5)
+        #expect(close(fused.toFloatArray(), composed.toDoubleArray(), rtol: 1e-5, atol: 1e-6))
+    }
+
     @Test func schedules() throws {
         let s = try Schedule(kind: .cosine, lr: 1, warmup: 10, total: 110, minLR: 0.1)
         #expect(abs(s.lr(at: 0) - 0.1) < 1e-12)

@@ -16,11 +16,7 @@ func tinyTokenizer(normalizer: String = "null", preTokenizer: String = "null", p
     return try TextTokenizer(json: try TextJSON.parse(json))
 }
 
-/// The error message a throwing call produces (or nil when it succeeds).
-func errorMessage(_ f: () throws -> Void) -> String? {
-    do { try f() } catch let e as LatheError { return e.message } catch { return "\(error)" }
-    return nil
-}
+// errorMessage(_:) is shared: Tests/LatheCoreTests/FormatsTests.swift
 
 @Suite struct TextJSONTests {
     @Test func parsesAndKeepsKeyOrder() throws {

@@ -696,3 +696,13 @@ T.test("no Swift frame is skipped by failing metrics calls", function()
   end
   T.eq(lathe.swift_depth(), 0)
 end)
+
+T.test("metrics.errors takes a data table and its column names", function()
+  local t = data.from{text = {"great", "awful", "fine"}, label = {"pos", "neg", "pos"}, pred = {"pos", "pos", "neg"}}
+  local e = metrics.errors(t, "label", "pred")
+  T.eq(#e, 2)
+  T.eq(e[1].row, 2)
+  T.eq(e[1].text, "awful")
+  T.eq(e[1].y_true, "neg")
+  T.eq(e[2].y_pred, "neg")
+end)

@@ -213,3 +213,25 @@ T.test("nn layers compose and report errors", function()
   T.raises(function() nn.gpt{vocab = 16, layers = 1, dim = 16, heads = 2, seq = 4}:load(p) end, "has shape")
   os.remove(p)
 end)
+
+T.test("LoRA on a pretrained model learns a shifted task and improves its held-out loss", function()
+  lathe.seed(9)
+  local function windows(text, seq)
+    local ids = {}
+    for i = 1, #text do ids[i] = text:byte(i) % 64 end
+    return train.windows(ids, seq)
+  end
+  local a = windows(string.rep("the quick brown fox jumps over the lazy dog. ", 30), 24)
+  local b_all = windows(string.rep("small companies fine tune models on their own data. ", 30), 24)
+  local n = #b_all
+  local b_train, b_test = b_all:narrow(1, 1, n - 8), b_all:narrow(1, n - 7, 8)
+  local g = nn.gpt{vocab = 64, layers = 2, dim = 48, heads = 4, seq = 24}
+  train.fit{model = g, train = a, epochs = 15, batch_size = 8, lr = 3e-3, quiet = true}
+  local before = train.evaluate(g, b_test).loss
+  local frozen = g:named_parameters()["layers.0.mlp.up_proj.weight"]:clone()
+  lora.apply(g, {r = 8, alpha = 16, targets = {"q_proj", "v_proj", "o_proj", "up_proj", "down_proj"}})
+  train.fit{model = g, train = b_train, epochs = 15, batch_size = 8, lr = 5e-3, quiet = true}
+  local after = train.evaluate(g, b_test).loss
+  T.ok(after < before * 0.5, string.format("held-out loss %.3f -> %.3f", before, after))
+  T.eq((g:named_parameters()["layers.0.mlp.up_proj.weight"] - frozen):abs():max():item(), 0, "base weights stay frozen")
+end)

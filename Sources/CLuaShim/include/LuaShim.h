@@ -16,6 +16,8 @@
 // A new state with an allocator that aborts on out-of-memory (so allocation never longjmps
 // out of Swift), a panic handler, and warnings switched on.
 lua_State *lp_newstate(void);
+// Closes a state made by lp_newstate and frees its allocator's pool.
+void lp_close(lua_State *L);
 
 // ---- Macro wrappers (macros do not import into Swift) --------------------------------------
 int lp_pcall(lua_State *L, int nargs, int nresults, int msgh);

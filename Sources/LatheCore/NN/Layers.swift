@@ -55,7 +55,10 @@ public final class Linear: Module, LoRAHost {
         guard x.shape.last == inFeatures else {
             throw LatheError("linear: input \(x.shapeString) does not end in \(inFeatures) features")
         }
-        return try addLoRA(Tensor.linear(x, weight, bias), x)
+        if let a = lora, !a.merged {
+            return try F.loraLinear(x, weight: weight, bias: bias, a: a.a, b: a.b, scale: a.scale, dropout: a.dropout, training: training)
+        }
+        return try Tensor.linear(x, weight, bias)
     }
 
     public func denseWeight() throws(LatheError) -> Tensor { weight }

@@ -29,7 +29,7 @@ public final class QuantizedMatrix: @unchecked Sendable {
         self.type = type
         self.rows = rows
         self.cols = cols
-        data = Storage(byteCount: need)
+        data = Storage.make(byteCount: need)
         data.raw.copyMemory(from: base, byteCount: need)
     }
 
@@ -50,7 +50,7 @@ public final class QuantizedMatrix: @unchecked Sendable {
                 QuantizedMatrix.quantizeBlock(xp + blk * 32, type, o.baseAddress! + blk * type.typeSize)
             }
         }
-        let storage = Storage(byteCount: out.count)
+        let storage = Storage.make(byteCount: out.count)
         out.withUnsafeBytes { b in storage.raw.copyMemory(from: b.baseAddress!, byteCount: b.count) }
         self.init(type: type, rows: rows, cols: cols, storage: storage)
     }

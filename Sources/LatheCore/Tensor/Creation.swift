@@ -69,7 +69,7 @@ extension Tensor {
 
     public static func zeros(_ shape: [Int], dtype: DType = .float32) throws(LatheError) -> Tensor {
         _ = try checkShape(shape, dtype: dtype)
-        let t = Tensor(storage: Storage(zeroedBytes: shape.reduce(1, *) * dtype.byteSize), shape: shape, dtype: dtype)
+        let t = Tensor(storage: Storage.zeroed(byteCount: shape.reduce(1, *) * dtype.byteSize), shape: shape, dtype: dtype)
         return t
     }
 

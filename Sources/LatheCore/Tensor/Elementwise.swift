@@ -60,7 +60,7 @@ extension Tensor {
         let out: Tensor
         if same && a.isContiguous {
             // same shape: reuse the operand's shape and strides arrays (no allocation)
-            out = Tensor(storage: Storage(byteCount: a.count * 4), shape: a.shape, strides: a.strides, dtype: .float32)
+            out = Tensor(storage: Storage.make(byteCount: a.count * 4), shape: a.shape, strides: a.strides, dtype: .float32)
         } else {
             _ = try checkShape(shape)
             out = Tensor(uninitialized: shape, dtype: .float32)

@@ -19,42 +19,48 @@ public enum DType: String, Sendable, CaseIterable {
 
 /// A block of memory shared by a tensor and its views.
 ///
-/// Small blocks come from malloc (16-byte aligned; the kernels use unaligned loads). Large
-/// blocks are 64-byte aligned and, when freed, kept in a size-keyed cache for reuse: Lua frees
-/// tensors only when its collector runs, so without the cache every step of a loop would
-/// fault in fresh pages from the kernel (measured: a 16M-element add ran at 60% of numpy's
-/// speed, all of it page faults).
-public final class Storage: @unchecked Sendable {
-    public let raw: UnsafeMutableRawPointer
-    public let byteCount: Int
-    let capacity: Int
-    let cached: Bool
+/// Small blocks live inside the object itself (one allocation per tensor; the kernels use
+/// unaligned loads). Large blocks are 64-byte aligned and, when freed, kept in a size-keyed
+/// cache for reuse: Lua frees tensors only when its collector runs, so without the cache every
+/// step of a loop would fault in fresh pages from the kernel (measured: a 16M-element add ran
+/// at 60% of numpy's speed, all of it page faults).
+public struct StorageHeader {
+    var raw: UnsafeMutableRawPointer?
+    var byteCount: Int
+    var capacity: Int
+    var cached: Bool
+}
 
+public final class Storage: ManagedBuffer<StorageHeader, UInt8>, @unchecked Sendable {
     /// Uninitialized storage for `byteCount` bytes.
-    public init(byteCount: Int) {
-        self.byteCount = byteCount
+    public static func make(byteCount: Int) -> Storage {
         if byteCount <= BlockCache.smallLimit {
-            capacity = max(byteCount, 16)
-            cached = false
-            guard let p = malloc(capacity) else { fatalError("out of memory allocating \(byteCount) bytes") }
-            raw = p
-        } else {
-            let cap = BlockCache.roundUp(byteCount)
-            capacity = cap
-            cached = true
-            raw = BlockCache.shared.take(cap)
+            let s = Storage.create(minimumCapacity: max(byteCount, 16)) { _ in
+                StorageHeader(raw: nil, byteCount: byteCount, capacity: max(byteCount, 16), cached: false)
+            } as! Storage
+            s.withUnsafeMutablePointers { h, e in h.pointee.raw = UnsafeMutableRawPointer(e) }
+            return s
         }
+        let cap = BlockCache.roundUp(byteCount)
+        let p = BlockCache.shared.take(cap)
+        return Storage.create(minimumCapacity: 0) { _ in
+            StorageHeader(raw: p, byteCount: byteCount, capacity: cap, cached: true)
+        } as! Storage
     }
 
     /// Zero-filled storage.
-    public convenience init(zeroedBytes byteCount: Int) {
-        self.init(byteCount: byteCount)
-        memset(raw, 0, max(byteCount, 0))
+    public static func zeroed(byteCount: Int) -> Storage {
+        let s = make(byteCount: byteCount)
+        memset(s.raw, 0, max(byteCount, 0))
+        return s
     }
 
     deinit {
-        if cached { BlockCache.shared.give(raw, capacity) } else { free(raw) }
+        if header.cached, let p = header.raw { BlockCache.shared.give(p, header.capacity) }
     }
+
+    @inline(__always) public var raw: UnsafeMutableRawPointer { header.raw.unsafelyUnwrapped }
+    @inline(__always) public var byteCount: Int { header.byteCount }
 
     @inline(__always) public var floats: UnsafeMutablePointer<Float> {
         raw.assumingMemoryBound(to: Float.self)

@@ -10,6 +10,8 @@ public final class Tensor: @unchecked Sendable {
     public let shape: [Int]
     public let strides: [Int]
     public let dtype: DType
+    /// Elements laid out densely in row-major order (computed once: shape and strides never change).
+    public let isContiguous: Bool
 
     /// Leaves: gradients accumulate in `grad`. Non-leaves: set when any input requires grad.
     public var requiresGrad: Bool = false
@@ -23,17 +25,24 @@ public final class Tensor: @unchecked Sendable {
         self.storage = storage
         self.offset = offset
         self.shape = shape
-        self.strides = strides ?? Tensor.contiguousStrides(shape)
+        if let strides {
+            self.strides = strides
+            isContiguous = Tensor.contiguous(shape, strides)
+        } else {
+            self.strides = Tensor.contiguousStrides(shape)
+            isContiguous = true
+        }
         self.dtype = dtype
     }
 
     /// A new uninitialized contiguous tensor.
     public init(uninitialized shape: [Int], dtype: DType = .float32) {
         let n = shape.reduce(1, *)
-        storage = Storage(byteCount: n * dtype.byteSize)
+        storage = Storage.make(byteCount: n * dtype.byteSize)
         offset = 0
         self.shape = shape
         strides = Tensor.contiguousStrides(shape)
+        isContiguous = true
         self.dtype = dtype
     }
 
@@ -80,7 +89,7 @@ public final class Tensor: @unchecked Sendable {
     @inline(__always) public var rank: Int { shape.count }
     @inline(__always) public var count: Int { shape.reduce(1, *) }
 
-    public var isContiguous: Bool {
+    static func contiguous(_ shape: [Int], _ strides: [Int]) -> Bool {
         var expected = 1
         for i in stride(from: shape.count - 1, through: 0, by: -1) {
             if shape[i] != 1 && strides[i] != expected { return false }
