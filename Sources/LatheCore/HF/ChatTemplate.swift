@@ -21,8 +21,12 @@ public struct ChatTemplate {
     }
 
     /// Renders the template for `messages` (each a dictionary such as role/content).
-    public func render(messages: [[(String, JValue)]], addGenerationPrompt: Bool, extra: [String: JValue] = [:]) throws(LatheError) -> String {
+    /// `maxSteps` bounds the work (statements run plus loop iterations): a template that loops
+    /// longer is an error, not a hang.
+    public func render(messages: [[(String, JValue)]], addGenerationPrompt: Bool, extra: [String: JValue] = [:],
+                       maxSteps: Int = 1_000_000) throws(LatheError) -> String {
         var ctx = JContext()
+        ctx.maxSteps = maxSteps
         ctx.scopes[0]["messages"] = .list(messages.map { .dict($0) })
         ctx.scopes[0]["add_generation_prompt"] = .bool(addGenerationPrompt)
         // transformers passes these as None when the caller gives none
@@ -36,12 +40,12 @@ public struct ChatTemplate {
 
     /// Renders with plain string messages and the special tokens transformers passes.
     public func render(messages: [(role: String, content: String)], addGenerationPrompt: Bool,
-                       bosToken: String?, eosToken: String?) throws(LatheError) -> String {
+                       bosToken: String?, eosToken: String?, maxSteps: Int = 1_000_000) throws(LatheError) -> String {
         var extra: [String: JValue] = [:]
         extra["bos_token"] = bosToken.map { .string($0) } ?? .undefined
         extra["eos_token"] = eosToken.map { .string($0) } ?? .undefined
         return try render(messages: messages.map { [("role", .string($0.role)), ("content", .string($0.content))] },
-                          addGenerationPrompt: addGenerationPrompt, extra: extra)
+                          addGenerationPrompt: addGenerationPrompt, extra: extra, maxSteps: maxSteps)
     }
 }
 
@@ -816,6 +820,7 @@ enum JFlow { case normal, breakLoop, continueLoop }
 struct JContext {
     var scopes: [[String: JValue]] = [[:]]
     var steps = 0
+    var maxSteps = 1_000_000
 
     func lookup(_ n: String) -> JValue {
         for s in scopes.reversed() { if let v = s[n] { return v } }
@@ -828,7 +833,7 @@ struct JContext {
     mutating func run(_ nodes: [JNode], _ out: inout String) throws(LatheError) -> JFlow {
         for n in nodes {
             steps += 1
-            if steps > 5_000_000 { throw LatheError("chat template: too many steps (an endless loop?)") }
+            if steps > maxSteps { throw LatheError("chat template: too many steps (an endless loop?)") }
             switch n {
             case .text(let s): out += s
             case .output(let e): out += try eval(e).text
@@ -879,6 +884,8 @@ struct JContext {
                     continue
                 }
                 for (i, it) in items.enumerated() {
+                    steps += 1
+                    if steps > maxSteps { throw LatheError("chat template: too many steps (an endless loop?)") }
                     var scope = bind(vars, it)
                     let n = items.count
                     scope["loop"] = .dict([
@@ -1156,10 +1163,9 @@ struct JContext {
             guard ints.count == args.count, (1...3).contains(ints.count) else { throw LatheError("chat template: range() takes 1 to 3 integers") }
             let (lo, hi, st) = ints.count == 1 ? (0, ints[0], 1) : (ints[0], ints[1], ints.count == 3 ? ints[2] : 1)
             guard st != 0 else { throw LatheError("chat template: range() step cannot be zero") }
-            var out: [JValue] = []
-            var i = lo
-            while (st > 0 ? i < hi : i > hi) && out.count < 1_000_000 { out.append(.int(i)); i += st }
-            return .list(out)
+            let n = st > 0 ? max(0, (hi - lo + st - 1) / st) : max(0, (lo - hi - st - 1) / -st)
+            guard n <= 1_000_000 else { throw LatheError("chat template: range() of \(n) items is too long (at most 1,000,000)") }
+            return .list((0..<n).map { .int(lo + $0 * st) })
         case "strftime_now":
             let f = DateFormatter()
             f.locale = Locale(identifier: "en_US_POSIX")

@@ -14,6 +14,9 @@ public final class QuantizedMatrix: @unchecked Sendable {
     /// Bytes of packed data.
     public var byteCount: Int { data.byteCount }
 
+    /// A copy of the packed blocks (rows of cols/32 blocks, as a GGUF file stores them).
+    public var packedBytes: [UInt8] { Array(UnsafeBufferPointer(start: data.bytes, count: data.byteCount)) }
+
     /// Copies packed rows (as a GGUF file stores them: each row cols/32 blocks).
     public init(type: GGMLType, rows: Int, cols: Int, bytes: UnsafeRawBufferPointer) throws(LatheError) {
         guard QuantizedMatrix.supported.contains(type) else {
