@@ -29,10 +29,18 @@ let package = Package(
             cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])],
             linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("pthread"), .linkedLibrary("m")]
         ),
+        // Lathe's matrix kernels (fp32 AVX-512/AVX2, bf16 AMX/AVX512_BF16, runtime-dispatched)
+        // and its thread pool. Instruction sets are chosen per function with target
+        // attributes, so the library runs on any x86-64.
+        .target(
+            name: "CGemm",
+            cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])],
+            linkerSettings: [.linkedLibrary("pthread")]
+        ),
         // Tiny C for Lua: macro wrappers, the error trampoline, the allocator, SIGINT.
         .target(name: "CLuaShim", dependencies: ["CLua", "CLatheCore"]),
 
-        .target(name: "LatheCore", dependencies: ["CLatheCore"], swiftSettings: coreSwiftSettings),
+        .target(name: "LatheCore", dependencies: ["CLatheCore", "CGemm"], swiftSettings: coreSwiftSettings),
         .target(name: "LatheLua", dependencies: ["LatheCore", "CLua", "CLuaShim", "CLatheCore"]),
         .target(name: "CShellShim", dependencies: ["CEditline"]),
         .target(name: "LatheShell", dependencies: ["LatheLua", "CLua", "CLuaShim", "CShellShim", "CLatheCore"]),

@@ -79,10 +79,11 @@ extension TensorModule {
         }
         for name in ["matmul", "mm"] {
             b.method(name, Doc("Matrix product with b (1-d, 2-d, batched; transposed views are not copied).",
-                               signature: "t:\(name)(b)",
+                               signature: "t:\(name)(b, {precision=\"fp32\"})",
+                               details: TensorModule.precisionDetails,
                                errors: "inner sizes that differ: `matmul: [2,3] x [4,5]: inner sizes 3 and 4 differ`.",
                                example: "print(tensor.ones(2, 3):\(name)(tensor.ones(3, 2)))")) { c in
-                return push(c, try Tensor.matmul(try selfT(c), try c.tensorArg(2, "b")))
+                return push(c, try Tensor.matmul(try selfT(c), try c.tensorArg(2, "b"), precision: try TensorModule.precisionOption(c, 3)))
             }
         }
     }

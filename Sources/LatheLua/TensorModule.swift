@@ -370,19 +370,29 @@ enum TensorModule: LuaInstaller {
             return 1
         }
         m.function("mm", Doc("Matrix product (same as a:matmul(b)): 1-d, 2-d and batched with broadcast batch dims.",
-            signature: "tensor.mm(a, b)",
+            signature: "tensor.mm(a, b, {precision=\"fp32\"})",
+            details: Self.precisionDetails,
             returns: "a new Tensor",
-            errors: "inner sizes that differ, e.g. `matmul: [2,3] x [4,5]: inner sizes 3 and 4 differ`.",
-            example: "print(tensor.mm(tensor.ones(2, 3), tensor.ones(3, 4)))")) { c in
-            return push(c, try Tensor.matmul(try c.tensorArg(1, "a"), try c.tensorArg(2, "b")))
+            errors: "inner sizes that differ, e.g. `matmul: [2,3] x [4,5]: inner sizes 3 and 4 differ`; a precision other than \"fp32\" or \"bf16\".",
+            example: "print(tensor.mm(tensor.ones(2, 3), tensor.ones(3, 4)))\nprint(tensor.mm(tensor.ones(2, 3), tensor.ones(3, 4), {precision = \"bf16\"}))")) { c in
+            return push(c, try Tensor.matmul(try c.tensorArg(1, "a"), try c.tensorArg(2, "b"), precision: try precisionOption(c, 3)))
         }
         m.function("matmul", Doc("Matrix product (numpy semantics). Same as tensor.mm.",
-            signature: "tensor.matmul(a, b)",
+            signature: "tensor.matmul(a, b, {precision=\"fp32\"})",
+            details: Self.precisionDetails,
             returns: "a new Tensor",
-            errors: "inner sizes that differ.",
+            errors: "inner sizes that differ; a precision other than \"fp32\" or \"bf16\".",
             example: "local a = tensor.randn(4, 2, 3)\nprint(tensor.matmul(a, tensor.randn(3, 5)):shape())")) { c in
-            return push(c, try Tensor.matmul(try c.tensorArg(1, "a"), try c.tensorArg(2, "b")))
+            return push(c, try Tensor.matmul(try c.tensorArg(1, "a"), try c.tensorArg(2, "b"), precision: try precisionOption(c, 3)))
         }
+    }
+
+    static let precisionDetails = "precision = \"bf16\" rounds both operands to bf16 (nearest even) and accumulates in fp32\n(AMX or AVX512_BF16; on CPUs with neither the product runs in fp32); the result, and the\ngradients, which use the same precision, are fp32. lathe.blas() names the kernels."
+
+    /// The trailing {precision=} option of matmul/mm.
+    static func precisionOption(_ c: LuaCall, _ i: Int32) throws -> MatmulPrecision {
+        let o = try c.options(i, allowed: ["precision"])
+        return MatmulPrecision(rawValue: try o.choice("precision", ["fp32", "bf16"], "fp32")) ?? .fp32
     }
 
     static func tensorList(_ c: LuaCall, _ i: Int32) throws -> [Tensor] {

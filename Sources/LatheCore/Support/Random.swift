@@ -102,6 +102,7 @@ public struct RandomGenerator: Sendable {
 }
 
 @inline(__always) func _log(_ x: Double) -> Double { Foundation.log(x) }
+import CGemm
 import Foundation
 
 /// Process-wide engine settings shared by every module: the seeded generator and the thread
@@ -116,13 +117,20 @@ public enum Runtime {
     public static func seed(_ s: UInt64) { rng.reseed(s) }
     public static var seed: UInt64 { rng.seed }
 
-    /// Threads used by Lathe's parallel kernels and by BLAS.
+    /// Threads used by Lathe's parallel kernels (its thread pool) and by BLAS.
     public static var threads: Int { _threads }
     public static func setThreads(_ n: Int) {
         _threads = max(1, n)
-        if blasLoaded { lk_blas_set_threads(Int32(_threads)) }
+        lg_pool_set_threads(Int32(min(_threads, 256)))
+        syncBLASThreads()
     }
     nonisolated(unsafe) static var blasLoaded = false
+
+    /// OpenBLAS gets all the threads only when it serves the fp32 products; otherwise it is
+    /// held to one thread so its workers never compete with Lathe's pool.
+    static func syncBLASThreads() {
+        if blasLoaded { lk_blas_set_threads(Gemm.needsBLAS ? Int32(_threads) : 1) }
+    }
 
     /// Loads OpenBLAS on first use and sets its thread count. Throws if it cannot be loaded.
     public static func ensureBLAS() throws(LatheError) {
@@ -131,7 +139,7 @@ public enum Runtime {
             throw LatheError("BLAS unavailable: " + String(cString: lk_blas_error()))
         }
         blasLoaded = true
-        lk_blas_set_threads(Int32(_threads))
+        syncBLASThreads()
     }
 
     /// A one-line description of the BLAS in use (loads it).

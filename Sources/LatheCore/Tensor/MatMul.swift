@@ -11,7 +11,9 @@ extension Tensor {
     }
 
     /// Matrix product with numpy semantics: 1-d/2-d/batched (batch dims broadcast).
-    public static func matmul(_ a: Tensor, _ b: Tensor) throws(LatheError) -> Tensor {
+    /// `precision: .bf16` rounds the operands to bf16 and accumulates in fp32 (forward and
+    /// backward products alike); the result and the gradients stay fp32.
+    public static func matmul(_ a: Tensor, _ b: Tensor, precision: MatmulPrecision = .fp32) throws(LatheError) -> Tensor {
         if a.rank == 0 || b.rank == 0 {
             throw LatheError("matmul: needs at least 1-d operands, got shapes \(a.shapeString) and \(b.shapeString)")
         }
@@ -19,10 +21,10 @@ extension Tensor {
             guard a.shape[0] == b.shape[0] else {
                 throw LatheError("matmul: \(a.shapeString) x \(b.shapeString): inner sizes \(a.shape[0]) and \(b.shape[0]) differ")
             }
-            return try matmul(a.unsqueeze(0), b.unsqueeze(1)).reshape([])
+            return try matmul(a.unsqueeze(0), b.unsqueeze(1), precision: precision).reshape([])
         }
-        if a.rank == 1 { return try matmul(a.unsqueeze(0), b).squeeze(-2) }
-        if b.rank == 1 { return try matmul(a, b.unsqueeze(1)).squeeze(-1) }
+        if a.rank == 1 { return try matmul(a.unsqueeze(0), b, precision: precision).squeeze(-2) }
+        if b.rank == 1 { return try matmul(a, b.unsqueeze(1), precision: precision).squeeze(-1) }
         let m = a.shape[a.rank - 2], k = a.shape[a.rank - 1]
         let k2 = b.shape[b.rank - 2], n = b.shape[b.rank - 1]
         guard k == k2 else {
@@ -34,16 +36,16 @@ extension Tensor {
         let af = try a.toFloat32(), bf = try b.toFloat32()
         let outShape = batch + [m, n]
         _ = try checkShape(outShape)
-        try Runtime.ensureBLAS()
+        try Gemm.ensureReady()
         let out = Tensor(uninitialized: outShape, dtype: .float32)
-        try gemmInto(af, bf, out, batch: batch, m: m, n: n, k: k)
+        try gemmInto(af, bf, out, batch: batch, m: m, n: n, k: k, precision: precision)
         if Autograd.needs(a, b) {
             let ad = af.detach(), bd = bf.detach()
             let aShape = a.shape, bShape = b.shape
             let needA = a.requiresGrad, needB = b.requiresGrad
             out.record("matmul", [a, b]) { g throws(LatheError) in
-                let ga = needA ? try matmul(g, bd.transpose(-1, -2)).sumTo(aShape) : nil
-                let gb = needB ? try matmul(ad.transpose(-1, -2), g).sumTo(bShape) : nil
+                let ga = needA ? try matmul(g, bd.transpose(-1, -2), precision: precision).sumTo(aShape) : nil
+                let gb = needB ? try matmul(ad.transpose(-1, -2), g, precision: precision).sumTo(bShape) : nil
                 return [ga, gb]
             }
         }
@@ -52,7 +54,7 @@ extension Tensor {
 
     /// out[batch] = a[batch] @ b[batch] (out contiguous).
     static func gemmInto(_ a: Tensor, _ b: Tensor, _ out: Tensor, batch: [Int], m: Int, n: Int, k: Int,
-                         beta: Float = 0) throws(LatheError) {
+                         beta: Float = 0, precision: MatmulPrecision = .fp32) throws(LatheError) {
         if m == 0 || n == 0 { return }
         if k == 0 {
             if beta == 0 { memset(out.floatPointer, 0, out.count * 4) }
@@ -72,20 +74,22 @@ extension Tensor {
             lb = (false, n)
         }
         let nb = batch.reduce(1, *)
-        let ta = la!.trans ? Int32(LK_TRANS) : Int32(LK_NO_TRANS)
-        let tb = lb!.trans ? Int32(LK_TRANS) : Int32(LK_NO_TRANS)
-        let ap = A.floatPointer, bp = B.floatPointer, cp = out.floatPointer
+        let ta = la!.trans, tb = lb!.trans
+        let ap = UnsafePointer(A.floatPointer), bp = UnsafePointer(B.floatPointer), cp = out.floatPointer
         if nb == 1 {
-            lk_sgemm(ta, tb, Int32(m), Int32(n), Int32(k), 1, ap, Int32(la!.ld), bp, Int32(lb!.ld), beta, cp, Int32(n))
+            try Gemm.gemm(transA: ta, transB: tb, m: m, n: n, k: k, a: ap, lda: la!.ld, b: bp, ldb: lb!.ld,
+                          beta: beta, c: cp, ldc: n, precision: precision)
             return
         }
         // batch offsets (broadcast dims have stride 0)
         let abs = Array(A.strides.dropLast(2)), bbs = Array(B.strides.dropLast(2))
         var idx = [Int](repeating: 0, count: batch.count)
+        var offA = [Int](repeating: 0, count: nb), offB = offA, offC = offA
         var oa = 0, ob = 0
         for bi in 0..<nb {
-            lk_sgemm(ta, tb, Int32(m), Int32(n), Int32(k), 1, ap + oa, Int32(la!.ld), bp + ob, Int32(lb!.ld),
-                     beta, cp + bi * m * n, Int32(n))
+            offA[bi] = oa
+            offB[bi] = ob
+            offC[bi] = bi * m * n
             var d = batch.count - 1
             while d >= 0 {
                 idx[d] += 1
@@ -98,11 +102,23 @@ extension Tensor {
                 d -= 1
             }
         }
+        // B shared by every product and A's matrices one after another: one tall product.
+        if !ta, offB.allSatisfy({ $0 == offB[0] }),
+           (0..<nb).allSatisfy({ offA[$0] == offA[0] + $0 * m * la!.ld }) {
+            try Gemm.gemm(transA: false, transB: tb, m: nb * m, n: n, k: k, a: ap + offA[0], lda: la!.ld,
+                          b: bp + offB[0], ldb: lb!.ld, beta: beta, c: cp, ldc: n, precision: precision)
+            return
+        }
+        try Gemm.gemmBatched(transA: ta, transB: tb, m: m, n: n, k: k, a: ap, lda: la!.ld, offA: offA,
+                             b: bp, ldb: lb!.ld, offB: offB, beta: beta, c: cp, ldc: n, offC: offC,
+                             precision: precision)
     }
 
     /// x @ wᵀ + bias for x [..., in], w [out, in], bias [out] (a Linear layer), with the
-    /// bias folded into the product.
-    public static func linear(_ x: Tensor, _ w: Tensor, _ bias: Tensor?) throws(LatheError) -> Tensor {
+    /// bias folded into the product. `precision: .bf16` runs the three products (forward,
+    /// input gradient, weight gradient) with bf16 operands and fp32 accumulation.
+    public static func linear(_ x: Tensor, _ w: Tensor, _ bias: Tensor?,
+                              precision: MatmulPrecision = .fp32) throws(LatheError) -> Tensor {
         guard w.rank == 2 else { throw LatheError("linear: weight must be 2-d [out, in], got \(w.shapeString)") }
         let inF = w.shape[1], outF = w.shape[0]
         guard x.rank >= 1, x.shape[x.rank - 1] == inF else {
@@ -113,7 +129,7 @@ extension Tensor {
         }
         let rows = x.count / max(inF, 1)
         let x2 = try Autograd.noGrad { () throws(LatheError) -> Tensor in try x.toFloat32().reshape([rows, inF]) }
-        try Runtime.ensureBLAS()
+        try Gemm.ensureReady()
         let out = Tensor(uninitialized: [rows, outF], dtype: .float32)
         var beta: Float = 0
         if let bias {
@@ -123,7 +139,7 @@ extension Tensor {
             beta = 1
         }
         let wt = Autograd.noGrad { try! w.toFloat32().transpose(0, 1) }
-        try gemmInto(x2, wt, out, batch: [], m: rows, n: outF, k: inF, beta: beta)
+        try gemmInto(x2, wt, out, batch: [], m: rows, n: outF, k: inF, beta: beta, precision: precision)
         let res = Tensor(storage: out.storage, shape: Array(x.shape.dropLast()) + [outF], dtype: .float32)
         var inputs = [x, w]
         if let bias { inputs.append(bias) }
@@ -133,8 +149,8 @@ extension Tensor {
             let needX = x.requiresGrad, needW = w.requiresGrad, needB = bias?.requiresGrad ?? false
             res.record("linear", inputs) { g throws(LatheError) in
                 let g2 = try g.reshape([rows, outF])
-                let gx = needX ? try matmul(g2, wd).reshape(xShape) : nil
-                let gw = needW ? try matmul(g2.transpose(0, 1), xd) : nil
+                let gx = needX ? try matmul(g2, wd, precision: precision).reshape(xShape) : nil
+                let gw = needW ? try matmul(g2.transpose(0, 1), xd, precision: precision) : nil
                 var grads: [Tensor?] = [gx, gw]
                 if bias != nil { grads.append(needB ? try g2.sum(dims: [0]) : nil) }
                 return grads

@@ -1,0 +1,301 @@
+// bf16 GEMM with fp32 inputs and outputs: conversion (round to nearest even), packing into
+// the layouts of VDPBF16PS (AVX512_BF16) and TDPBF16PS (AMX), and the two micro-kernels.
+//
+// Both instructions multiply pairs of bf16 along K and accumulate in fp32, so packed panels
+// hold 32-bit "pairs" (element k and k+1 of one row of op(A), or of one column of op(B)).
+// K is padded with zeros to a whole pair (AVX512_BF16) or to a whole 32-wide tile (AMX).
+// Like the instructions, the products treat bf16 denormals as zero.
+#include "CGemm.h"
+#include "internal.h"
+
+#include <immintrin.h>
+#include <string.h>
+
+// ---- conversion --------------------------------------------------------------------------
+uint16_t lg_f32_to_bf16(float x) {
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);    // quiet NaN
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+float lg_bf16_to_f32(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    float x;
+    memcpy(&x, &u, 4);
+    return x;
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl")))
+static inline __m256i cvt16_soft(__m512 x) {    // exact RNE, NaN quieted, denormals kept
+    __m512i u = _mm512_castps_si512(x);
+    __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+    __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff)));
+    __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+    r = _mm512_mask_mov_epi32(r, nan, _mm512_or_si512(u, _mm512_set1_epi32(0x400000)));
+    return _mm512_cvtepi32_epi16(_mm512_srli_epi32(r, 16));
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl")))
+static void f32_to_bf16_avx512(const float *x, uint16_t *y, long n) {
+    long i = 0;
+    for (; i + 16 <= n; i += 16) _mm256_storeu_si256((__m256i *)(y + i), cvt16_soft(_mm512_loadu_ps(x + i)));
+    for (; i < n; i++) y[i] = lg_f32_to_bf16(x[i]);
+}
+
+void lg_f32_to_bf16_array(const float *x, uint16_t *y, long n) {
+    if (lg_cpu_features() & LG_CPU_AVX512) {
+        f32_to_bf16_avx512(x, y, n);
+        return;
+    }
+    for (long i = 0; i < n; i++) y[i] = lg_f32_to_bf16(x[i]);
+}
+void lg_bf16_to_f32_array(const uint16_t *x, float *y, long n) {
+    for (long i = 0; i < n; i++) y[i] = lg_bf16_to_f32(x[i]);
+}
+void lg_round_bf16_array(float *x, long n) {
+    for (long i = 0; i < n; i++) x[i] = lg_bf16_to_f32(lg_f32_to_bf16(x[i]));
+}
+
+// ---- packing -----------------------------------------------------------------------------
+// Layouts (in 32-bit pair units; r = row of op(A) or column of op(B), p = pair index k/2):
+enum { LAY_AVX_A, LAY_AVX_B, LAY_AMX_A, LAY_AMX_B };
+
+static inline long pidx(int lay, long r, long p) {
+    switch (lay) {
+    case LAY_AVX_A: return p * 14 + r;
+    case LAY_AVX_B: return p * 32 + r;
+    case LAY_AMX_A: return (p >> 4) * 512 + (r >> 4) * 256 + (r & 15) * 16 + (p & 15);
+    default: return (p >> 4) * 512 + (r >> 4) * 256 + (p & 15) * 16 + (r & 15);
+    }
+}
+
+#define BF_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
+
+static inline __mmask16 mask16(long cnt) {
+    return cnt >= 16 ? (__mmask16)0xffff : cnt <= 0 ? (__mmask16)0 : (__mmask16)((1u << cnt) - 1);
+}
+
+// 32 floats (masked to `cnt`, which may be <= 0) -> 16 pairs: pair u = (x[2u], x[2u+1]).
+BF_TARGET static inline __m512i cvt_pairs(const float *x, long cnt) {
+    __m512 lo, hi;
+    if (cnt >= 32) {
+        lo = _mm512_loadu_ps(x);
+        hi = _mm512_loadu_ps(x + 16);
+    } else {
+        lo = _mm512_maskz_loadu_ps(mask16(cnt), x);
+        hi = _mm512_maskz_loadu_ps(mask16(cnt - 16), x + 16);
+    }
+    return (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
+}
+
+// Two rows of 16 floats (masked to `cnt`; row1 may be NULL = zeros) -> 16 pairs:
+// pair u = (row0[u], row1[u]).
+BF_TARGET static inline __m512i cvt_interleave(const float *row0, const float *row1, long cnt) {
+    __mmask16 m = mask16(cnt);
+    __m512 r0 = _mm512_maskz_loadu_ps(m, row0);
+    __m512 r1 = row1 ? _mm512_maskz_loadu_ps(m, row1) : _mm512_setzero_ps();
+    __m512i v = (__m512i)_mm512_cvtne2ps_pbh(r1, r0);    // lanes 0-15 row0, 16-31 row1
+    const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
+                                         23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    return _mm512_permutexvar_epi16(idx, v);
+}
+
+// In-register transpose of a 16 x 16 matrix of 32-bit elements.
+BF_TARGET static inline void transpose16(__m512i v[16]) {
+    __m512i a[16], b[16];
+    for (int j = 0; j < 8; j++) {
+        a[2 * j] = _mm512_unpacklo_epi32(v[2 * j], v[2 * j + 1]);
+        a[2 * j + 1] = _mm512_unpackhi_epi32(v[2 * j], v[2 * j + 1]);
+    }
+    for (int j = 0; j < 4; j++) {
+        b[4 * j + 0] = _mm512_unpacklo_epi64(a[4 * j], a[4 * j + 2]);
+        b[4 * j + 1] = _mm512_unpackhi_epi64(a[4 * j], a[4 * j + 2]);
+        b[4 * j + 2] = _mm512_unpacklo_epi64(a[4 * j + 1], a[4 * j + 3]);
+        b[4 * j + 3] = _mm512_unpackhi_epi64(a[4 * j + 1], a[4 * j + 3]);
+    }
+    // b[4j + q], lane L = column 4L + q of rows 4j..4j+3
+    for (int q = 0; q < 4; q++) {
+        __m512i x0 = _mm512_shuffle_i32x4(b[q], b[4 + q], 0x44), x1 = _mm512_shuffle_i32x4(b[q], b[4 + q], 0xee);
+        __m512i y0 = _mm512_shuffle_i32x4(b[8 + q], b[12 + q], 0x44), y1 = _mm512_shuffle_i32x4(b[8 + q], b[12 + q], 0xee);
+        v[q] = _mm512_shuffle_i32x4(x0, y0, 0x88);
+        v[4 + q] = _mm512_shuffle_i32x4(x0, y0, 0xdd);
+        v[8 + q] = _mm512_shuffle_i32x4(x1, y1, 0x88);
+        v[12 + q] = _mm512_shuffle_i32x4(x1, y1, 0xdd);
+    }
+}
+
+// Packs a panel of R rows r (of op(A), or columns of op(B)) by kcp (zero padded), where
+//   src(r, k) = S[(r0 + r) * rs + (k0 + k) * ks], with rs == 1 or ks == 1,
+// for r < n and k < kc (zeros elsewhere). Works on 16 x 16 blocks of pairs: read in the
+// source's natural direction, transposed in registers when the layout wants the other one.
+BF_TARGET static inline void pack_pairs(int lay, int R, const float *S, long rs, long ks,
+                                        long r0, long n, long k0, long kc, long kcp, uint32_t *dst) {
+    const long npairs = kcp / 2;
+    const int pmajor = lay != LAY_AMX_A;    // the layout stores runs of r for a fixed p
+    const int kcontig = ks == 1;            // the source gives runs of p for a fixed r
+    for (long rb = 0; rb < R; rb += 16) {
+        const int rcnt = R - rb < 16 ? (int)(R - rb) : 16;
+        for (long pb = 0; pb < npairs; pb += 16) {
+            __m512i v[16];
+            if (kcontig) {
+                for (int r = 0; r < 16; r++) {
+                    long rr = rb + r;
+                    v[r] = (r < rcnt && rr < n) ? cvt_pairs(S + (r0 + rr) * rs + k0 + 2 * pb, kc - 2 * pb)
+                                                : _mm512_setzero_si512();
+                }
+            } else {
+                for (int p = 0; p < 16; p++) {
+                    long k = 2 * (pb + p);
+                    if (k < kc) {
+                        const float *row0 = S + (k0 + k) * ks + r0 + rb;
+                        long cnt = n - rb < rcnt ? n - rb : rcnt;
+                        v[p] = cvt_interleave(row0, k + 1 < kc ? row0 + ks : NULL, cnt);
+                    } else {
+                        v[p] = _mm512_setzero_si512();
+                    }
+                }
+            }
+            if (kcontig == pmajor) transpose16(v);    // now v[p] over r (pmajor) or v[r] over p
+            if (pmajor) {
+                __mmask16 m = mask16(rcnt);
+                long pc = npairs - pb < 16 ? npairs - pb : 16;
+                for (long p = 0; p < pc; p++) _mm512_mask_storeu_epi32(dst + pidx(lay, rb, pb + p), m, v[p]);
+            } else {
+                __mmask16 m = mask16(npairs - pb);
+                for (int r = 0; r < rcnt; r++) _mm512_mask_storeu_epi32(dst + pidx(lay, rb + r, pb), m, v[r]);
+            }
+        }
+    }
+}
+
+BF_TARGET static void pack_a_avx(int trans, const float *A, long lda, long i0, long m, long k0, long kc, long kcp, void *dst) {
+    if (trans == LG_TRANS) pack_pairs(LAY_AVX_A, 14, A, 1, lda, i0, m, k0, kc, kcp, dst);
+    else pack_pairs(LAY_AVX_A, 14, A, lda, 1, i0, m, k0, kc, kcp, dst);
+}
+BF_TARGET static void pack_b_avx(int trans, const float *B, long ldb, long k0, long kc, long kcp, long j0, long n, void *dst) {
+    if (trans == LG_TRANS) pack_pairs(LAY_AVX_B, 32, B, ldb, 1, j0, n, k0, kc, kcp, dst);
+    else pack_pairs(LAY_AVX_B, 32, B, 1, ldb, j0, n, k0, kc, kcp, dst);
+}
+BF_TARGET static void pack_a_amx(int trans, const float *A, long lda, long i0, long m, long k0, long kc, long kcp, void *dst) {
+    if (trans == LG_TRANS) pack_pairs(LAY_AMX_A, 32, A, 1, lda, i0, m, k0, kc, kcp, dst);
+    else pack_pairs(LAY_AMX_A, 32, A, lda, 1, i0, m, k0, kc, kcp, dst);
+}
+BF_TARGET static void pack_b_amx(int trans, const float *B, long ldb, long k0, long kc, long kcp, long j0, long n, void *dst) {
+    if (trans == LG_TRANS) pack_pairs(LAY_AMX_B, 32, B, ldb, 1, j0, n, k0, kc, kcp, dst);
+    else pack_pairs(LAY_AMX_B, 32, B, 1, ldb, j0, n, k0, kc, kcp, dst);
+}
+
+// ---- AVX512_BF16 micro-kernel: 14 x 32, VDPBF16PS ------------------------------------------
+#define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13)
+
+BF_TARGET static void kern_avx512bf16(long kcp, const void *ap, const void *bp, float *c, long ldc,
+                                      long m, long n, float alpha, float beta) {
+    const uint32_t *a = ap;
+    const uint32_t *b = bp;
+#define DECL(i) __m512 c##i##a = _mm512_setzero_ps(), c##i##b = _mm512_setzero_ps();
+    ROWS(DECL)
+    for (long i = 0; i < m; i++) {
+        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + i * ldc + n - 1), _MM_HINT_T0);
+    }
+    long np = kcp / 2;
+#pragma clang loop unroll_count(2)
+    for (long p = 0; p < np; p++) {
+        __m512bh b0 = (__m512bh)_mm512_load_si512((const void *)b);
+        __m512bh b1 = (__m512bh)_mm512_load_si512((const void *)(b + 16));
+#define STEP(i) { __m512bh x = (__m512bh)_mm512_set1_epi32((int)a[i]); \
+        c##i##a = _mm512_dpbf16_ps(c##i##a, x, b0); c##i##b = _mm512_dpbf16_ps(c##i##b, x, b1); }
+        ROWS(STEP)
+        a += 14;
+        b += 32;
+    }
+    if (m < 14 || n < 32) {
+        float acc[14 * 32] __attribute__((aligned(64)));
+#define DUMP(i) _mm512_store_ps(acc + i * 32, c##i##a); _mm512_store_ps(acc + i * 32 + 16, c##i##b);
+        ROWS(DUMP)
+        merge_avx512(acc, 32, c, ldc, m, n, alpha, beta);
+        return;
+    }
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    if (beta == 0.0f) {
+#define ST0(i) _mm512_storeu_ps(c + i * ldc, _mm512_mul_ps(va, c##i##a)); _mm512_storeu_ps(c + i * ldc + 16, _mm512_mul_ps(va, c##i##b));
+        ROWS(ST0)
+    } else {
+#define ST1(i) _mm512_storeu_ps(c + i * ldc, _mm512_fmadd_ps(vb, _mm512_loadu_ps(c + i * ldc), _mm512_mul_ps(va, c##i##a))); \
+               _mm512_storeu_ps(c + i * ldc + 16, _mm512_fmadd_ps(vb, _mm512_loadu_ps(c + i * ldc + 16), _mm512_mul_ps(va, c##i##b)));
+        ROWS(ST1)
+    }
+}
+
+// ---- AMX micro-kernel: 32 x 32 (2 x 2 tiles of 16 x 16 fp32), TDPBF16PS ------------------
+#define AMX_TARGET __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512vl,avx512dq")))
+
+typedef struct {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} __attribute__((packed, aligned(64))) tilecfg_t;
+
+AMX_TARGET static void amx_begin(void) {
+    tilecfg_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.palette = 1;
+    for (int t = 0; t < 8; t++) {
+        cfg.colsb[t] = 64;
+        cfg.rows[t] = 16;
+    }
+    _tile_loadconfig(&cfg);
+}
+AMX_TARGET static void amx_end(void) { _tile_release(); }
+
+AMX_TARGET static void kern_amx(long kcp, const void *ap, const void *bp, float *c, long ldc,
+                                long m, long n, float alpha, float beta) {
+    const char *a = ap, *b = bp;
+    const long sc = ldc * 4;
+    int direct = m == 32 && n == 32 && alpha == 1.0f && (beta == 0.0f || beta == 1.0f);
+    if (direct && beta == 1.0f) {
+        _tile_loadd(0, c, sc);
+        _tile_loadd(1, c + 16, sc);
+        _tile_loadd(2, c + 16 * ldc, sc);
+        _tile_loadd(3, c + 16 * ldc + 16, sc);
+    } else {
+        _tile_zero(0);
+        _tile_zero(1);
+        _tile_zero(2);
+        _tile_zero(3);
+    }
+    long nb = kcp / 32;
+    for (long kb = 0; kb < nb; kb++) {
+        _tile_loadd(4, a, 64);
+        _tile_loadd(6, b, 64);
+        _tile_loadd(5, a + 1024, 64);
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_loadd(7, b + 1024, 64);
+        _tile_dpbf16ps(2, 5, 6);
+        _tile_dpbf16ps(1, 4, 7);
+        _tile_dpbf16ps(3, 5, 7);
+        a += 2048;
+        b += 2048;
+    }
+    if (direct) {
+        _tile_stored(0, c, sc);
+        _tile_stored(1, c + 16, sc);
+        _tile_stored(2, c + 16 * ldc, sc);
+        _tile_stored(3, c + 16 * ldc + 16, sc);
+        return;
+    }
+    float t[32 * 32] __attribute__((aligned(64)));
+    _tile_stored(0, t, 128);
+    _tile_stored(1, t + 16, 128);
+    _tile_stored(2, t + 16 * 32, 128);
+    _tile_stored(3, t + 16 * 32 + 16, 128);
+    merge_avx512(t, 32, c, ldc, m, n, alpha, beta);
+}
+
+kdesc lg_kd_avx512bf16 = {.name = "avx512_bf16 14x32", .mr = 14, .nr = 32, .kalign = 2, .esize = 2,
+                          .kc = 512, .nc = 0, .l2_bytes = 1 << 20, .pack_a = pack_a_avx, .pack_b = pack_b_avx,
+                          .kernel = kern_avx512bf16};
+kdesc lg_kd_amx = {.name = "amx bf16 32x32", .mr = 32, .nr = 32, .kalign = 32, .esize = 2,
+                   .kc = 512, .nc = 0, .l2_bytes = 1 << 20, .pack_a = pack_a_amx, .pack_b = pack_b_amx,
+                   .kernel = kern_amx, .begin = amx_begin, .end = amx_end};

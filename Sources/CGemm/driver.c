@@ -1,0 +1,451 @@
+// The BLIS-style GEMM driver shared by every kernel family, and the public entry points.
+//
+// Loops (per K block of kc and N block of nc):
+//   1. pack the B block (kc x nc) into nr-wide micro-panels, in parallel over micro-panels;
+//   2. in parallel over chunks of A micro-panels (mr rows; and over N ranges when M is small):
+//      pack one A micro-panel (stays in L1) and sweep it over the B micro-panels (the B
+//      block stays in L2), calling the micro-kernel on each mr x nr tile of C.
+// kc is sized so an A micro-panel fills about half of L1, nc so the B block fills about half
+// of L2. Edge tiles are computed into a local buffer and merged with masks, so any M, N, K and any
+// leading dimensions work; K is never padded with data (only with zeros in both operands),
+// so NaN and Inf propagate as in the plain triple loop.
+#define _GNU_SOURCE
+#include "CGemm.h"
+#include "internal.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+// ---- per-thread buffers ------------------------------------------------------------------
+typedef struct {
+    void *p;
+    size_t cap;
+} buf_t;
+static _Thread_local buf_t tl_bufB, tl_bufA;
+
+// Packing buffers are a few MiB at most; running out of memory for them aborts, like the
+// rest of Lathe's allocations (a product must never return half computed).
+static void *buf_get(buf_t *b, size_t bytes) {
+    if (b->cap < bytes) {
+        free(b->p);
+        size_t cap = (bytes + 4095) & ~(size_t)4095;
+        b->p = aligned_alloc(4096, cap);
+        if (!b->p) {
+            fprintf(stderr, "lathe: out of memory allocating %zu bytes for matrix packing\n", cap);
+            abort();
+        }
+        b->cap = cap;
+    }
+    return b->p;
+}
+
+// ---- blocking ---------------------------------------------------------------------------
+static long env_long(const char *name, long dflt) {
+    const char *s = getenv(name);
+    if (!s || !*s) return dflt;
+    long v = strtol(s, NULL, 10);
+    return v > 0 ? v : dflt;
+}
+
+void lg_kd_tune(kdesc *kd) {
+    long l1 = lg_cache_l1d(), l2 = lg_cache_l2();
+    if (l1 < 16384) l1 = 32768;
+    if (l2 < 131072) l2 = 262144;
+    // K block: an A micro-panel (mr x kc) of about the whole L1. Measured on Sapphire Rapids
+    // (48 KiB L1): K blocks up to 1024 beat L1/2-sized ones for K >= 1024 (fewer passes over C
+    // and fewer B repacks), while the streaming B micro-panels keep the kernel fed from L2.
+    long kc = l1 / ((long)kd->mr * kd->esize);
+    if (kd->esize == 2) kc /= 2;    // bf16 (AMX): half of L1 measured best
+    kc = kc < 1024 ? (kc + 127) / 128 * 128 : 1024;
+    if (kc < 128) kc = 128;
+    kc = env_long("LATHE_GEMM_KC", kc);
+    kc = (kc + kd->kalign - 1) / kd->kalign * kd->kalign;
+    kd->kc = kc;
+    // N block: the packed B block (kc x nc) in half of L2; nc is derived per product from
+    // the K block actually used (lg_gemm_drive), this is the budget in bytes.
+    kd->nc = env_long("LATHE_GEMM_NC", 0);
+    kd->l2_bytes = l2 / 2;
+}
+
+static long balanced(long total, long maxblock, long align) {
+    long nb = (total + maxblock - 1) / maxblock;
+    long b = (total + nb - 1) / nb;
+    return (b + align - 1) / align * align;
+}
+
+// ---- the driver ----------------------------------------------------------------------------
+typedef struct {
+    const kdesc *kd;
+    int transA, transB;
+    const float *A, *B;
+    long lda, ldb, ldc;
+    float *C;
+    float alpha, beta;
+    long M;
+    long k0, kc, kcp, j0, nc;
+    char *bpack;         // packed B block
+    long mpanels;        // A micro-panels in M
+    long mchunk;         // A micro-panels per task
+    long nsplit, nchunk; // N split into nsplit ranges of nchunk B micro-panels
+    long npanels;
+} drive_t;
+
+static void task_pack_b(void *ctx, long t, int worker) {
+    (void)worker;
+    drive_t *d = ctx;
+    const kdesc *kd = d->kd;
+    long j = t * kd->nr;
+    long n = d->nc - j < kd->nr ? d->nc - j : kd->nr;
+    size_t panel = (size_t)d->kcp * kd->nr * kd->esize;
+    kd->pack_b(d->transB, d->B, d->ldb, d->k0, d->kc, d->kcp, d->j0 + j, n, d->bpack + t * panel);
+}
+
+// Non-transposed B (stored K x N): one task packs 64 rows of K for every micro-panel, so each
+// row of B is read once from start to end (a micro-panel at a time would read 32 columns of
+// every row: one page per row, TLB and prefetcher unfriendly when rows are long).
+#define PACK_KSTEP 64
+static void task_pack_b_rows(void *ctx, long t, int worker) {
+    (void)worker;
+    drive_t *d = ctx;
+    const kdesc *kd = d->kd;
+    long kk = t * PACK_KSTEP;
+    long len = d->kc - kk < PACK_KSTEP ? d->kc - kk : PACK_KSTEP;
+    long lenp = d->kcp - kk < PACK_KSTEP ? d->kcp - kk : PACK_KSTEP;
+    if (len < 0) len = 0;
+    size_t panel = (size_t)d->kcp * kd->nr * kd->esize;
+    for (long q = 0; q < d->npanels; q++) {
+        long j = q * kd->nr;
+        long n = d->nc - j < kd->nr ? d->nc - j : kd->nr;
+        kd->pack_b(d->transB, d->B, d->ldb, d->k0 + kk, len, lenp, d->j0 + j, n,
+                   d->bpack + q * panel + (size_t)kk * kd->nr * kd->esize);
+    }
+}
+
+static void task_compute(void *ctx, long t, int worker) {
+    (void)worker;
+    drive_t *d = ctx;
+    const kdesc *kd = d->kd;
+    const int mr = kd->mr, nr = kd->nr;
+    long mt = t / d->nsplit, nt = t % d->nsplit;
+    long p0 = mt * d->mchunk, p1 = p0 + d->mchunk;
+    if (p1 > d->mpanels) p1 = d->mpanels;
+    long q0 = nt * d->nchunk, q1 = q0 + d->nchunk;
+    if (q1 > d->npanels) q1 = d->npanels;
+    if (p0 >= p1 || q0 >= q1) return;
+    size_t apanel = (size_t)d->kcp * mr * kd->esize;
+    size_t bpanel = (size_t)d->kcp * nr * kd->esize;
+    // Transposed A (stored K x M) is packed for up to 8 micro-panels at a time, 64 k at a
+    // time: each row of A then yields 8 * mr contiguous values instead of mr, which saves
+    // cache-line and TLB misses (a row of a large A is a page or more apart from the next).
+    const long group = d->transA == LG_TRANS ? 8 : 1;
+    char *ap = buf_get(&tl_bufA, group * apanel + 64);
+    float beta = d->beta;
+    if (kd->begin) kd->begin();
+    for (long g0 = p0; g0 < p1; g0 += group) {
+        long g1 = g0 + group < p1 ? g0 + group : p1;
+        if (group == 1) {
+            long i = g0 * mr;
+            kd->pack_a(d->transA, d->A, d->lda, i, d->M - i < mr ? d->M - i : mr, d->k0, d->kc, d->kcp, ap);
+        } else {
+            const long step = 64;
+            for (long kk = 0; kk < d->kcp; kk += step) {
+                long len = d->kc - kk < step ? d->kc - kk : step;
+                long lenp = d->kcp - kk < step ? d->kcp - kk : step;
+                if (len < 0) len = 0;
+                for (long p = g0; p < g1; p++) {
+                    long i = p * mr;
+                    kd->pack_a(d->transA, d->A, d->lda, i, d->M - i < mr ? d->M - i : mr, d->k0 + kk, len, lenp,
+                               ap + (p - g0) * apanel + (size_t)kk * mr * kd->esize);
+                }
+            }
+        }
+        for (long p = g0; p < g1; p++) {
+            long i = p * mr;
+            long m = d->M - i < mr ? d->M - i : mr;
+            const char *a = ap + (p - g0) * apanel;
+            float *crow = d->C + i * d->ldc + d->j0;
+            for (long q = q0; q < q1; q++) {
+                long j = q * nr;
+                long n = d->nc - j < nr ? d->nc - j : nr;
+                kd->kernel(d->kcp, a, d->bpack + q * bpanel, crow + j, d->ldc, m, n, d->alpha, beta);
+            }
+        }
+    }
+    if (kd->end) kd->end();
+}
+
+static void scale_c(long M, long N, float beta, float *C, long ldc) {
+    for (long i = 0; i < M; i++) {
+        float *c = C + i * ldc;
+        if (beta == 0.0f) memset(c, 0, (size_t)N * sizeof(float));
+        else if (beta != 1.0f) for (long j = 0; j < N; j++) c[j] *= beta;
+    }
+}
+
+void lg_gemm_drive(const kdesc *kd, int threads, int transA, int transB, long M, long N, long K,
+                   float alpha, const float *A, long lda, const float *B, long ldb, float beta,
+                   float *C, long ldc) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0 || alpha == 0.0f) {
+        scale_c(M, N, beta, C, ldc);
+        return;
+    }
+    // Few rows: no packing (fp32 on the AVX2 kernel stays on it, so that path can be forced).
+    if (M <= LG_SMALL_M && kd != &lg_kd_avx2 &&
+        lg_small_gemm(kd->esize == 2, threads, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) == 0)
+        return;
+    // Small products are not worth waking threads for.
+    double work = (double)M * N * K;
+    if (work < 96.0 * 96 * 96) threads = 1;
+    const long mr = kd->mr, nr = kd->nr;
+    long kcb = balanced(K, kd->kc, kd->kalign);
+    long ncmax = kd->nc > 0 ? kd->nc : kd->l2_bytes / (kcb * kd->esize) / nr * nr;
+    if (ncmax < nr) ncmax = nr;
+    long ncb = balanced(N, ncmax, nr);
+    drive_t d = {.kd = kd, .transA = transA, .transB = transB, .A = A, .B = B, .lda = lda,
+                 .ldb = ldb, .ldc = ldc, .C = C, .alpha = alpha, .M = M};
+    d.mpanels = (M + mr - 1) / mr;
+    for (long j0 = 0; j0 < N; j0 += ncb) {
+        long nc = N - j0 < ncb ? N - j0 : ncb;
+        for (long k0 = 0; k0 < K; k0 += kcb) {
+            long kc = K - k0 < kcb ? K - k0 : kcb;
+            long kcp = (kc + kd->kalign - 1) / kd->kalign * kd->kalign;
+            d.k0 = k0;
+            d.kc = kc;
+            d.kcp = kcp;
+            d.j0 = j0;
+            d.nc = nc;
+            d.beta = k0 == 0 ? beta : 1.0f;
+            d.npanels = (nc + nr - 1) / nr;
+            size_t bytes = (size_t)d.npanels * kcp * nr * kd->esize;
+            d.bpack = buf_get(&tl_bufB, bytes + 64);
+            // 1. pack B (in parallel when large)
+            lg_task_fn packer = transB == LG_TRANS ? task_pack_b : task_pack_b_rows;
+            long npack = transB == LG_TRANS ? d.npanels : (kcp + PACK_KSTEP - 1) / PACK_KSTEP;
+            if (threads > 1 && kc * nc >= 16384) lg_parallel_for_n(npack, threads, packer, &d);
+            else for (long t = 0; t < npack; t++) packer(&d, t, 0);
+            // 2. compute. Many small tasks over M (each packs only its own A micro-panels, so splitting
+            // costs nothing and a thread that starts late or gets preempted delays the
+            // product by at most one small task); N is split only when M is too small.
+            long target = threads > 1 ? 16L * threads : 1;
+            if (d.mpanels >= 4L * threads || threads == 1) {
+                if (target > d.mpanels) target = d.mpanels;
+                d.nsplit = 1;
+                d.nchunk = d.npanels;
+                d.mchunk = (d.mpanels + target - 1) / target;
+            } else {
+                d.mchunk = 1;
+                target = 4L * threads;
+                long ns = (target + d.mpanels - 1) / d.mpanels;
+                if (ns > d.npanels) ns = d.npanels;
+                d.nchunk = (d.npanels + ns - 1) / ns;
+                d.nsplit = (d.npanels + d.nchunk - 1) / d.nchunk;
+            }
+            long ntasks = ((d.mpanels + d.mchunk - 1) / d.mchunk) * d.nsplit;
+            if (threads > 1 && ntasks > 1) lg_parallel_for_n(ntasks, threads, task_compute, &d);
+            else for (long t = 0; t < ntasks; t++) task_compute(&d, t, 0);
+        }
+    }
+}
+
+// ---- dispatch ------------------------------------------------------------------------------
+static pthread_once_t sel_once = PTHREAD_ONCE_INIT;
+static int s_auto = LG_SGEMM_FALLBACK, b_auto = LG_BGEMM_NONE;
+static _Atomic int s_forced = -1, b_forced = -1;
+
+static int s_supported(int k) {
+    int f = lg_cpu_features();
+    if (k == LG_SGEMM_AVX512) return (f & LG_CPU_AVX512) != 0;
+    if (k == LG_SGEMM_AVX2) return (f & LG_CPU_AVX2) != 0;
+    return k == LG_SGEMM_FALLBACK;
+}
+static int b_supported(int k) {
+    int f = lg_cpu_features();
+    if (k == LG_BGEMM_AMX) return (f & LG_CPU_AMX_BF16) && lg_amx_enable();
+    if (k == LG_BGEMM_AVX512BF16) return (f & LG_CPU_AVX512_BF16) != 0;
+    return k == LG_BGEMM_NONE;
+}
+
+static void select_kernels(void) {
+    lg_kd_tune(&lg_kd_avx512);
+    lg_kd_tune(&lg_kd_avx2);
+    lg_kd_tune(&lg_kd_avx512bf16);
+    lg_kd_tune(&lg_kd_amx);
+    const char *e = getenv("LATHE_GEMM");
+    if (s_supported(LG_SGEMM_AVX512)) s_auto = LG_SGEMM_AVX512;
+    else if (s_supported(LG_SGEMM_AVX2)) s_auto = LG_SGEMM_AVX2;
+    if (e && *e) {
+        if (!strcmp(e, "openblas") || !strcmp(e, "blas") || !strcmp(e, "fallback")) s_auto = LG_SGEMM_FALLBACK;
+        else if (!strcmp(e, "avx2") && s_supported(LG_SGEMM_AVX2)) s_auto = LG_SGEMM_AVX2;
+    }
+    if (b_supported(LG_BGEMM_AMX)) b_auto = LG_BGEMM_AMX;
+    else if (b_supported(LG_BGEMM_AVX512BF16)) b_auto = LG_BGEMM_AVX512BF16;
+    const char *eb = getenv("LATHE_GEMM_BF16");
+    if (eb && *eb) {
+        if (!strcmp(eb, "none")) b_auto = LG_BGEMM_NONE;
+        else if (!strcmp(eb, "avx512bf16") && b_supported(LG_BGEMM_AVX512BF16)) b_auto = LG_BGEMM_AVX512BF16;
+    }
+}
+
+int lg_sgemm_kernel(void) {
+    pthread_once(&sel_once, select_kernels);
+    int f = atomic_load(&s_forced);
+    return f >= 0 ? f : s_auto;
+}
+int lg_bgemm_kernel(void) {
+    pthread_once(&sel_once, select_kernels);
+    int f = atomic_load(&b_forced);
+    return f >= 0 ? f : b_auto;
+}
+int lg_set_sgemm_kernel(int k) {
+    pthread_once(&sel_once, select_kernels);
+    if (k < 0) atomic_store(&s_forced, -1);
+    else if (s_supported(k)) atomic_store(&s_forced, k);
+    return lg_sgemm_kernel();
+}
+int lg_set_bgemm_kernel(int k) {
+    pthread_once(&sel_once, select_kernels);
+    if (k < 0) atomic_store(&b_forced, -1);
+    else if (b_supported(k)) atomic_store(&b_forced, k);
+    return lg_bgemm_kernel();
+}
+
+static const kdesc *s_desc(int k) {
+    if (k == LG_SGEMM_AVX512) return &lg_kd_avx512;
+    if (k == LG_SGEMM_AVX2) return &lg_kd_avx2;
+    return NULL;
+}
+static const kdesc *b_desc(int k) {
+    if (k == LG_BGEMM_AMX) return &lg_kd_amx;
+    if (k == LG_BGEMM_AVX512BF16) return &lg_kd_avx512bf16;
+    return NULL;
+}
+
+static _Thread_local char name_buf[2][96];
+static const char *describe(const kdesc *kd, char *buf, const char *none) {
+    if (!kd) return none;
+    snprintf(buf, 96, "%s (kc %ld, B block %ld KiB)", kd->name, kd->kc, kd->l2_bytes / 1024);
+    return buf;
+}
+const char *lg_sgemm_kernel_name(void) {
+    return describe(s_desc(lg_sgemm_kernel()), name_buf[0], "openblas");
+}
+const char *lg_bgemm_kernel_name(void) {
+    return describe(b_desc(lg_bgemm_kernel()), name_buf[1], "none");
+}
+
+int lg_sgemm(int transA, int transB, long M, long N, long K, float alpha, const float *A,
+             long lda, const float *B, long ldb, float beta, float *C, long ldc) {
+    const kdesc *kd = s_desc(lg_sgemm_kernel());
+    if (!kd) return -1;
+    lg_gemm_drive(kd, lg_pool_threads(), transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return 0;
+}
+
+int lg_bgemm(int transA, int transB, long M, long N, long K, float alpha, const float *A,
+             long lda, const float *B, long ldb, float beta, float *C, long ldc) {
+    const kdesc *kd = b_desc(lg_bgemm_kernel());
+    if (!kd) return -1;
+    lg_gemm_drive(kd, lg_pool_threads(), transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return 0;
+}
+
+int lg_sgemm_with(int kernel, int threads, int transA, int transB, long M, long N, long K,
+                  float alpha, const float *A, long lda, const float *B, long ldb, float beta,
+                  float *C, long ldc) {
+    pthread_once(&sel_once, select_kernels);
+    if (!s_supported(kernel)) return -1;
+    const kdesc *kd = s_desc(kernel);
+    if (!kd) return -1;
+    lg_gemm_drive(kd, threads < 1 ? 1 : threads, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return 0;
+}
+
+int lg_bgemm_with(int kernel, int threads, int transA, int transB, long M, long N, long K,
+                  float alpha, const float *A, long lda, const float *B, long ldb, float beta,
+                  float *C, long ldc) {
+    pthread_once(&sel_once, select_kernels);
+    if (!b_supported(kernel)) return -1;
+    const kdesc *kd = b_desc(kernel);
+    if (!kd) return -1;
+    lg_gemm_drive(kd, threads < 1 ? 1 : threads, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return 0;
+}
+
+// ---- batched ---------------------------------------------------------------------------------
+typedef struct {
+    const kdesc *kd;
+    int transA, transB;
+    long M, N, K;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+    long lda, ldb, ldc;
+    const long *offA, *offB, *offC;
+    long sA, sB, sC;
+} batch_t;
+
+static void task_batch(void *ctx, long t, int worker) {
+    (void)worker;
+    batch_t *b = ctx;
+    long oa = b->offA ? b->offA[t] : t * b->sA;
+    long ob = b->offB ? b->offB[t] : t * b->sB;
+    long oc = b->offC ? b->offC[t] : t * b->sC;
+    lg_gemm_drive(b->kd, 1, b->transA, b->transB, b->M, b->N, b->K, b->alpha, b->A + oa, b->lda,
+                  b->B + ob, b->ldb, b->beta, b->C + oc, b->ldc);
+}
+
+static void run_batch(batch_t *b, long batch) {
+    int threads = lg_pool_threads();
+    double work = (double)b->M * b->N * b->K;
+    // Many products: one per task; few large ones: thread inside each product.
+    if (threads > 1 && batch >= 2 * threads && work * batch >= 96.0 * 96 * 96) {
+        lg_parallel_for(batch, task_batch, b);
+        return;
+    }
+    for (long t = 0; t < batch; t++) {
+        long oa = b->offA ? b->offA[t] : t * b->sA;
+        long ob = b->offB ? b->offB[t] : t * b->sB;
+        long oc = b->offC ? b->offC[t] : t * b->sC;
+        lg_gemm_drive(b->kd, threads, b->transA, b->transB, b->M, b->N, b->K, b->alpha, b->A + oa,
+                      b->lda, b->B + ob, b->ldb, b->beta, b->C + oc, b->ldc);
+    }
+}
+
+int lg_sgemm_batched(int transA, int transB, long M, long N, long K, float alpha,
+                     const float *A, long lda, long strideA, const float *B, long ldb,
+                     long strideB, float beta, float *C, long ldc, long strideC, long batch) {
+    const kdesc *kd = s_desc(lg_sgemm_kernel());
+    if (!kd) return -1;
+    batch_t b = {kd, transA, transB, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc,
+                 NULL, NULL, NULL, strideA, strideB, strideC};
+    run_batch(&b, batch);
+    return 0;
+}
+
+int lg_sgemm_batched_offsets(int transA, int transB, long M, long N, long K, float alpha,
+                             const float *A, long lda, const long *offA, const float *B,
+                             long ldb, const long *offB, float beta, float *C, long ldc,
+                             const long *offC, long batch) {
+    const kdesc *kd = s_desc(lg_sgemm_kernel());
+    if (!kd) return -1;
+    batch_t b = {kd, transA, transB, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc,
+                 offA, offB, offC, 0, 0, 0};
+    run_batch(&b, batch);
+    return 0;
+}
+
+int lg_bgemm_batched_offsets(int transA, int transB, long M, long N, long K, float alpha,
+                             const float *A, long lda, const long *offA, const float *B,
+                             long ldb, const long *offB, float beta, float *C, long ldc,
+                             const long *offC, long batch) {
+    const kdesc *kd = b_desc(lg_bgemm_kernel());
+    if (!kd) return -1;
+    batch_t b = {kd, transA, transB, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc,
+                 offA, offB, offC, 0, 0, 0};
+    run_batch(&b, batch);
+    return 0;
+}

@@ -1,0 +1,49 @@
+// Shared between the GEMM driver and the kernel files.
+#ifndef CGEMM_INTERNAL_H
+#define CGEMM_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define LG_NO_TRANS 111
+#define LG_TRANS 112
+
+// One kernel family: micro-tile size, blocking, packing and the micro-kernel.
+// Packed panels: A micro-panels of mr rows x kcp, B micro-panels of kcp x nr, in the kernel's
+// own layout, `esize` bytes per element; kcp is kc rounded up to `kalign` (zero padded).
+typedef struct kdesc {
+    const char *name;
+    int mr, nr, kalign, esize;
+    long kc;         // K block size (a multiple of kalign)
+    long nc;         // N block size when forced (LATHE_GEMM_NC), else 0
+    long l2_bytes;   // budget for the packed B block (kc x nc)
+    // Packs rows [i0, i0+m) (m <= mr, rest zero) and columns [k0, k0+kc) of op(A).
+    void (*pack_a)(int trans, const float *A, long lda, long i0, long m, long k0, long kc, long kcp, void *dst);
+    // Packs rows [k0, k0+kc) and columns [j0, j0+n) (n <= nr, rest zero) of op(B).
+    void (*pack_b)(int trans, const float *B, long ldb, long k0, long kc, long kcp, long j0, long n, void *dst);
+    // C[0:m, 0:n] = alpha * (Ap * Bp)[0:m, 0:n] + beta * C (beta == 0: C not read); m <= mr,
+    // n <= nr (edge tiles write only their corner).
+    void (*kernel)(long kcp, const void *a, const void *b, float *c, long ldc, long m, long n, float alpha, float beta);
+    void (*begin)(void);    // per task (AMX: load the tile config); may be NULL
+    void (*end)(void);
+} kdesc;
+
+extern kdesc lg_kd_avx512, lg_kd_avx2, lg_kd_avx512bf16, lg_kd_amx;
+
+// C[0:m, 0:n] = alpha * acc + beta * C with AVX-512 masks (acc row stride ld, 64-byte aligned).
+void merge_avx512(const float *acc, int ld, float *c, long ldc, long m, long n, float alpha, float beta);
+
+#define LG_SMALL_M 16
+// Products with M <= LG_SMALL_M rows on AVX-512 without packing (bf16: operands rounded to bf16).
+// Returns -1 when it does not apply (then the caller runs the packed driver).
+int lg_small_gemm(int bf16, int threads, int transA, int transB, long M, long N, long K, float alpha,
+                  const float *A, long lda, const float *B, long ldb, float beta, float *C, long ldc);
+
+// Runs C = alpha op(A) op(B) + beta C with kernel family `kd` over up to `threads` threads.
+void lg_gemm_drive(const kdesc *kd, int threads, int transA, int transB, long M, long N, long K,
+                   float alpha, const float *A, long lda, const float *B, long ldb, float beta,
+                   float *C, long ldc);
+// Sets the blocking of kd from the cache sizes (once).
+void lg_kd_tune(kdesc *kd);
+
+#endif

@@ -1,0 +1,57 @@
+-- Matrix kernels as a Lua user meets them: lathe.blas() names the kernel serving each
+-- product; tensor.mm/matmul take {precision = "bf16"}; the kernels agree with each other.
+local T = require("testlib")
+
+local function maxdiff(a, b)
+  return (a - b):abs():max():item()
+end
+
+T.test("lathe.blas() names a kernel for each op", function()
+  local b = lathe.blas()
+  T.eq(type(b), "table")
+  for _, k in ipairs({"fp32", "bf16", "fallback", "cpu", "caches", "threads"}) do
+    T.eq(type(b[k]), "string", k)
+  end
+  T.ok(b.fp32:match("^lathe ") or b.fp32:match("^openblas"), b.fp32)
+  T.ok(b.fallback:match("^openblas"), b.fallback)
+  -- the best kernel is chosen unless LATHE_GEMM / LATHE_GEMM_BF16 force one
+  local forced, forced_bf16 = os.getenv("LATHE_GEMM"), os.getenv("LATHE_GEMM_BF16")
+  if b.cpu:match("avx512") and (forced or "lathe") == "lathe" then T.ok(b.fp32:match("avx512"), b.fp32) end
+  if b.cpu:match("amx_bf16") and not b.cpu:match("refused") and not forced_bf16 then
+    T.ok(b.bf16:match("amx"), b.bf16)
+  end
+end)
+
+T.test("tensor.mm with precision = bf16 is close to fp32 and returns fp32", function()
+  local a, b = tensor.randn(37, 70, {seed = 1}), tensor.randn(70, 45, {seed = 2})
+  local f = tensor.mm(a, b)
+  local h = tensor.mm(a, b, {precision = "bf16"})
+  T.eq(h:dtype(), "float32")
+  T.same(h:shape(), {37, 45})
+  local scale = f:abs():max():item()
+  T.ok(maxdiff(f, h) < 0.05 * scale, "bf16 vs fp32: " .. maxdiff(f, h))
+  T.ok(maxdiff(a:matmul(b, {precision = "fp32"}), f) == 0)
+  -- transposed operands and batches take the same paths
+  local x = tensor.randn(3, 20, 16, {seed = 3})
+  local w = tensor.randn(24, 16, {seed = 4})
+  local y = x:matmul(w:t(), {precision = "bf16"})
+  T.same(y:shape(), {3, 20, 24})
+  T.ok(maxdiff(y, x:matmul(w:t())) < 0.05 * x:matmul(w:t()):abs():max():item())
+end)
+
+T.test("bf16 products keep autograd", function()
+  local a = tensor.randn(8, 12, {seed = 5}):requires_grad(true)
+  local b = tensor.randn(12, 6, {seed = 6}):requires_grad(true)
+  a:matmul(b, {precision = "bf16"}):sum():backward()
+  T.same(a.grad:shape(), {8, 12})
+  T.same(b.grad:shape(), {12, 6})
+  -- d/da sum(a b) = 1 bᵀ: every row of a.grad is the row sums of b
+  local want = b:sum(2):reshape(1, 12):expand(8, 12)
+  T.ok(maxdiff(a.grad, want) < 0.05 * want:abs():max():item())
+end)
+
+T.test("bad precision is rejected", function()
+  local a = tensor.ones(2, 2)
+  T.raises(function() return tensor.mm(a, a, {precision = "fp16"}) end, "bad option 'precision'")
+  T.raises(function() return a:matmul(a, {precison = "bf16"}) end, "did you mean 'precision'")
+end)
