@@ -44,21 +44,23 @@ extension HF {
         let dim = enc.config.dim
         let out = Tensor(uninitialized: [texts.count, dim], dtype: .float32)
         if texts.isEmpty { return out }
-        // longest first, as sentence-transformers (by characters)
-        let order = texts.indices.sorted { (texts[$0].count, $1) > (texts[$1].count, $0) }
+        // texts are tokenized once (in parallel), then batched longest first as
+        // sentence-transformers does, by token count so batches pad little (the vectors do not
+        // depend on the batching)
+        let all = try tok.encodeBatch(texts, addSpecialTokens: true, withTokens: false, withOffsets: false,
+                                      truncation: .some(TextTruncation(maxLength: maxLen)), padding: .some(nil),
+                                      threads: Runtime.threads)
+        let order = texts.indices.sorted { (all[$0].count, $1) > (all[$1].count, $0) }
         let wasTraining = enc.training
         enc.setTraining(false)
         defer { enc.setTraining(wasTraining) }
-        let pad = TextPadding(length: nil, padId: tok.defaultPadId)
         var done = 0
         try Autograd.noGrad { () throws(LatheError) in
             var start = 0
             while start < order.count {
                 try Interrupt.check()
                 let idx = Array(order[start..<min(start + o.batchSize, order.count)])
-                let encs = try tok.encodeBatch(idx.map { texts[$0] }, withTokens: false, withOffsets: false,
-                                               truncation: .some(TextTruncation(maxLength: maxLen)), padding: .some(pad),
-                                               threads: Runtime.threads)
+                let encs = idx.map { all[$0] }
                 let len = encs.map(\.count).max() ?? 0
                 var ids = [Int64](repeating: 0, count: idx.count * len)
                 var mask = [Int64](repeating: 0, count: idx.count * len)

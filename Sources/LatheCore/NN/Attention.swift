@@ -27,25 +27,30 @@ extension F {
         if let m = keyMask, m.shape != [bsz, s] {
             throw LatheError("attention: key mask \(m.shapeString) does not match [batch, keys] = [\(bsz),\(s)]")
         }
-        try Runtime.ensureBLAS()
+        try Gemm.ensureReady()
         let sc = scale ?? 1 / Float(d).squareRoot()
         let qc = try q.toFloat32().contiguous(), kc = try k.toFloat32().contiguous(), vc = try v.toFloat32().contiguous()
         let maskC = try keyMask.map { m throws(LatheError) in try m.to(.float32).contiguous() }
         let out = Tensor(uninitialized: [bsz, t, qw], dtype: .float32)
         let probs = Tensor(uninitialized: [bsz, heads, t, s], dtype: .float32)
         let group = heads / kvHeads
-        let ldq = Int32(heads * d), ldk = Int32(kvHeads * d)
+        let ldq = heads * d, ldk = kvHeads * d
         let qp = qc.floatPointer, kp = kc.floatPointer, vp = vc.floatPointer, op = out.floatPointer, pp = probs.floatPointer
         let mp = maskC?.floatPointer
         let shift = s - t
-        for b in 0..<bsz {
-            for h in 0..<heads {
-                let kh = h / group
-                let qbh = qp + b * t * Int(ldq) + h * d
-                let kbh = kp + b * s * Int(ldk) + kh * d
-                let vbh = vp + b * s * Int(ldk) + kh * d
-                let pbh = pp + ((b * heads + h) * t) * s
-                lk_sgemm(Int32(LK_NO_TRANS), Int32(LK_TRANS), Int32(t), Int32(s), Int32(d), sc, qbh, ldq, kbh, ldk, 0, pbh, Int32(s))
+        // (batch, head) pairs are independent: they run in parallel on the pool (each product
+        // then runs on its own thread); OpenBLAS, when it serves the products, keeps them serial
+        let parallel = !Gemm.needsBLAS
+        nonisolated(unsafe) var failure: LatheError? = nil
+        func forward(_ bh: Int) {
+            let b = bh / heads, h = bh % heads
+            let kh = h / group
+            let qbh = qp + b * t * ldq + h * d
+            let kbh = kp + b * s * ldk + kh * d
+            let vbh = vp + b * s * ldk + kh * d
+            let pbh = pp + ((b * heads + h) * t) * s
+            do throws(LatheError) {
+                try Gemm.gemm(transA: false, transB: true, m: t, n: s, k: d, alpha: sc, a: qbh, lda: ldq, b: kbh, ldb: ldk, c: pbh, ldc: s)
                 for i in 0..<t {
                     let row = pbh + i * s
                     let lim = causal ? min(s, i + 1 + shift) : s
@@ -56,10 +61,18 @@ extension F {
                     }
                     if any { lk_softmax_row_f32(row, row, s) } else { row.initialize(repeating: 0, count: s) }
                 }
-                lk_sgemm(Int32(LK_NO_TRANS), Int32(LK_NO_TRANS), Int32(t), Int32(d), Int32(s), 1, pbh, Int32(s), vbh, ldk, 0,
-                         op + b * t * Int(ldq) + h * d, ldq)
+                try Gemm.gemm(transA: false, transB: false, m: t, n: d, k: s, a: pbh, lda: s, b: vbh, ldb: ldk,
+                              c: op + b * t * ldq + h * d, ldc: ldq)
+            } catch {
+                failure = error
             }
         }
+        if parallel {
+            Parallel.forEach(bsz * heads, costPerItem: 2 * t * s * d) { forward($0) }
+        } else {
+            for bh in 0..<(bsz * heads) { forward(bh) }
+        }
+        if let failure { throw failure }
         if Autograd.needs([q, k, v]) {
             let needQ = q.requiresGrad, needK = k.requiresGrad, needV = v.requiresGrad
             out.record("attention", [q, k, v]) { [qc, kc, vc, probs] g throws(LatheError) in
@@ -68,33 +81,46 @@ extension F {
                 let dq = Tensor(uninitialized: qc.shape, dtype: .float32)
                 let dk = Tensor.full(kc.shape, 0), dv = Tensor.full(vc.shape, 0)
                 let gp = gc.floatPointer, dqp = dq.floatPointer, dkp = dk.floatPointer, dvp = dv.floatPointer
-                let dP = Tensor(uninitialized: [t, s], dtype: .float32)
-                let dpp = dP.floatPointer
-                for b in 0..<bsz {
-                    for h in 0..<heads {
-                        let kh = h / group
-                        let qbh = qp + b * t * Int(ldq) + h * d
-                        let kbh = kp + b * s * Int(ldk) + kh * d
-                        let vbh = vp + b * s * Int(ldk) + kh * d
-                        let pbh = pp + ((b * heads + h) * t) * s
-                        let gbh = gp + b * t * Int(ldq) + h * d
-                        // dV += P^T dO
-                        lk_sgemm(Int32(LK_TRANS), Int32(LK_NO_TRANS), Int32(s), Int32(d), Int32(t), 1, pbh, Int32(s), gbh, ldq, 1,
-                                 dvp + b * s * Int(ldk) + kh * d, ldk)
-                        // dP = dO V^T
-                        lk_sgemm(Int32(LK_NO_TRANS), Int32(LK_TRANS), Int32(t), Int32(s), Int32(d), 1, gbh, ldq, vbh, ldk, 0, dpp, Int32(s))
-                        // dS = P * (dP - rowsum(dP * P)) * scale
-                        for i in 0..<t {
-                            lk_softmax_grad_row_f32(pbh + i * s, dpp + i * s, dpp + i * s, s)
+                nonisolated(unsafe) var failure: LatheError? = nil
+                // (batch, kv head) groups write disjoint parts of dk and dv; the heads of a group
+                // accumulate into them in order
+                func backward(_ bk: Int) {
+                    let b = bk / kvHeads, kh = bk % kvHeads
+                    let dP = Tensor(uninitialized: [t, s], dtype: .float32)
+                    let dpp = dP.floatPointer
+                    do throws(LatheError) {
+                        for h in (kh * group)..<((kh + 1) * group) {
+                            let qbh = qp + b * t * ldq + h * d
+                            let kbh = kp + b * s * ldk + kh * d
+                            let vbh = vp + b * s * ldk + kh * d
+                            let pbh = pp + ((b * heads + h) * t) * s
+                            let gbh = gp + b * t * ldq + h * d
+                            // dV += P^T dO
+                            try Gemm.gemm(transA: true, transB: false, m: s, n: d, k: t, a: pbh, lda: s, b: gbh, ldb: ldq, beta: 1,
+                                          c: dvp + b * s * ldk + kh * d, ldc: ldk)
+                            // dP = dO V^T
+                            try Gemm.gemm(transA: false, transB: true, m: t, n: s, k: d, a: gbh, lda: ldq, b: vbh, ldb: ldk, c: dpp, ldc: s)
+                            // dS = P * (dP - rowsum(dP * P)) * scale
+                            for i in 0..<t {
+                                lk_softmax_grad_row_f32(pbh + i * s, dpp + i * s, dpp + i * s, s)
+                            }
+                            lk_binary_scalar_f32(Int32(LK_MUL), dpp, sc, dpp, t * s)
+                            // dQ = dS K ; dK += dS^T Q
+                            try Gemm.gemm(transA: false, transB: false, m: t, n: d, k: s, a: dpp, lda: s, b: kbh, ldb: ldk,
+                                          c: dqp + b * t * ldq + h * d, ldc: ldq)
+                            try Gemm.gemm(transA: true, transB: false, m: s, n: d, k: t, a: dpp, lda: s, b: qbh, ldb: ldq, beta: 1,
+                                          c: dkp + b * s * ldk + kh * d, ldc: ldk)
                         }
-                        lk_binary_scalar_f32(Int32(LK_MUL), dpp, sc, dpp, t * s)
-                        // dQ = dS K ; dK += dS^T Q
-                        lk_sgemm(Int32(LK_NO_TRANS), Int32(LK_NO_TRANS), Int32(t), Int32(d), Int32(s), 1, dpp, Int32(s), kbh, ldk, 0,
-                                 dqp + b * t * Int(ldq) + h * d, ldq)
-                        lk_sgemm(Int32(LK_TRANS), Int32(LK_NO_TRANS), Int32(s), Int32(d), Int32(t), 1, dpp, Int32(s), qbh, ldq, 1,
-                                 dkp + b * s * Int(ldk) + kh * d, ldk)
+                    } catch {
+                        failure = error
                     }
                 }
+                if parallel {
+                    Parallel.forEach(bsz * kvHeads, costPerItem: 8 * group * t * s * d) { backward($0) }
+                } else {
+                    for bk in 0..<(bsz * kvHeads) { backward(bk) }
+                }
+                if let failure { throw failure }
                 return [needQ ? dq : nil, needK ? dk : nil, needV ? dv : nil]
             }
         }
