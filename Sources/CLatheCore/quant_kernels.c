@@ -167,6 +167,93 @@ ATTR_AVX2 static void gemv_avx2(int type, const uint8_t *w, long cols, long row0
     }
 }
 
+// ---- one vector (decoding): accumulators stay in registers -----------------------------------
+
+#define ATTR_AVX2F __attribute__((target("avx2,fma,f16c")))
+#define ATTR_512Q __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
+
+ATTR_AVX2F static inline float h2f_f16c(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+ATTR_AVX2F static void gemv1_avx2(int type, const uint8_t *w, long cols, long row0, long row1, const float *x,
+                                  float *y, const float *xsum) {
+    long nb = cols / 32, bs = lk_q_block_bytes(type);
+    const __m128i mask = _mm_set1_epi8(0x0F);
+    for (long r = row0; r < row1; r++) {
+        const uint8_t *row = w + r * nb * bs;
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+        float tail = 0;
+        for (long b = 0; b < nb; b++) {
+            const uint8_t *blk = row + b * bs;
+            const float *xb = x + b * 32;
+            __m256 f0, f1, f2, f3;
+            if (type == LK_Q8_0) {
+                __m128i a = _mm_loadu_si128((const __m128i *)(blk + 2)), c = _mm_loadu_si128((const __m128i *)(blk + 18));
+                f0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(a));
+                f1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(a, 8)));
+                f2 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(c));
+                f3 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(c, 8)));
+            } else {
+                __m128i raw = _mm_loadu_si128((const __m128i *)(blk + (type == LK_Q4_1 ? 4 : 2)));
+                __m128i lo = _mm_and_si128(raw, mask), hi = _mm_and_si128(_mm_srli_epi16(raw, 4), mask);
+                f0 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(lo));
+                f1 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8)));
+                f2 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(hi));
+                f3 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8)));
+            }
+            __m256 s0 = _mm256_mul_ps(f0, _mm256_loadu_ps(xb));
+            __m256 s1 = _mm256_mul_ps(f1, _mm256_loadu_ps(xb + 8));
+            s0 = _mm256_fmadd_ps(f2, _mm256_loadu_ps(xb + 16), s0);
+            s1 = _mm256_fmadd_ps(f3, _mm256_loadu_ps(xb + 24), s1);
+            float d = h2f_f16c(blk);
+            __m256 vd = _mm256_set1_ps(d);
+            acc0 = _mm256_fmadd_ps(vd, s0, acc0);
+            acc1 = _mm256_fmadd_ps(vd, s1, acc1);
+            if (type == LK_Q4_0) tail -= 8 * d * xsum[b];
+            else if (type == LK_Q4_1) tail += h2f_f16c(blk + 2) * xsum[b];
+        }
+        y[r] = hsum256(_mm256_add_ps(acc0, acc1)) + tail;
+    }
+}
+
+ATTR_512Q static inline float hsum512(__m512 v) { return _mm512_reduce_add_ps(v); }
+
+ATTR_512Q static void gemv1_avx512(int type, const uint8_t *w, long cols, long row0, long row1, const float *x,
+                                   float *y, const float *xsum) {
+    long nb = cols / 32, bs = lk_q_block_bytes(type);
+    const __m128i mask = _mm_set1_epi8(0x0F);
+    for (long r = row0; r < row1; r++) {
+        const uint8_t *row = w + r * nb * bs;
+        __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+        float tail = 0;
+        long b = 0;
+        for (; b < nb; b++) {
+            const uint8_t *blk = row + b * bs;
+            const float *xb = x + b * 32;
+            __m512 f0, f1;
+            if (type == LK_Q8_0) {
+                f0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(blk + 2))));
+                f1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(blk + 18))));
+            } else {
+                __m128i raw = _mm_loadu_si128((const __m128i *)(blk + (type == LK_Q4_1 ? 4 : 2)));
+                f0 = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_and_si128(raw, mask)));
+                f1 = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(raw, 4), mask)));
+            }
+            __m512 s = _mm512_mul_ps(f0, _mm512_loadu_ps(xb));
+            s = _mm512_fmadd_ps(f1, _mm512_loadu_ps(xb + 16), s);
+            float d = h2f_f16c(blk);
+            if (b & 1) acc1 = _mm512_fmadd_ps(_mm512_set1_ps(d), s, acc1);
+            else acc0 = _mm512_fmadd_ps(_mm512_set1_ps(d), s, acc0);
+            if (type == LK_Q4_0) tail -= 8 * d * xsum[b];
+            else if (type == LK_Q4_1) tail += h2f_f16c(blk + 2) * xsum[b];
+        }
+        y[r] = hsum512(_mm512_add_ps(acc0, acc1)) + tail;
+    }
+}
+
 void lk_q_gemv(int type, const uint8_t *w, long cols, long row0, long row1, const float *x, long nx, long ldx,
                float *y, long ldy) {
     long nb = cols / 32;
@@ -205,6 +292,8 @@ void lk_q_gemv(int type, const uint8_t *w, long cols, long row0, long row1, cons
             }
         }
     }
-    if (lk_simd_level() >= 2) gemv_avx2(type, w, cols, row0, row1, x, nx, ldx, y, ldy, xs);
+    if (nx == 1 && lk_simd_level() >= 3) gemv1_avx512(type, w, cols, row0, row1, x, y, xs);
+    else if (nx == 1 && lk_simd_level() >= 2 && __builtin_cpu_supports("f16c")) gemv1_avx2(type, w, cols, row0, row1, x, y, xs);
+    else if (lk_simd_level() >= 2) gemv_avx2(type, w, cols, row0, row1, x, nx, ldx, y, ldy, xs);
     else gemv_base(type, w, cols, row0, row1, x, nx, ldx, y, ldy, xs);
 }

@@ -15,7 +15,7 @@ extension F {
             throw LatheError("lora: A \(a.shapeString) and B \(b.shapeString) do not fit the layer [\(outF),\(inF)]")
         }
         let rows = x.count / max(inF, 1)
-        try Runtime.ensureBLAS()
+        try Gemm.ensureReady()
         let x2 = try Autograd.noGrad { () throws(LatheError) -> Tensor in try x.toFloat32().reshape([rows, inF]).contiguous() }
         var mask: Tensor? = nil
         var xd = x2
@@ -39,11 +39,11 @@ extension F {
         }
         let T = Int32(LK_TRANS), N = Int32(LK_NO_TRANS)
         // y = x Wᵀ (+ b)
-        lk_sgemm(N, T, Int32(rows), Int32(outF), Int32(inF), 1, x2.floatPointer, Int32(inF), wc.floatPointer, Int32(inF), beta, op, Int32(outF))
+        try gemmRowMajor(N, T, Int32(rows), Int32(outF), Int32(inF), 1, x2.floatPointer, Int32(inF), wc.floatPointer, Int32(inF), beta, op, Int32(outF))
         // u = x_d Aᵀ ; y += scale u Bᵀ
         let u = Tensor(uninitialized: [rows, r], dtype: .float32)
-        lk_sgemm(N, T, Int32(rows), Int32(r), Int32(inF), 1, xd.floatPointer, Int32(inF), ac.floatPointer, Int32(inF), 0, u.floatPointer, Int32(r))
-        lk_sgemm(N, T, Int32(rows), Int32(outF), Int32(r), scale, u.floatPointer, Int32(r), bc.floatPointer, Int32(r), 1, op, Int32(outF))
+        try gemmRowMajor(N, T, Int32(rows), Int32(r), Int32(inF), 1, xd.floatPointer, Int32(inF), ac.floatPointer, Int32(inF), 0, u.floatPointer, Int32(r))
+        try gemmRowMajor(N, T, Int32(rows), Int32(outF), Int32(r), scale, u.floatPointer, Int32(r), bc.floatPointer, Int32(r), 1, op, Int32(outF))
         let res = Tensor(storage: out.storage, shape: Array(x.shape.dropLast()) + [outF], dtype: .float32)
         var inputs = [x, w, a, b]
         if let bias { inputs.append(bias) }
@@ -56,37 +56,37 @@ extension F {
                 let gp = gc.floatPointer
                 // gu = g B  [rows, r]
                 let gu = Tensor(uninitialized: [rows, r], dtype: .float32)
-                lk_sgemm(N, N, Int32(rows), Int32(r), Int32(outF), 1, gp, Int32(outF), bc.floatPointer, Int32(r), 0, gu.floatPointer, Int32(r))
+                try gemmRowMajor(N, N, Int32(rows), Int32(r), Int32(outF), 1, gp, Int32(outF), bc.floatPointer, Int32(r), 0, gu.floatPointer, Int32(r))
                 var gx: Tensor? = nil
                 if needX {
                     let d = Tensor(uninitialized: [rows, inF], dtype: .float32)
                     if let mask {
                         // the adapter path sees dropout(x): its gradient is masked, the base path's not
-                        lk_sgemm(N, N, Int32(rows), Int32(inF), Int32(r), scale, gu.floatPointer, Int32(r), ac.floatPointer, Int32(inF), 0, d.floatPointer, Int32(inF))
+                        try gemmRowMajor(N, N, Int32(rows), Int32(inF), Int32(r), scale, gu.floatPointer, Int32(r), ac.floatPointer, Int32(inF), 0, d.floatPointer, Int32(inF))
                         lk_binary_f32(Int32(LK_MUL), d.floatPointer, mask.floatPointer, d.floatPointer, d.count)
-                        lk_sgemm(N, N, Int32(rows), Int32(inF), Int32(outF), 1, gp, Int32(outF), wc.floatPointer, Int32(inF), 1, d.floatPointer, Int32(inF))
+                        try gemmRowMajor(N, N, Int32(rows), Int32(inF), Int32(outF), 1, gp, Int32(outF), wc.floatPointer, Int32(inF), 1, d.floatPointer, Int32(inF))
                     } else {
-                        lk_sgemm(N, N, Int32(rows), Int32(inF), Int32(outF), 1, gp, Int32(outF), wc.floatPointer, Int32(inF), 0, d.floatPointer, Int32(inF))
-                        lk_sgemm(N, N, Int32(rows), Int32(inF), Int32(r), scale, gu.floatPointer, Int32(r), ac.floatPointer, Int32(inF), 1, d.floatPointer, Int32(inF))
+                        try gemmRowMajor(N, N, Int32(rows), Int32(inF), Int32(outF), 1, gp, Int32(outF), wc.floatPointer, Int32(inF), 0, d.floatPointer, Int32(inF))
+                        try gemmRowMajor(N, N, Int32(rows), Int32(inF), Int32(r), scale, gu.floatPointer, Int32(r), ac.floatPointer, Int32(inF), 1, d.floatPointer, Int32(inF))
                     }
                     gx = try d.reshape(xShape)
                 }
                 var gw: Tensor? = nil
                 if needW {
                     let t = Tensor(uninitialized: [outF, inF], dtype: .float32)
-                    lk_sgemm(T, N, Int32(outF), Int32(inF), Int32(rows), 1, gp, Int32(outF), x2.floatPointer, Int32(inF), 0, t.floatPointer, Int32(inF))
+                    try gemmRowMajor(T, N, Int32(outF), Int32(inF), Int32(rows), 1, gp, Int32(outF), x2.floatPointer, Int32(inF), 0, t.floatPointer, Int32(inF))
                     gw = t
                 }
                 var ga: Tensor? = nil
                 if needA {
                     let t = Tensor(uninitialized: [r, inF], dtype: .float32)
-                    lk_sgemm(T, N, Int32(r), Int32(inF), Int32(rows), scale, gu.floatPointer, Int32(r), xd.floatPointer, Int32(inF), 0, t.floatPointer, Int32(inF))
+                    try gemmRowMajor(T, N, Int32(r), Int32(inF), Int32(rows), scale, gu.floatPointer, Int32(r), xd.floatPointer, Int32(inF), 0, t.floatPointer, Int32(inF))
                     ga = t
                 }
                 var gb: Tensor? = nil
                 if needB {
                     let t = Tensor(uninitialized: [outF, r], dtype: .float32)
-                    lk_sgemm(T, N, Int32(outF), Int32(r), Int32(rows), scale, gp, Int32(outF), u.floatPointer, Int32(r), 0, t.floatPointer, Int32(r))
+                    try gemmRowMajor(T, N, Int32(outF), Int32(r), Int32(rows), scale, gp, Int32(outF), u.floatPointer, Int32(r), 0, t.floatPointer, Int32(r))
                     gb = t
                 }
                 var grads: [Tensor?] = [gx, gw, ga, gb]

@@ -128,7 +128,7 @@ public final class QuantizedMatrix: @unchecked Sendable {
             }
             return
         }
-        try Runtime.ensureBLAS()
+        try Gemm.ensureReady()
         let tr = tileRows
         let tile = Tensor(uninitialized: [tr, cols], dtype: .float32)
         let tp = UnsafeSendable(tile.floatPointer)
@@ -139,7 +139,7 @@ public final class QuantizedMatrix: @unchecked Sendable {
             Parallel.chunks(m, grain: max(1, 8192 / cols)) { lo, hi in
                 lk_q_dequant_rows(self.cType, self.bytes, self.cols, base + lo, base + hi, tp.value + lo * self.cols)
             }
-            lk_sgemm(Int32(LK_NO_TRANS), Int32(LK_TRANS), Int32(n), Int32(m), Int32(cols), 1, x, Int32(cols),
+            try gemmRowMajor(Int32(LK_NO_TRANS), Int32(LK_TRANS), Int32(n), Int32(m), Int32(cols), 1, x, Int32(cols),
                      tile.floatPointer, Int32(cols), 0, y + r0, Int32(rows))
             r0 += m
         }
@@ -147,7 +147,7 @@ public final class QuantizedMatrix: @unchecked Sendable {
 
     /// g [n, rows] (contiguous) times the matrix: [n, cols] (the input gradient of a product).
     func multiplyTransposed(_ g: UnsafePointer<Float>, n: Int, into dx: UnsafeMutablePointer<Float>) throws(LatheError) {
-        try Runtime.ensureBLAS()
+        try Gemm.ensureReady()
         let tr = tileRows
         let tile = Tensor(uninitialized: [tr, cols], dtype: .float32)
         let tp = UnsafeSendable(tile.floatPointer)
@@ -158,11 +158,20 @@ public final class QuantizedMatrix: @unchecked Sendable {
             Parallel.chunks(m, grain: max(1, 8192 / cols)) { lo, hi in
                 lk_q_dequant_rows(self.cType, self.bytes, self.cols, base + lo, base + hi, tp.value + lo * self.cols)
             }
-            lk_sgemm(Int32(LK_NO_TRANS), Int32(LK_NO_TRANS), Int32(n), Int32(cols), Int32(m), 1, g + r0, Int32(rows),
+            try gemmRowMajor(Int32(LK_NO_TRANS), Int32(LK_NO_TRANS), Int32(n), Int32(cols), Int32(m), 1, g + r0, Int32(rows),
                      tile.floatPointer, Int32(cols), r0 == 0 ? 0 : 1, dx, Int32(cols))
             r0 += m
         }
     }
+}
+
+/// lk_sgemm's argument order on Lathe's GEMM (`Gemm.gemm`, which parallelizes over the pool).
+@inline(__always)
+func gemmRowMajor(_ ta: Int32, _ tb: Int32, _ m: Int32, _ n: Int32, _ k: Int32, _ alpha: Float, _ a: UnsafePointer<Float>,
+                  _ lda: Int32, _ b: UnsafePointer<Float>, _ ldb: Int32, _ beta: Float, _ c: UnsafeMutablePointer<Float>,
+                  _ ldc: Int32) throws(LatheError) {
+    try Gemm.gemm(transA: ta == Int32(LK_TRANS), transB: tb == Int32(LK_TRANS), m: Int(m), n: Int(n), k: Int(k), alpha: alpha,
+                  a: a, lda: Int(lda), b: b, ldb: Int(ldb), beta: beta, c: c, ldc: Int(ldc))
 }
 
 extension F {
