@@ -118,6 +118,7 @@ public final class LuaVM {
         CostModule.self,
         MetricsModule.self,
         TextModule.self,
+        HFModule.self,
         DataModule.self,
     ]
 

@@ -154,6 +154,28 @@ extension NNModule {
                 let out = try lm.generate(prompt: ids, g)
                 return c.ret(.ints(out))
             }
+            b.getter("tokenizer") { c in
+                if let t = try selfM(c).pretrained?.tokenizer { c.push(t) } else { c.pushNil() }
+                return 1
+            }
+            b.method("embed", Doc("Sentence embeddings of texts (encoders with a tokenizer); see hf.embed.",
+                                  signature: "m:embed(texts [, {batch_size=32, normalize=auto, max_length=auto, pooling=auto}]) -> Tensor [n, dim]",
+                                  errors: "a model that is not an encoder or has no tokenizer.",
+                                  example: "local tok = text.word_vocab({\"hello world\"})\nlocal e = nn.encoder{vocab = tok:vocab_size(), layers = 1, dim = 8, heads = 2, classes = 0}\nhf.attach(e, {tokenizer = tok})\nprint(e:embed({\"hello\", \"world\"}):shape()[1])")) { c in
+                return try HFModule.embed(c, model: try selfM(c), textsAt: 2)
+            }
+            b.method("chat", Doc("Answers a conversation with a chat model (its chat template, then generation); see hf.chat.",
+                                 signature: "m:chat(messages | question [, {system=, max_tokens=256, greedy=true, temperature=, top_k=, top_p=, seed=, stream=false}]) -> text, {ids=, prompt=}",
+                                 errors: "a model without a tokenizer or chat template.",
+                                 example: "local g = nn.gpt{vocab = 16, layers = 1, dim = 8, heads = 2, seq = 8}\nprint(pcall(g.chat, g, \"hi\"))")) { c in
+                return try HFModule.chat(c, model: try selfM(c), at: 2)
+            }
+            b.method("weight_bytes", Doc("Bytes held by the model's weights (float parameters and packed quantized blocks).",
+                                         signature: "m:weight_bytes() -> integer",
+                                         example: "print(nn.linear(4, 2):weight_bytes())")) { c in
+                c.push(HFModule.weightBytes(try selfM(c)))
+                return 1
+            }
             b.method("config", Doc("The model's configuration as a table (language models and encoders).",
                                    signature: "m:config() -> table",
                                    example: "print(nn.gpt{vocab = 16, layers = 1, dim = 8, heads = 2, seq = 4}:config().vocab)")) { c in
@@ -168,7 +190,7 @@ extension NNModule {
                 if let e = mod as? Encoder {
                     let k = e.config
                     return c.ret(.record([("vocab", .int(k.vocab)), ("layers", .int(k.layers)), ("dim", .int(k.dim)), ("heads", .int(k.heads)),
-                                          ("seq", .int(k.maxSeq)), ("classes", .int(k.classes)), ("pooling", .string(k.pooling))]))
+                                          ("seq", .int(k.maxSeq)), ("classes", .int(e.classifier?.outFeatures ?? 0)), ("pooling", .string(e.pooling))]))
                 }
                 return c.ret(.record([("type", .string(mod.typeName))]))
             }

@@ -78,7 +78,7 @@ enum NNModule: LuaInstaller {
             cfg.dropout = Float(try c.floatOpt(o, "dropout", 0, min: 0, max: 0.999))
             cfg.tieEmbeddings = try o.bool("tie", true)
             cfg.bias = try o.bool("bias", true)
-            cfg.naming = try o.choice("naming", ["lathe", "llama"], "lathe")
+            cfg.naming = try o.choice("naming", ["lathe", "llama", "gpt2"], "lathe")
             cfg.initStd = Float(try c.floatOpt(o, "init_std", 0.02, min: 0))
             var rng = try seededRNG(o)
             let model = try DecoderLM(cfg, rng: &rng)

@@ -52,5 +52,6 @@ void lk_set_grad_enabled(int on);
 
 #include "LKKernels.h"
 #include "LKNN.h"
+#include "LKQuant.h"
 
 #endif

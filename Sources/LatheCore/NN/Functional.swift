@@ -213,21 +213,50 @@ public enum F {
 
     // MARK: - rotary positions
 
-    /// cos/sin tables [maxPositions, headDim] for rotary embeddings, HF rotate_half layout
-    /// (frequencies repeated for the two halves).
-    public static func ropeTables(headDim: Int, maxPositions: Int, theta: Double) -> (Tensor, Tensor) {
+    /// Rotary inverse frequencies, computed in float32 exactly as Hugging Face transformers
+    /// does (`1 / theta ** (arange(0, dim, 2) / dim)`, then the `llama3` or `linear` rescaling of
+    /// `rope_parameters`), so the tables match the reference to the last bit or so.
+    public static func ropeInverseFrequencies(headDim: Int, theta: Double, scaling: RopeScaling? = nil) -> [Float] {
         let half = headDim / 2
+        var inv = (0..<half).map { i -> Float in 1 / powf(Float(theta), Float(2 * i) / Float(headDim)) }
+        guard let sc = scaling else { return inv }
+        let factor = Float(sc.factor)
+        switch sc.kind {
+        case .linear:
+            inv = inv.map { $0 / factor }
+        case .llama3:
+            let old = Double(sc.originalMaxPositions)
+            let lowWavelen = Float(old / sc.lowFreqFactor), highWavelen = Float(old / sc.highFreqFactor)
+            let twoPi = Float(2 * Double.pi)
+            inv = inv.map { f in
+                let wavelen = twoPi / f
+                let scaled = wavelen > lowWavelen ? f / factor : f
+                let medium = !(wavelen < highWavelen) && !(wavelen > lowWavelen)
+                if !medium { return scaled }
+                let smooth = (Float(old) / wavelen - Float(sc.lowFreqFactor)) / Float(sc.highFreqFactor - sc.lowFreqFactor)
+                return (1 - smooth) * scaled / factor + smooth * scaled
+            }
+        }
+        return inv
+    }
+
+    /// cos/sin tables [maxPositions, headDim] for rotary embeddings, HF rotate_half layout
+    /// (frequencies repeated for the two halves); angles are float32 products position x
+    /// frequency, as in transformers.
+    public static func ropeTables(headDim: Int, maxPositions: Int, theta: Double, scaling: RopeScaling? = nil) -> (Tensor, Tensor) {
+        let half = headDim / 2
+        let inv = ropeInverseFrequencies(headDim: headDim, theta: theta, scaling: scaling)
         let cosT = Tensor(uninitialized: [maxPositions, headDim], dtype: .float32)
         let sinT = Tensor(uninitialized: [maxPositions, headDim], dtype: .float32)
+        let cp = cosT.floatPointer, sp = sinT.floatPointer
         for p in 0..<maxPositions {
             for i in 0..<half {
-                let invFreq = 1.0 / Foundation.pow(theta, Double(2 * i) / Double(headDim))
-                let angle = Double(p) * Double(Float(invFreq))
+                let angle = Double(Float(p) * inv[i])
                 let c = Float(Foundation.cos(angle)), s = Float(Foundation.sin(angle))
-                cosT.floatPointer[p * headDim + i] = c
-                cosT.floatPointer[p * headDim + i + half] = c
-                sinT.floatPointer[p * headDim + i] = s
-                sinT.floatPointer[p * headDim + i + half] = s
+                cp[p * headDim + i] = c
+                cp[p * headDim + i + half] = c
+                sp[p * headDim + i] = s
+                sp[p * headDim + i + half] = s
             }
         }
         return (cosT, sinT)

@@ -40,8 +40,12 @@ extension DecoderLM {
             var input = Tensor(int64s: prompt.map { Int64($0) }, shape: [1, prompt.count])
             for _ in 0..<steps {
                 try Interrupt.check()
-                let logits = try self.logits(input, caches: caches)
-                let last = try logits.select(1, logits.shape[1] - 1).reshape([config.vocab]).contiguous()
+                // only the last position's logits are needed (the prompt's others are not computed)
+                let h = try self.hidden(input, caches: caches)
+                let hl = try h.select(1, h.shape[1] - 1)
+                let logits: Tensor
+                if let head { logits = try head(hl) } else { logits = try Tensor.linear(hl, embed.weight, nil) }
+                let last = try logits.reshape([config.vocab]).contiguous()
                 let next = DecoderLM.sample(last.toFloatArray(), o, rng: &rng)
                 if o.stopIds.contains(next) { break }
                 out.append(next)

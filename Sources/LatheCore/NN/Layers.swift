@@ -1,7 +1,33 @@
 import Foundation
 
+/// A layer computing y = x Wᵀ (+ b) that LoRA can adapt: `Linear` (float32 weights) or
+/// `QuantLinear` (frozen ggml blocks, dequantized inside the product).
+public protocol LoRAHost: Module {
+    var inFeatures: Int { get }
+    var outFeatures: Int { get }
+    var lora: LoRAAdapter? { get }
+    var bias: Tensor? { get }
+    func attachLoRA(_ adapter: LoRAAdapter)
+    func detachLoRA()
+    /// The weight as a float32 [out, in] tensor (a new dequantized copy for quantized layers;
+    /// the parameter itself for Linear), without any adapter folded in.
+    func denseWeight() throws(LatheError) -> Tensor
+}
+
+extension LoRAHost {
+    /// Adds the (unmerged) adapter's contribution to a base output.
+    func addLoRA(_ y: Tensor, _ x: Tensor) throws(LatheError) -> Tensor {
+        guard let a = lora, !a.merged else { return y }
+        var h = x
+        if training && a.dropout > 0 { h = try F.dropout(h, p: a.dropout, rng: &Runtime.rng) }
+        let low = try Tensor.linear(h, a.a, nil)
+        let up = try Tensor.linear(low, a.b, nil)
+        return try y + up.mulScalar(Double(a.scale))
+    }
+}
+
 /// y = x Wᵀ + b, with an optional LoRA adapter: y += (alpha/r) · B(A(dropout(x))).
-public final class Linear: Module {
+public final class Linear: Module, LoRAHost {
     public let inFeatures: Int, outFeatures: Int
     public let weight: Tensor
     public let bias: Tensor?
@@ -13,7 +39,7 @@ public final class Linear: Module {
         outFeatures = outF
         weight = try Init.linear(out: outF, in: inF, rng: &rng)
         let bnd = 1 / Float(inF).squareRoot()
-        self.bias = bias ? try Tensor.uniform([outF], -bnd, bnd, rng: &rng) : nil
+        self.bias = bias ? try Init.uniform([outF], -bnd, bnd, rng: &rng) : nil
         super.init()
         param("weight", weight)
         if let b = self.bias { param("bias", b) }
@@ -34,6 +60,8 @@ public final class Linear: Module {
         }
         return try Tensor.linear(x, weight, bias)
     }
+
+    public func denseWeight() throws(LatheError) -> Tensor { weight }
 
     /// Attaches a LoRA adapter (replacing any previous one).
     public func attachLoRA(_ adapter: LoRAAdapter) {
@@ -166,6 +194,19 @@ public final class Dropout: Module {
 
 public enum ActivationKind: String, CaseIterable, Sendable {
     case relu, gelu, geluTanh = "gelu_tanh", silu, tanh, sigmoid
+
+    /// The kind a Hugging Face config's `hidden_act` / `activation_function` names, or nil.
+    public static func huggingFace(_ name: String) -> ActivationKind? {
+        switch name {
+        case "relu": return .relu
+        case "gelu": return .gelu
+        case "gelu_new", "gelu_pytorch_tanh", "gelu_fast": return .geluTanh
+        case "silu", "swish": return .silu
+        case "tanh": return .tanh
+        case "sigmoid": return .sigmoid
+        default: return nil
+        }
+    }
     public func apply(_ x: Tensor) throws(LatheError) -> Tensor {
         switch self {
         case .relu: return try x.relu()
@@ -202,9 +243,11 @@ public final class Sequential: Module {
 
 /// A feed-forward block: down(act(up(x))), or SwiGLU: down(silu(gate(x)) * up(x)).
 public final class FeedForward: Module {
-    public let up: Linear, down: Linear, gate: Linear?
+    /// The projections (Linear, or QuantLinear after a quantized load).
+    public private(set) var up: Module, down: Module, gate: Module?
     public let act: ActivationKind
     public let dropout: Float
+    let names: (gate: String, up: String, down: String)
 
     public init(dim: Int, hidden: Int, act: ActivationKind, gated: Bool, bias: Bool, dropout: Float = 0,
                 names: (gate: String, up: String, down: String) = ("gate_proj", "up_proj", "down_proj"),
@@ -214,12 +257,16 @@ public final class FeedForward: Module {
         gate = gated ? try Linear(dim, hidden, bias: bias, rng: &rng) : nil
         up = try Linear(dim, hidden, bias: bias, rng: &rng)
         down = try Linear(hidden, dim, bias: bias, rng: &rng)
+        self.names = names
         super.init()
         if let gate { register(names.gate, gate) }
         register(names.up, up)
         register(names.down, down)
     }
     override public var typeName: String { gate == nil ? "MLP" : "SwiGLU" }
+    override public func didReplaceChild(_ name: String, with m: Module) {
+        if name == names.up { up = m } else if name == names.down { down = m } else if name == names.gate { gate = m }
+    }
     override public func forward(_ inputs: [Tensor]) throws(LatheError) -> Tensor {
         let x = inputs[0]
         var h: Tensor

@@ -16,7 +16,7 @@ public enum LoRA {
 
     /// Paths of the Linear layers `targets` selects, in model order.
     public static func targetPaths(_ model: Module, targets: [String]) -> [String] {
-        let linears = model.namedModules().compactMap { (p, m) -> String? in m is Linear ? p : nil }
+        let linears = model.namedModules().compactMap { (p, m) -> String? in m is LoRAHost ? p : nil }
         if targets.contains("all-linear") {
             // PEFT excludes the output layer (lm_head / classifier)
             return linears.filter { !$0.hasSuffix("lm_head") && !$0.hasSuffix("classifier") && !$0.hasSuffix("score") }
@@ -35,7 +35,7 @@ public enum LoRA {
         guard !c.targets.isEmpty else { throw LatheError("targets is empty; name the layers to adapt, e.g. {\"q_proj\", \"v_proj\"}") }
         let paths = targetPaths(model, targets: c.targets)
         if paths.isEmpty {
-            let names = Set(model.namedModules().compactMap { (p, m) -> String? in m is Linear ? String(p.split(separator: ".").last ?? "") : nil })
+            let names = Set(model.namedModules().compactMap { (p, m) -> String? in m is LoRAHost ? String(p.split(separator: ".").last ?? "") : nil })
             throw LatheError("no Linear layer matches targets \(c.targets) (this model's Linear layers are named: \(names.sorted().joined(separator: ", ")))")
         }
         let modules = Dictionary(model.namedModules().map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a })
@@ -44,7 +44,7 @@ public enum LoRA {
             t.grad = nil
         }
         for path in paths {
-            guard let lin = modules[path] as? Linear else { continue }
+            guard let lin = modules[path] as? LoRAHost else { continue }
             if lin.lora != nil { throw LatheError("layer '\(path)' already has a LoRA adapter") }
             let a = try LoRAAdapter(inFeatures: lin.inFeatures, outFeatures: lin.outFeatures, r: c.r, alpha: c.alpha, dropout: c.dropout, rng: &rng)
             lin.attachLoRA(a)
@@ -59,17 +59,20 @@ public enum LoRA {
         return (tr, all, all > 0 ? 100 * Double(tr) / Double(all) : 0)
     }
 
-    public static func adapted(_ model: Module) -> [(String, Linear)] {
-        model.namedModules().compactMap { (p, m) in (m as? Linear).flatMap { $0.lora != nil ? (p, $0) : nil } }
+    public static func adapted(_ model: Module) -> [(String, LoRAHost)] {
+        model.namedModules().compactMap { (p, m) in (m as? LoRAHost).flatMap { $0.lora != nil ? (p, $0) : nil } }
     }
 
     /// Folds every adapter into its base weight: W += (alpha/r) B A.
     public static func merge(_ model: Module) throws(LatheError) -> Int {
         let layers = adapted(model)
         if layers.isEmpty { throw LatheError("the model has no LoRA adapters (use lora.apply first)") }
+        for (path, l) in layers where l is QuantLinear && l.lora?.merged == false {
+            throw LatheError("layer '\(path)' is quantized: its adapter cannot be folded into the packed weights (hf.save writes the merged float weights; or load with {quantized = false})")
+        }
         var n = 0
-        for (_, lin) in layers {
-            guard let a = lin.lora, !a.merged else { continue }
+        for (_, l) in layers {
+            guard let lin = l as? Linear, let a = lin.lora, !a.merged else { continue }
             try Autograd.noGrad { () throws(LatheError) in
                 let delta = try Tensor.matmul(a.b, a.a).mulScalar(Double(a.scale))
                 try lin.weight.addInPlace(delta)
@@ -83,8 +86,8 @@ public enum LoRA {
     /// Undoes merge: W -= (alpha/r) B A.
     public static func unmerge(_ model: Module) throws(LatheError) -> Int {
         var n = 0
-        for (_, lin) in adapted(model) {
-            guard let a = lin.lora, a.merged else { continue }
+        for (_, l) in adapted(model) {
+            guard let lin = l as? Linear, let a = lin.lora, a.merged else { continue }
             try Autograd.noGrad { () throws(LatheError) in
                 let delta = try Tensor.matmul(a.b, a.a).mulScalar(Double(a.scale))
                 try lin.weight.addInPlace(delta, alpha: -1)

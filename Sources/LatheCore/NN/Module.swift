@@ -8,6 +8,9 @@ open class Module {
     public private(set) var params: [(String, Tensor)] = []
     public private(set) var children: [(String, Module)] = []
     public private(set) var training = true
+    /// Where a pretrained model came from: its Hugging Face config, tokenizer, chat template and
+    /// label names (set by the `hf` loaders; nil for models built from scratch).
+    public var pretrained: PretrainedInfo?
 
     public init() {}
 
@@ -50,6 +53,41 @@ open class Module {
 
     func resetChildren(_ list: [(String, Module)]) { children = list }
 
+    /// Replaces the sub-module at a dotted path (e.g. `model.layers.0.self_attn.q_proj`) by
+    /// another one, keeping its place in the order; the parent's typed fields follow
+    /// (`didReplaceChild`). Used to swap float layers for quantized ones after loading.
+    public func replaceModule(at path: String, with m: Module) throws(LatheError) {
+        var parent: Module = self
+        var parts = path.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        guard let last = parts.popLast(), !last.isEmpty else { throw LatheError("no module at '\(path)'") }
+        var i = 0
+        while i < parts.count {
+            // children may be registered under dotted names ("attention.self.query" is one level)
+            var found = false
+            for j in stride(from: parts.count, to: i, by: -1) {
+                let key = parts[i..<j].joined(separator: ".")
+                if let c = parent.children.first(where: { $0.0 == key })?.1 {
+                    parent = c
+                    i = j
+                    found = true
+                    break
+                }
+            }
+            if !found { throw LatheError("no module at '\(path)'") }
+        }
+        guard let idx = parent.children.firstIndex(where: { $0.0 == last }) else { throw LatheError("no module at '\(path)'") }
+        parent.children[idx] = (last, m)
+        parent.didReplaceChild(last, with: m)
+    }
+
+    /// Called after `replaceModule` put `m` under `name`: subclasses that keep typed references
+    /// to their children update them here.
+    open func didReplaceChild(_ name: String, with m: Module) {}
+
+    /// Weights this module holds outside `params` (packed quantized blocks): counted by
+    /// `parameterCount` as frozen parameters.
+    open var packedParameterCount: Int { 0 }
+
     /// Runs the module on its inputs.
     open func forward(_ inputs: [Tensor]) throws(LatheError) -> Tensor {
         throw LatheError("\(typeName) cannot be called directly")
@@ -87,7 +125,9 @@ open class Module {
 
     /// Number of parameter elements (all, or only trainable ones).
     public func parameterCount(trainableOnly: Bool = false) -> Int {
-        namedParameters().reduce(0) { $0 + (trainableOnly && !$1.1.requiresGrad ? 0 : $1.1.count) }
+        let plain = namedParameters().reduce(0) { $0 + (trainableOnly && !$1.1.requiresGrad ? 0 : $1.1.count) }
+        if trainableOnly { return plain }
+        return plain + namedModules().reduce(0) { $0 + $1.1.packedParameterCount }
     }
 
     /// Sets requires_grad on every parameter whose path matches the glob pattern (`*` matches
@@ -129,10 +169,11 @@ open class Module {
     /// One row per module that owns parameters: path, type, shapes, count, trainable.
     public func summaryRows() -> [(name: String, type: String, shapes: String, params: Int, trainable: String)] {
         var rows: [(String, String, String, Int, String)] = []
-        for (path, m) in namedModules() where !m.params.isEmpty {
-            let shapes = m.params.map { $0.1.shapeString }.joined(separator: " ")
-            let count = m.params.reduce(0) { $0 + $1.1.count }
-            let tr = m.params.map { $0.1.requiresGrad }
+        for (path, m) in namedModules() where !m.params.isEmpty || m.packedParameterCount > 0 {
+            var shapes = m.params.map { $0.1.shapeString }.joined(separator: " ")
+            if let q = m as? QuantLinear { shapes = ([q.packedShapeText] + (shapes.isEmpty ? [] : [shapes])).joined(separator: " ") }
+            let count = m.params.reduce(0) { $0 + $1.1.count } + m.packedParameterCount
+            let tr = m.params.map { $0.1.requiresGrad } + (m.packedParameterCount > 0 ? [false] : [])
             let flag = tr.allSatisfy { $0 } ? "yes" : (tr.contains(true) ? "partly" : "frozen")
             rows.append((path.isEmpty ? "(root)" : path, m.typeName, shapes, count, flag))
         }
@@ -168,13 +209,32 @@ public enum Glob {
 
 /// Parameter initialization, seeded by the one generator.
 public enum Init {
+    /// While true (inside `withoutRandomInit`), initializers hand out uninitialized tensors and
+    /// draw nothing: a model whose weights are about to be loaded from a checkpoint is built
+    /// without the cost (and the touched memory) of a random initialization.
+    nonisolated(unsafe) public private(set) static var skipRandom = false
+
+    /// Runs `body` with random initialization switched off. Every parameter created inside
+    /// must be filled by the caller before use.
+    public static func withoutRandomInit<R>(_ body: () throws(LatheError) -> R) throws(LatheError) -> R {
+        let was = skipRandom
+        skipRandom = true
+        defer { skipRandom = was }
+        return try body()
+    }
+
     /// PyTorch's nn.Linear default: U(-1/sqrt(in), 1/sqrt(in)) for weight and bias
     /// (kaiming_uniform with a = sqrt(5)).
     public static func linear(out: Int, in inF: Int, rng: inout RandomGenerator) throws(LatheError) -> Tensor {
         let b = 1 / Float(max(inF, 1)).squareRoot()
-        return try Tensor.uniform([out, inF], -b, b, rng: &rng)
+        return try uniform([out, inF], -b, b, rng: &rng)
+    }
+    public static func uniform(_ shape: [Int], _ a: Float, _ b: Float, rng: inout RandomGenerator) throws(LatheError) -> Tensor {
+        if skipRandom { return try Tensor.empty(shape) }
+        return try Tensor.uniform(shape, a, b, rng: &rng)
     }
     public static func normal(_ shape: [Int], std: Float, rng: inout RandomGenerator) throws(LatheError) -> Tensor {
+        if skipRandom { return try Tensor.empty(shape) }
         let t = try Tensor.randn(shape, rng: &rng)
         if std != 1 { try t.scaleInPlace(std) }
         return t

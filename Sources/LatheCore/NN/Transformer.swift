@@ -10,24 +10,32 @@ public final class KVCache {
     }
 }
 
-/// Multi-head (or grouped-query) self-attention with separate q/k/v/o projections, causal or
-/// bidirectional, optional rotary positions and padding mask.
+/// Multi-head (or grouped-query) self-attention with separate q/k/v/o projections (or one
+/// fused q|k|v projection, GPT-2's `c_attn`), causal or bidirectional, optional rotary
+/// positions and padding mask.
 public final class SelfAttention: Module {
     public let dim: Int, heads: Int, kvHeads: Int, headDim: Int
     public let causal: Bool
-    public let q: Linear, k: Linear, v: Linear, o: Linear
+    /// The projections: Linear layers, or QuantLinear after a quantized load. Either q, k, v
+    /// are set, or qkv (fused: its output is q, then k, then v).
+    public private(set) var q: Module?, k: Module?, v: Module?, qkv: Module?
+    public private(set) var o: Module
     public var rope: (cos: Tensor, sin: Tensor)?
     public let dropout: Float
+    let names: Names
 
     public struct Names: Sendable {
-        public var q = "q_proj", k = "k_proj", v = "v_proj", o = "o_proj"
-        public init(q: String = "q_proj", k: String = "k_proj", v: String = "v_proj", o: String = "o_proj") {
-            self.q = q; self.k = k; self.v = v; self.o = o
+        public var q = "q_proj", k = "k_proj", v = "v_proj", o = "o_proj", qkv = "c_attn"
+        public init(q: String = "q_proj", k: String = "k_proj", v: String = "v_proj", o: String = "o_proj", qkv: String = "c_attn") {
+            self.q = q; self.k = k; self.v = v; self.o = o; self.qkv = qkv
         }
     }
 
+    /// `bias` sets the q/k/v biases (and o's unless `oBias` is given); `fused` makes one q|k|v
+    /// projection named `names.qkv`.
     public init(dim: Int, heads: Int, kvHeads: Int? = nil, headDim: Int? = nil, causal: Bool, bias: Bool,
-                oBias: Bool? = nil, dropout: Float = 0, names: Names = Names(), rng: inout RandomGenerator) throws(LatheError) {
+                oBias: Bool? = nil, dropout: Float = 0, fused: Bool = false, names: Names = Names(),
+                rng: inout RandomGenerator) throws(LatheError) {
         let kvh = kvHeads ?? heads
         let hd = headDim ?? (dim / max(heads, 1))
         guard heads > 0, kvh > 0, heads % kvh == 0 else {
@@ -36,37 +44,61 @@ public final class SelfAttention: Module {
         guard headDim != nil || dim % heads == 0 else {
             throw LatheError("attention: dim \(dim) is not divisible by \(heads) heads")
         }
+        guard hd > 0 else { throw LatheError("attention: head_dim must be positive, got \(hd)") }
         self.dim = dim
         self.heads = heads
         self.kvHeads = kvh
         self.headDim = hd
         self.causal = causal
         self.dropout = dropout
-        q = try Linear(dim, heads * hd, bias: bias, rng: &rng)
-        k = try Linear(dim, kvh * hd, bias: bias, rng: &rng)
-        v = try Linear(dim, kvh * hd, bias: bias, rng: &rng)
+        self.names = names
+        if fused {
+            qkv = try Linear(dim, (heads + 2 * kvh) * hd, bias: bias, rng: &rng)
+        } else {
+            q = try Linear(dim, heads * hd, bias: bias, rng: &rng)
+            k = try Linear(dim, kvh * hd, bias: bias, rng: &rng)
+            v = try Linear(dim, kvh * hd, bias: bias, rng: &rng)
+        }
         o = try Linear(heads * hd, dim, bias: oBias ?? bias, rng: &rng)
         super.init()
-        register(names.q, q)
-        register(names.k, k)
-        register(names.v, v)
+        if let qkv {
+            register(names.qkv, qkv)
+        } else if let q, let k, let v {
+            register(names.q, q)
+            register(names.k, k)
+            register(names.v, v)
+        }
         register(names.o, o)
     }
 
     override public var typeName: String { "Attention" }
     override public var details: String {
-        "\(heads) heads" + (kvHeads != heads ? ", \(kvHeads) kv heads" : "") + ", head_dim \(headDim)" + (causal ? ", causal" : "") + (rope != nil ? ", rotary" : "")
+        "\(heads) heads" + (kvHeads != heads ? ", \(kvHeads) kv heads" : "") + ", head_dim \(headDim)" + (causal ? ", causal" : "") + (rope != nil ? ", rotary" : "") + (qkv != nil ? ", fused qkv" : "")
+    }
+
+    override public func didReplaceChild(_ name: String, with m: Module) {
+        if qkv != nil && name == names.qkv { qkv = m }
+        else if name == names.q { q = m } else if name == names.k { k = m } else if name == names.v { v = m }
+        else if name == names.o { o = m }
+    }
+
+    /// The q, k, v projections of x: [B, T, heads*D], [B, T, kvHeads*D] twice.
+    func project(_ x: Tensor) throws(LatheError) -> (Tensor, Tensor, Tensor) {
+        if let q, let k, let v { return (try q(x), try k(x), try v(x)) }
+        guard let qkv else { throw LatheError("attention: no query/key/value projections") }
+        let y = try qkv(x)
+        let qw = heads * headDim, kw = kvHeads * headDim
+        return (try y.narrow(2, 0, qw), try y.narrow(2, qw, kw), try y.narrow(2, qw + kw, kw))
     }
 
     /// x: [B, T, dim]; keyMask [B, T] (1 = token, 0 = padding); cache for decoding.
     public func forward(_ x: Tensor, keyMask: Tensor?, cache: KVCache?) throws(LatheError) -> Tensor {
         let (b, t) = (x.shape[0], x.shape[1])
-        var qh = try q(x), kh = try k(x)
-        let vh = try v(x)
+        var (qh, kh, vh) = try project(x)
         let offset = cache?.length ?? 0
         if let rope {
-            qh = try F.rope(qh.reshape([b, t, heads, headDim]), cos: rope.cos, sin: rope.sin, offset: offset).reshape([b, t, heads * headDim])
-            kh = try F.rope(kh.reshape([b, t, kvHeads, headDim]), cos: rope.cos, sin: rope.sin, offset: offset).reshape([b, t, kvHeads * headDim])
+            qh = try F.rope(qh.contiguous().reshape([b, t, heads, headDim]), cos: rope.cos, sin: rope.sin, offset: offset).reshape([b, t, heads * headDim])
+            kh = try F.rope(kh.contiguous().reshape([b, t, kvHeads, headDim]), cos: rope.cos, sin: rope.sin, offset: offset).reshape([b, t, kvHeads * headDim])
         }
         var keys = kh, values = vh
         if let cache {
@@ -158,11 +190,40 @@ public struct DecoderConfig: Sendable {
     public var ropeTheta = 10000.0
     public var dropout: Float = 0
     public var tieEmbeddings = true
+    /// Biases of every projection, unless one of the three below says otherwise.
     public var bias = true
+    /// Biases of the q, k and v projections (Qwen2: true while o has none).
+    public var qkvBias: Bool? = nil
+    /// Bias of the attention output projection.
+    public var oBias: Bool? = nil
+    /// Biases of the MLP projections.
+    public var mlpBias: Bool? = nil
+    /// Rotary frequency scaling (Llama 3's "llama3", or "linear"); nil for none.
+    public var ropeScaling: RopeScaling? = nil
     public var initStd: Float = 0.02
-    /// Names: Lathe's own (layers.0.attn.q_proj.weight) or "llama" (HF Llama paths).
+    /// Names: Lathe's own (layers.0.attn.q_proj.weight), "llama" (HF Llama paths:
+    /// model.layers.0.self_attn.q_proj.weight) or "gpt2" (HF GPT-2 paths:
+    /// transformer.h.0.attn.c_attn.weight, with one fused q|k|v projection).
     public var naming = "lathe"
     public init() {}
+}
+
+/// How rotary frequencies are rescaled for long contexts (Hugging Face `rope_scaling` /
+/// `rope_parameters`).
+public struct RopeScaling: Sendable, Equatable {
+    public enum Kind: String, Sendable { case llama3, linear }
+    public var kind: Kind
+    public var factor: Double
+    /// llama3 only.
+    public var lowFreqFactor = 1.0, highFreqFactor = 4.0
+    public var originalMaxPositions = 8192
+    public init(kind: Kind, factor: Double, lowFreqFactor: Double = 1, highFreqFactor: Double = 4, originalMaxPositions: Int = 8192) {
+        self.kind = kind
+        self.factor = factor
+        self.lowFreqFactor = lowFreqFactor
+        self.highFreqFactor = highFreqFactor
+        self.originalMaxPositions = originalMaxPositions
+    }
 }
 
 /// Decoder-only transformer language model: ids [B, T] -> logits [B, T, vocab].
@@ -172,7 +233,8 @@ public final class DecoderLM: Module {
     public let posEmbed: Embedding?
     public private(set) var blocks: [Block] = []
     public let finalNorm: Module
-    public let head: Linear?
+    /// The output projection (nil when tied to the token embedding).
+    public private(set) var head: Module?
 
     public init(_ c: DecoderConfig, rng: inout RandomGenerator) throws(LatheError) {
         guard c.vocab > 0, c.layers >= 0, c.dim > 0, c.heads > 0, c.maxSeq > 0 else {
@@ -184,8 +246,11 @@ public final class DecoderLM: Module {
         if c.positions != "learned" && c.positions != "rotary" {
             throw LatheError("gpt: positions must be \"learned\" or \"rotary\", got \"\(c.positions)\"")
         }
+        guard ["lathe", "llama", "gpt2"].contains(c.naming) else {
+            throw LatheError("gpt: naming must be \"lathe\", \"llama\" or \"gpt2\", got \"\(c.naming)\"")
+        }
         config = c
-        let llama = c.naming == "llama"
+        let llama = c.naming == "llama", gpt2 = c.naming == "gpt2"
         embed = try Embedding(c.vocab, c.dim, std: c.initStd, rng: &rng)
         posEmbed = c.positions == "learned" ? try Embedding(c.maxSeq, c.dim, std: c.initStd, rng: &rng) : nil
         var style = BlockStyle()
@@ -196,31 +261,39 @@ public final class DecoderLM: Module {
             style.mlpNorm = "post_attention_layernorm"
             style.attn = "self_attn"
         }
+        if gpt2 {
+            style.attnNorm = "ln_1"
+            style.mlpNorm = "ln_2"
+            style.attnNames.o = "c_proj"
+            style.mlpNames = ("c_gate", "c_fc", "c_proj")
+        }
         let hd = c.headDim ?? c.dim / c.heads
-        let ropeTables: (Tensor, Tensor)? = c.positions == "rotary" ? F.ropeTables(headDim: hd, maxPositions: c.maxSeq, theta: c.ropeTheta) : nil
+        let ropeTables: (Tensor, Tensor)? = c.positions == "rotary"
+            ? F.ropeTables(headDim: hd, maxPositions: c.maxSeq, theta: c.ropeTheta, scaling: c.ropeScaling) : nil
         var blocks: [Block] = []
         for _ in 0..<c.layers {
             let attn = try SelfAttention(dim: c.dim, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, causal: true,
-                                         bias: c.bias, dropout: c.dropout, names: style.attnNames, rng: &rng)
+                                         bias: c.qkvBias ?? c.bias, oBias: c.oBias ?? c.bias, dropout: c.dropout, fused: gpt2,
+                                         names: style.attnNames, rng: &rng)
             if let ropeTables { attn.rope = (ropeTables.0, ropeTables.1) }
-            let mlp = try FeedForward(dim: c.dim, hidden: c.hidden ?? 4 * c.dim, act: c.activation, gated: c.gated, bias: c.bias,
+            let mlp = try FeedForward(dim: c.dim, hidden: c.hidden ?? 4 * c.dim, act: c.activation, gated: c.gated, bias: c.mlpBias ?? c.bias,
                                       dropout: 0, names: style.mlpNames, rng: &rng)
             blocks.append(try Block(attn: attn, mlp: mlp, style: style, dim: c.dim, dropout: c.dropout))
         }
         finalNorm = c.norm == .layer ? try LayerNorm(c.dim, eps: c.normEps) : try RMSNorm(c.dim, eps: c.normEps)
         head = c.tieEmbeddings ? nil : try Linear(c.dim, c.vocab, bias: false, rng: &rng)
         super.init()
-        let prefix = llama ? "model." : ""
-        register(prefix + (llama ? "embed_tokens" : "embed"), embed)
-        if let posEmbed { register("pos_embed", posEmbed) }
-        for (i, b) in blocks.enumerated() { register(prefix + "layers.\(i)", b) }
-        register(prefix + "norm", finalNorm)
+        let prefix = llama ? "model." : (gpt2 ? "transformer." : "")
+        register(prefix + (llama ? "embed_tokens" : (gpt2 ? "wte" : "embed")), embed)
+        if let posEmbed { register(gpt2 ? "transformer.wpe" : "pos_embed", posEmbed) }
+        for (i, b) in blocks.enumerated() { register(prefix + (gpt2 ? "h.\(i)" : "layers.\(i)"), b) }
+        register(prefix + (gpt2 ? "ln_f" : "norm"), finalNorm)
         if let head { register("lm_head", head) }
         self.blocks = blocks
         // GPT-2 style initialization: N(0, 0.02) for projections, scaled for the residual outputs
-        if !llama {
-            for (name, t) in namedParameters() where name.hasSuffix(".weight") && t.rank == 2 && !name.hasPrefix("embed") && !name.hasPrefix("pos_embed") {
-                let std = name.hasSuffix("o_proj.weight") || name.hasSuffix("down_proj.weight") ? c.initStd / Float(2 * max(c.layers, 1)).squareRoot() : c.initStd
+        if !llama && !Init.skipRandom {
+            for (name, t) in namedParameters() where name.hasSuffix(".weight") && t.rank == 2 && t !== embed.weight && t !== posEmbed?.weight {
+                let std = name.hasSuffix("o_proj.weight") || name.hasSuffix("down_proj.weight") || name.hasSuffix("c_proj.weight") ? c.initStd / Float(2 * max(c.layers, 1)).squareRoot() : c.initStd
                 try t.assign(Init.normal(t.shape, std: std, rng: &rng))
             }
             for (name, t) in namedParameters() where name.hasSuffix(".bias") && !name.contains("norm") {
@@ -230,6 +303,9 @@ public final class DecoderLM: Module {
     }
 
     override public var typeName: String { "DecoderLM" }
+    override public func didReplaceChild(_ name: String, with m: Module) {
+        if name == "lm_head" { head = m }
+    }
     override public var details: String {
         "vocab \(config.vocab), \(config.layers) layers, dim \(config.dim), \(config.heads) heads, seq \(config.maxSeq)"
     }
@@ -277,7 +353,11 @@ public struct EncoderConfig: Sendable {
     public var vocab = 30522, layers = 2, dim = 128, heads = 2, hidden: Int? = nil, maxSeq = 128
     public var typeVocab = 2
     public var classes = 2
-    public var pooling = "cls"   // "cls" or "mean"
+    /// "cls" (first token), "mean" (over real tokens) or "pooler" (BERT's pooler: tanh of a
+    /// dense layer on the first token, as BertForSequenceClassification).
+    public var pooling = "cls"
+    /// Whether the model has BERT's pooler layer (`pooler.dense`); implied by pooling "pooler".
+    public var pooler = false
     public var dropout: Float = 0.1
     public var normEps: Float = 1e-12
     public var activation: ActivationKind = .gelu
@@ -295,13 +375,18 @@ public final class Encoder: Module {
     public let embNorm: LayerNorm
     public private(set) var blocks: [BertLayer] = []
     public var classifier: Linear?
+    /// BERT's pooler (`pooler.dense`), when the model has one.
+    public private(set) var pooler: Linear?
+    /// How `pooled` reduces token states ("cls", "mean" or "pooler"); a new head may change it.
+    public internal(set) var pooling: String
 
     public init(_ c: EncoderConfig, rng: inout RandomGenerator) throws(LatheError) {
         guard c.dim % c.heads == 0 else { throw LatheError("encoder: dim \(c.dim) must be divisible by heads \(c.heads)") }
-        guard c.pooling == "cls" || c.pooling == "mean" else {
-            throw LatheError("encoder: pooling must be \"cls\" or \"mean\", got \"\(c.pooling)\"")
+        guard ["cls", "mean", "pooler"].contains(c.pooling) else {
+            throw LatheError("encoder: pooling must be \"cls\", \"mean\" or \"pooler\", got \"\(c.pooling)\"")
         }
         config = c
+        pooling = c.pooling
         wordEmb = try Embedding(c.vocab, c.dim, std: c.initStd, rng: &rng)
         posEmb = try Embedding(c.maxSeq, c.dim, std: c.initStd, rng: &rng)
         typeEmb = c.typeVocab > 0 ? try Embedding(c.typeVocab, c.dim, std: c.initStd, rng: &rng) : nil
@@ -309,27 +394,43 @@ public final class Encoder: Module {
         var blocks: [BertLayer] = []
         for _ in 0..<c.layers { blocks.append(try BertLayer(c, rng: &rng)) }
         classifier = c.classes > 0 ? try Linear(c.dim, c.classes, rng: &rng) : nil
+        pooler = c.pooler || c.pooling == "pooler" ? try Linear(c.dim, c.dim, rng: &rng) : nil
         super.init()
         register("embeddings.word_embeddings", wordEmb)
         register("embeddings.position_embeddings", posEmb)
         if let typeEmb { register("embeddings.token_type_embeddings", typeEmb) }
         register("embeddings.LayerNorm", embNorm)
         for (i, b) in blocks.enumerated() { register("encoder.layer.\(i)", b) }
+        if let pooler { register("pooler.dense", pooler) }
         if let classifier { register(c.headName, classifier) }
         self.blocks = blocks
-        for (name, t) in namedParameters() where t.rank == 2 && !name.contains("embeddings") {
-            try t.assign(Init.normal(t.shape, std: c.initStd, rng: &rng))
+        if !Init.skipRandom {
+            for (name, t) in namedParameters() where t.rank == 2 && !name.contains("embeddings") {
+                try t.assign(Init.normal(t.shape, std: c.initStd, rng: &rng))
+            }
+            for (name, t) in namedParameters() where name.hasSuffix(".bias") && !name.contains("LayerNorm") { try t.fill(0) }
         }
-        for (name, t) in namedParameters() where name.hasSuffix(".bias") && !name.contains("LayerNorm") { try t.fill(0) }
     }
 
     override public var typeName: String { "Encoder" }
     override public var details: String {
-        "vocab \(config.vocab), \(config.layers) layers, dim \(config.dim), \(config.heads) heads, \(config.pooling) pooling" + (classifier != nil ? ", \(config.classes) classes" : "")
+        "vocab \(config.vocab), \(config.layers) layers, dim \(config.dim), \(config.heads) heads, \(pooling) pooling" + (classifier.map { ", \($0.outFeatures) classes" } ?? "")
     }
 
-    /// Replaces the classification head with a fresh one for `classes` labels.
-    public func newHead(classes: Int, rng: inout RandomGenerator) throws(LatheError) {
+    /// Replaces the classification head with a fresh one for `classes` labels (N(0, init_std)
+    /// weights and zero bias, as transformers initializes BertForSequenceClassification's),
+    /// optionally changing the pooling. Pooling "pooler" needs the model's pooler layer.
+    public func newHead(classes: Int, pooling: String? = nil, rng: inout RandomGenerator) throws(LatheError) {
+        guard classes > 0 else { throw LatheError("encoder: classes must be positive, got \(classes)") }
+        if let p = pooling {
+            guard ["cls", "mean", "pooler"].contains(p) else {
+                throw LatheError("encoder: pooling must be \"cls\", \"mean\" or \"pooler\", got \"\(p)\"")
+            }
+            if p == "pooler" && pooler == nil {
+                throw LatheError("encoder: pooling \"pooler\" needs BERT's pooler layer, which this model does not have (use \"mean\" or \"cls\")")
+            }
+            self.pooling = p
+        }
         let h = try Linear(config.dim, classes, rng: &rng)
         try h.weight.assign(Init.normal(h.weight.shape, std: config.initStd, rng: &rng))
         try h.bias?.fill(0)
@@ -358,8 +459,13 @@ public final class Encoder: Module {
 
     /// Pooled sentence vectors [B, dim]: the first token, or the mean over real tokens.
     public func pooled(_ states: Tensor, mask: Tensor?) throws(LatheError) -> Tensor {
-        if config.pooling == "cls" { return try states.select(1, 0) }
-        return try F.meanPool(states, mask: mask)
+        switch pooling {
+        case "cls": return try states.select(1, 0)
+        case "pooler":
+            guard let pooler else { throw LatheError("encoder: pooling \"pooler\" needs a pooler layer") }
+            return try pooler(states.select(1, 0)).tanh()
+        default: return try F.meanPool(states, mask: mask)
+        }
     }
 
     override public func forward(_ inputs: [Tensor]) throws(LatheError) -> Tensor {
