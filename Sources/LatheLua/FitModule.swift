@@ -40,7 +40,7 @@ extension TrainModule {
                        "early_stopping", "checkpoint_dir", "resume", "seed", "shuffle", "task", "label_smoothing", "class_weights",
                        "gradual_unfreeze", "keep_checkpoints", "quiet", "precision"]
         m.function("fit", Doc("Trains a model and returns its history.",
-            signature: "train.fit{model=, train=, val=, epochs=1, batch_size=16, lr=1e-3, optimizer=\"adamw\"|\"adam\"|\"sgd\", weight_decay=, schedule=, warmup=, grad_accum=1, clip=, eval_every=, metric=\"loss\"|\"accuracy\"|\"f1\"|\"perplexity\"|fn, early_stopping={patience=3, min_delta=0, mode=\"auto\"}, checkpoint_dir=, resume=, seed=, max_steps=, label_smoothing=0, class_weights=, gradual_unfreeze=false, precision=\"fp32\"|\"bf16\", quiet=false}",
+            signature: "train.fit{model=, train=, val=, epochs=1, batch_size=16, lr=1e-3, optimizer=\"adamw\"|\"adam\"|\"sgd\", weight_decay=, schedule=, warmup=, grad_accum=1, clip=, eval_every=, metric=\"loss\"|\"accuracy\"|\"f1\"|\"perplexity\"|fn, early_stopping={patience=3, min_delta=0, mode=\"auto\", restore_best=true}, checkpoint_dir=, resume=, seed=, max_steps=, label_smoothing=0, class_weights=, gradual_unfreeze=false, precision=\"fp32\"|\"bf16\", quiet=false}",
             details: """
             train/val: a Tensor of token sequences [N, T+1] for language models (inputs are tokens 1..T, targets
             2..T+1), or {x = inputs, y = targets [, mask = attention_mask]} (class ids 0-based, or floats for regression).
@@ -48,7 +48,8 @@ extension TrainModule {
             warmup = n the first n updates ramp up. grad_accum sums gradients over several batches before each update
             (a larger effective batch in the same memory). clip limits the global gradient norm.
             Evaluation runs on val each epoch (or every eval_every updates); early_stopping stops after `patience`
-            evaluations without improvement and restores the best weights. checkpoint_dir keeps the newest checkpoints
+            evaluations without improvement; at the end (stopped early or not) the best evaluated weights are put back
+            unless restore_best = false (history.restored_step says which). checkpoint_dir keeps the newest checkpoints
             (weights, optimizer state, schedule position, random state) written atomically; resume = true continues from
             the newest one there (or resume = a checkpoint folder) and reproduces the uninterrupted run number for number.
             Ctrl-C stops after the current update, writes a checkpoint and returns the history; the model stays usable.
@@ -56,7 +57,7 @@ extension TrainModule {
             precision = "bf16" runs the matrix products (forward and backward) with bf16 operands and fp32 accumulation
             on AMX or AVX512_BF16 when the CPU has them (mixed precision); weights, gradients and optimizer state stay fp32.
             """,
-            returns: "a history table: loss and lr per update, evals ({step, epoch, val_loss, metric}), best_step, best_metric, steps, epochs, seconds, tokens_per_sec or examples_per_sec, stopped_early, interrupted, checkpoint",
+            returns: "a history table: loss and lr per update, evals ({step, epoch, val_loss, metric}), best_step, best_metric, restored_step, steps, epochs, seconds, tokens_per_sec or examples_per_sec, stopped_early, interrupted, checkpoint",
             errors: "missing model or train data; shapes that do not fit the model; unknown options; a mismatched or corrupted checkpoint.",
             example: "lathe.seed(1)\nlocal x = tensor.randn(64, 4)\nlocal y = x:sum(2):gt(0):long()\nlocal model = nn.mlp{sizes = {4, 16, 2}}\nlocal h = train.fit{model = model, train = {x = x, y = y}, val = {x = x, y = y}, epochs = 5, batch_size = 16, lr = 0.01, metric = \"accuracy\", quiet = true}\nprint(h)")) { c in
             let o = try c.options(1, allowed: allowed)
@@ -136,17 +137,18 @@ extension TrainModule {
             // early stopping
             let et = o.push("early_stopping")
             if et == LUA_TTABLE {
-                let eo = try c.options(lua_gettop(L), allowed: ["patience", "min_delta", "mode"])
+                let eo = try c.options(lua_gettop(L), allowed: ["patience", "min_delta", "mode", "restore_best"])
                 var es = EarlyStopping()
                 es.patience = try c.intOpt(eo, "patience", 3, min: 1)
                 es.minDelta = try c.floatOpt(eo, "min_delta", 0, min: 0)
                 es.mode = try eo.choice("mode", ["auto", "min", "max"], "auto")
+                es.restoreBest = try eo.bool("restore_best", true)
                 cfg.earlyStopping = es
             } else if et == LUA_TBOOLEAN && lua_toboolean(L, -1) != 0 {
                 cfg.earlyStopping = EarlyStopping()
             } else if et != LUA_TNIL && et != LUA_TBOOLEAN {
                 lp_pop(L, 1)
-                throw LuaError("bad option 'early_stopping' (expected a table {patience=, min_delta=, mode=} or true)")
+                throw LuaError("bad option 'early_stopping' (expected a table {patience=, min_delta=, mode=, restore_best=} or true)")
             }
             lp_pop(L, 1)
             if cfg.earlyStopping != nil && val == nil { throw LuaError("early_stopping needs val data to watch") }
@@ -243,6 +245,7 @@ extension TrainModule {
         if let b = h.bestStep { fields.append(("best_step", .int(b))) }
         if let b = h.bestMetric { fields.append(("best_metric", .number(b))) }
         if let ck = h.checkpoint { fields.append(("checkpoint", .string(ck))) }
+        if let r = h.restoredStep { fields.append(("restored_step", .int(r))) }
         c.push(.record(fields))
         // a readable one-paragraph summary when printed
         var s = "History: \(h.steps) updates"
@@ -251,7 +254,8 @@ extension TrainModule {
         if let f = h.loss.first, let l = h.loss.last { s += String(format: "; train loss %.4f -> %.4f", f, l) }
         if let last = h.evals.last { s += String(format: "; last val_loss %.4f", last.valLoss) + (h.metricName != "loss" ? String(format: ", %@ %.4f", h.metricName, last.metric) : "") }
         if let b = h.bestMetric, let bs = h.bestStep { s += String(format: "; best %@ %.4f at step %d", h.metricName, b, bs) }
-        if h.stoppedEarly { s += "; stopped early (best weights restored)" }
+        if h.stoppedEarly { s += "; stopped early" }
+        if let r = h.restoredStep { s += "; weights of step \(r) restored" }
         if h.interrupted { s += "; interrupted (checkpoint: \(h.checkpoint ?? "-"))" }
         let summary = s
         lua_createtable(c.L, 0, 1)

@@ -279,23 +279,59 @@ enum HFModule: LuaInstaller {
         else { g.temperature = try c.floatOpt(o, "temperature", 1, min: 0) }
         g.topK = try c.intOpt(o, "top_k", 0, min: 0)
         g.topP = try c.floatOpt(o, "top_p", 1, min: 1e-9, max: 1)
-        g.stopIds = Set((try o.numberArray("stop") ?? []).map { Int($0) })
+        (g.stopIds, g.stopStrings) = try stopOption(o)
         if let s = try o.int("seed") { g.seed = UInt64(bitPattern: Int64(s)) }
         return g
+    }
+
+    /// `stop`: a string, or an array of strings (texts) and integers (token ids).
+    static func stopOption(_ o: LuaOptions) throws -> (Set<Int>, [String]) {
+        let bad = LuaError("bad option 'stop' (expected a string or an array of strings and token ids)")
+        var ids = Set<Int>(), texts: [String] = []
+        func add(_ v: LuaValue) throws {
+            switch v {
+            case .string(let t): if t.isEmpty { throw LuaError("bad option 'stop' (an empty stop string would stop at once)") }; texts.append(t)
+            case .int(let i): ids.insert(i)
+            case .number(let d) where d == d.rounded(): ids.insert(Int(d))
+            default: throw bad
+            }
+        }
+        switch try o.value("stop") {
+        case .nil: break
+        case .array(let xs): for x in xs { try add(x) }
+        case .record(let r) where r.isEmpty: break
+        case let v: try add(v)
+        }
+        return (ids, texts)
     }
 
     /// Prints the text of the tokens as they come (for stream = true).
     final class Streamer {
         let tok: TextTokenizer
+        let stops: [String]
         var ids: [Int] = []
         var printed: [UInt8] = []
-        init(_ t: TextTokenizer) { tok = t }
+        var stopped = false
+        init(_ t: TextTokenizer, stops: [String] = []) { tok = t; self.stops = stops }
         /// Prints what the text gained (bytewise: a combining mark may join the last character).
+        /// Text from a stop string on is never printed; a tail that may begin one waits.
         func emit(final: Bool) {
-            guard let text = try? tok.decode(ids, skipSpecialTokens: true) else { return }
+            guard !stopped, var text = try? tok.decode(ids, skipSpecialTokens: true) else { return }
+            if let cut = HF.cutAtStop(text, stops) {
+                text = cut
+                stopped = true
+            } else if !final {
+                var hold = 0
+                for s in stops {
+                    for n in stride(from: min(s.count, text.count), to: 0, by: -1) where text.hasSuffix(String(s.prefix(n))) {
+                        hold = max(hold, n); break
+                    }
+                }
+                if hold > 0 { text = String(text.dropLast(hold)) }
+            }
             let b = Array(text.utf8)
             // hold back a trailing partial UTF-8 character (decoded as U+FFFD) until it completes
-            if !final && text.unicodeScalars.last == "\u{FFFD}" { return }
+            if !final && !stopped && text.unicodeScalars.last == "\u{FFFD}" { return }
             if b.count >= printed.count && Array(b[0..<printed.count]) == printed {
                 Output.write(String(decoding: b[printed.count...], as: UTF8.self))
                 printed = b
@@ -315,7 +351,7 @@ enum HFModule: LuaInstaller {
         let o = try c.options(i + 1, allowed: genAllowed + ["system"])
         let msgs = try messages(c, i, system: try o.string("system"))
         let g = try generateOptions(c, o, defaultMax: 256)
-        let streamer = try o.bool("stream", false) ? Streamer(try HF.tokenizer(of: model, "hf.chat")) : nil
+        let streamer = try o.bool("stream", false) ? Streamer(try HF.tokenizer(of: model, "hf.chat"), stops: g.stopStrings) : nil
         let r = try HF.chat(model, messages: msgs, g, onToken: streamer.map { s in { s.push($0) } })
         streamer?.finish()
         return c.ret(.string(r.text), .record([("ids", .ints(r.ids)), ("prompt", .string(r.prompt))]))
@@ -398,7 +434,7 @@ enum HFModule: LuaInstaller {
             return c.ret(.record([("labels", labels), ("classes", .ints(r.classes)), ("probs", .object(r.probs))]))
         }
         m.function("chat", Doc("Answers a conversation with a chat model: applies its chat template and generates the reply.",
-            signature: "hf.chat(model, messages | question [, {system=, max_tokens=256, greedy=true, temperature=, top_k=0, top_p=1, seed=, stop={ids}, stream=false}]) -> text, {ids=, prompt=}",
+            signature: "hf.chat(model, messages | question [, {system=, max_tokens=256, greedy=true, temperature=, top_k=0, top_p=1, seed=, stop={\"text\" | id, ...}, stream=false}]) -> text, {ids=, prompt=}",
             details: """
                 messages: {{role = "system" | "user" | "assistant", content = "..."}, ...}, or a string for one user turn (system adds a
                 system turn first). The model's chat template (Jinja, as transformers renders it: ChatML for SmolLM2 and Qwen,
@@ -434,9 +470,69 @@ enum HFModule: LuaInstaller {
             c.push(try HF.chatPrompt(model, messages: msgs, addGenerationPrompt: try o.bool("add_generation_prompt", true)))
             return 1
         }
+        m.function("chat_data", Doc("Fine-tuning data for a chat model: conversations through its chat template, the loss on the replies only.",
+            signature: "hf.chat_data(model, examples [, {system=, max_length=256}]) -> {x=, y=, mask=}, {examples=, target_tokens=, truncated=}",
+            details: """
+                examples: an array of {prompt = "...", response = "..."} (also instruction [+ input] and output/answer, as in
+                Alpaca-style files) or of message arrays {{role=, content=}, ...} ending with the assistant's reply. Each is
+                rendered with the model's chat template (system = a system message put first), tokenized and cut to max_length
+                tokens. y holds the next token wherever it belongs to the reply (and the template's end-of-turn, so the model
+                learns to stop) and -100 elsewhere, which the loss ignores: the model learns to answer, not to repeat prompts
+                (TRL's completion-only loss). Rows are right-padded to the longest. Pass the result to train.fit as train or val.
+                """,
+            returns: "a data table {x = ids [N, T], y = targets [N, T], mask = [N, T]} and counts",
+            errors: "a model without a tokenizer or chat template; an example without a reply; replies cut away entirely by max_length.",
+            example: """
+                local tok = text.word_vocab({"hi there how are you fine thanks"})
+                local g = nn.gpt{vocab = tok:vocab_size() + 8, layers = 1, dim = 16, heads = 2, seq = 64, seed = 1}
+                hf.attach(g, {tokenizer = tok, chat_template = "{% for m in messages %}{{ m.content }} {% endfor %}"})
+                local d, info = hf.chat_data(g, {{prompt = "how are you", response = "fine thanks"}})
+                print(info.target_tokens, d.y:shape()[2])
+                """)) { c in
+            let model = try c.moduleArg(1)
+            guard c.type(2) == LUA_TTABLE else { throw c.argError(2, "examples", expected: "array of {prompt=, response=} or of message arrays") }
+            let o = try c.options(3, allowed: ["system", "max_length"])
+            let system = try o.string("system")
+            let maxLength = try c.intOpt(o, "max_length", 256, min: 2)
+            guard case .array(let items) = try c.value(2) else {
+                throw c.argError(2, "examples", expected: "a non-empty array of {prompt=, response=} or of message arrays")
+            }
+            var convs: [[(role: String, content: String)]] = []
+            for (k, item) in items.enumerated() {
+                var conv: [(role: String, content: String)] = []
+                if let system { conv.append(("system", system)) }
+                switch item {
+                case .record(let r):
+                    var f: [String: String] = [:]
+                    for (key, v) in r { if case .string(let t) = v { f[key] = t } }
+                    var prompt = f["prompt"] ?? f["instruction"] ?? f["question"]
+                    if let p = prompt, let inp = f["input"], !inp.isEmpty { prompt = p + "\n\n" + inp }
+                    guard let prompt, let reply = f["response"] ?? f["output"] ?? f["answer"] ?? f["completion"] else {
+                        throw c.argError(2, "examples", "example \(k + 1) needs string fields prompt (or instruction) and response (or output)")
+                    }
+                    conv.append(("user", prompt))
+                    conv.append(("assistant", reply))
+                case .array(let msgs):
+                    for (j, mv) in msgs.enumerated() {
+                        guard case .record(let r) = mv, let role = r.first(where: { $0.0 == "role" })?.1,
+                              let content = r.first(where: { $0.0 == "content" })?.1,
+                              case .string(let rs) = role, case .string(let cs) = content else {
+                            throw c.argError(2, "examples", "example \(k + 1), message \(j + 1) needs string fields role and content")
+                        }
+                        conv.append((rs, cs))
+                    }
+                default:
+                    throw c.argError(2, "examples", "example \(k + 1) is not a table")
+                }
+                convs.append(conv)
+            }
+            let d = try HF.chatData(model, conversations: convs, maxLength: maxLength)
+            return c.ret(.record([("x", .object(d.x)), ("y", .object(d.y)), ("mask", .object(d.mask))]),
+                         .record([("examples", .int(convs.count)), ("target_tokens", .int(d.targetTokens)), ("truncated", .int(d.truncated))]))
+        }
         m.function("generate", Doc("Continues a text prompt with a language model.",
-            signature: "hf.generate(model, prompt [, {max_tokens=64, greedy=true, temperature=, top_k=0, top_p=1, seed=, stop={ids}, special_tokens=true, stream=false}]) -> text, ids",
-            details: "The prompt is tokenized with the tokenizer's special tokens (special_tokens = false leaves them out, e.g. for a\nprompt already made by hf.chat_prompt); generation stops at the model's end-of-sequence ids or max_tokens.",
+            signature: "hf.generate(model, prompt [, {max_tokens=64, greedy=true, temperature=, top_k=0, top_p=1, seed=, stop={\"text\" | id, ...}, special_tokens=true, stream=false}]) -> text, ids",
+            details: "The prompt is tokenized with the tokenizer's special tokens (special_tokens = false leaves them out, e.g. for a\nprompt already made by hf.chat_prompt); generation stops at the model's end-of-sequence ids, at a stop token id, at a stop string (the text is\ncut before it; stop = \"\\n\\n\" or {\"Q:\", \"###\"}) or at max_tokens.",
             returns: "the generated text (special tokens removed) and its token ids",
             errors: "a model that is not a language model or has no tokenizer.",
             example: """
@@ -450,7 +546,7 @@ enum HFModule: LuaInstaller {
             let prompt = try c.checkString(2, "prompt")
             let o = try c.options(3, allowed: genAllowed + ["special_tokens"])
             let g = try generateOptions(c, o, defaultMax: 64)
-            let streamer = try o.bool("stream", false) ? Streamer(try HF.tokenizer(of: model, "hf.generate")) : nil
+            let streamer = try o.bool("stream", false) ? Streamer(try HF.tokenizer(of: model, "hf.generate"), stops: g.stopStrings) : nil
             let r = try HF.generate(model, prompt: prompt, g, addSpecialTokens: try o.bool("special_tokens", true),
                                     onToken: streamer.map { s in { s.push($0) } })
             streamer?.finish()

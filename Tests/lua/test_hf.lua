@@ -98,10 +98,72 @@ T.test("tiny Llama: greedy chat through the template equals transformers' genera
   T.eq(out, c.text .. "\n", "stream prints the reply")
   local text, ids = hf.generate(m, c.prompt, {max_tokens = 12, special_tokens = false})
   T.same(ids, c.generated)
+  -- a stop string ends generation and the text is cut before it (also when streamed)
+  -- (an ASCII pair inside the reply, so the cut falls on a character boundary)
+  local at = c.text:find("[%w%*%.][%w%*%.]", 4)
+  T.ok(at ~= nil, "the golden reply has two ASCII characters in a row")
+  local stop = c.text:sub(at, at + 1)
+  local want = c.text:sub(1, at - 1)
+  local cut, cinfo = hf.chat(m, c.messages, {max_tokens = 12, stop = {stop}})
+  T.eq(cut, want)
+  T.ok(#cinfo.ids < #c.generated, "generation ended early")
+  for i, id in ipairs(cinfo.ids) do T.eq(id, c.generated[i]) end
+  T.eq(hf.chat(m, c.messages, {max_tokens = 12, stop = stop}), want, "a single string")
+  T.eq(lathe.capture(function() hf.chat(m, c.messages, {max_tokens = 12, stop = {stop}, stream = true}) end), want .. "\n")
+  -- a stop id ends before that token
+  local byid = select(2, hf.chat(m, c.messages, {max_tokens = 12, stop = {c.generated[3]}})).ids
+  T.ok(#byid < 3, "stopped at the id")
+  T.raises(function() hf.chat(m, c.messages, {stop = {""}}) end, "empty stop string")
+  T.raises(function() hf.chat(m, c.messages, {stop = {true}}) end, "bad option 'stop'")
   -- sampling is seeded
   local s1 = hf.generate(m, "the", {temperature = 1, seed = 7, max_tokens = 8})
   local s2 = hf.generate(m, "the", {temperature = 1, seed = 7, max_tokens = 8})
   T.eq(s1, s2)
+end)
+
+T.test("hf.chat_data: the template's text, the loss only on the reply, padding, truncation, errors", function()
+  local m = hf.load(G .. "tiny-llama")
+  local tok = m.tokenizer
+  local ex = {{prompt = "the cat", response = "sat on the mat"}, {instruction = "a", input = "b", output = "c"},
+              {{role = "user", content = "hi"}, {role = "assistant", content = "hello"}}}
+  local d, info = hf.chat_data(m, ex, {max_length = 200})
+  T.same(info.examples, 3)
+  T.same(info.truncated, 0)
+  local convs = {{{role = "user", content = "the cat"}, {role = "assistant", content = "sat on the mat"}},
+                 {{role = "user", content = "a\n\nb"}, {role = "assistant", content = "c"}},
+                 {{role = "user", content = "hi"}, {role = "assistant", content = "hello"}}}
+  local x, y, mask = d.x:totable(), d.y:totable(), d.mask:totable()
+  local T_ = d.x:shape()[2]
+  local targets = 0
+  for r, conv in ipairs(convs) do
+    local p = tok:encode(hf.chat_prompt(m, {conv[1]}))
+    local full = tok:encode(hf.chat_prompt(m, conv, {add_generation_prompt = false}))
+    for j = 1, #p do T.eq(full[j], p[j], "the prompt's tokens start the conversation's") end
+    for j = 1, T_ do
+      if j < #full then
+        T.eq(x[r][j], full[j]); T.eq(mask[r][j], 1)
+        -- position j predicts token j+1: learned only when it lies in the reply
+        if j + 1 > #p then T.eq(y[r][j], full[j + 1]); targets = targets + 1 else T.eq(y[r][j], -100) end
+      else
+        T.eq(mask[r][j], 0); T.eq(y[r][j], -100)
+      end
+    end
+  end
+  T.same(info.target_tokens, targets)
+  -- a short max_length cuts the sequences (and counts it)
+  local longest = #tok:encode(hf.chat_prompt(m, convs[1], {add_generation_prompt = false}))
+  local d2, info2 = hf.chat_data(m, ex, {max_length = longest - 3})
+  T.ok(d2.x:shape()[2] <= longest - 3)
+  T.ok(info2.truncated >= 1)
+  -- the data trains: the reply's loss falls
+  local before = train.evaluate(m, d).loss
+  train.fit{model = m, train = d, epochs = 10, batch_size = 3, lr = 1e-2, quiet = true}
+  T.ok(train.evaluate(m, d).loss < before * 0.7, "the reply loss falls")
+  T.raises(function() hf.chat_data(m, {{prompt = "x"}}) end, "needs string fields prompt")
+  T.raises(function() hf.chat_data(m, {{{role = "user", content = "x"}}}) end, "must end with an assistant message")
+  T.raises(function() hf.chat_data(m, {}) end, "examples")
+  T.raises(function() hf.chat_data(m, ex, {max_length = 2}) end, "cut away")
+  T.raises(function() hf.chat_data(nn.gpt{vocab = 8, layers = 1, dim = 8, heads = 2, seq = 8}, ex) end, "tokenizer")
 end)
 
 T.test("chat templates render as transformers renders them (trim_blocks, lstrip_blocks, filters, namespace, errors)", function()
@@ -209,7 +271,9 @@ T.test("SmolLM2-135M-Instruct (GGUF Q4_1): next-token logits and the greedy chat
     end
     if quantized then T.ok(m:weight_bytes() < 200e6, "quantized SmolLM2 holds " .. m:weight_bytes() .. " bytes of weights") end
   end
-  T.eq(hf.chat(hf.load_gguf(hf.path("smollm2"), {quantized = true}), "What is the capital of Japan?"), "The capital of Japan is Tokyo.")
+  local q = hf.load_gguf(hf.path("smollm2"), {quantized = true})
+  T.eq(hf.chat(q, "What is the capital of Japan?"), "The capital of Japan is Tokyo.")
+  T.eq(hf.chat(q, "What is the capital of Japan?", {stop = {" is", "Tok"}}), "The capital of Japan")
 end)
 
 T.test("hf.save writes merged models that hf.load reads back (every family, dtypes, overwrite)", function()

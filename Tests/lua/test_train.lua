@@ -43,6 +43,35 @@ T.test("classification with accuracy, early stopping restores the best weights",
   T.ok(tostring(h):find("stopped early", 1, true))
 end)
 
+T.test("early stopping puts the best weights back when the run ends without stopping (unless restore_best = false)", function()
+  -- 12 examples with random labels: the model memorizes them and the validation loss climbs
+  local function run(restore)
+    lathe.seed(11)
+    local x = tensor.randn(60, 4)
+    local y = x:narrow(2, 1, 2):sum(2):gt(0):long()
+    local xt, yt = x:narrow(1, 1, 12), tensor.randint(0, 2, {12}, {seed = 4})
+    local xv, yv = x:narrow(1, 21, 40), y:narrow(1, 21, 40)
+    local m = nn.mlp{sizes = {4, 64, 2}, seed = 3}
+    local h = train.fit{model = m, train = {x = xt, y = yt}, val = {x = xv, y = yv}, epochs = 30, batch_size = 12,
+                        lr = 0.02, metric = "loss", early_stopping = {patience = 100, restore_best = restore},
+                        schedule = {kind = "constant"}, quiet = true}
+    return m, h, xv, yv
+  end
+  local m, h, xv, yv = run(true)
+  T.same(h.stopped_early, false)
+  T.same(h.steps, 30)
+  local last = h.evals[#h.evals]
+  T.ok(last.val_loss > h.best_metric + 0.1, "the last evaluation is worse than the best")
+  T.same(h.restored_step, h.best_step)
+  T.ok(tostring(h):find("weights of step " .. h.best_step .. " restored", 1, true), tostring(h))
+  T.near(train.evaluate(m, {x = xv, y = yv}).loss, h.best_metric, 1e-6, "the model holds the best evaluation's weights")
+  local m2, h2 = run(false)
+  T.same(h2.restored_step, nil)
+  T.near(train.evaluate(m2, {x = xv, y = yv}).loss, h2.evals[#h2.evals].val_loss, 1e-6, "restore_best = false keeps the last weights")
+  T.raises(function() train.fit{model = m2, train = {x = xv, y = yv}, val = {x = xv, y = yv}, early_stopping = {restore = true}, quiet = true} end,
+           "restore")
+end)
+
 T.test("gradient accumulation equals one big batch", function()
   local x = tensor.randn(16, 4, {seed = 1})
   local y = tensor.randint(0, 3, {16}, {seed = 2})

@@ -162,8 +162,29 @@ extension HF {
         let ids = try tok.encode(prompt, addSpecialTokens: addSpecialTokens, withTokens: false, withOffsets: false).ids
         var g = o
         g.stopIds.formUnion(model.pretrained?.eosIDs ?? [])
-        let out = try lm.generate(prompt: ids, g, onToken: onToken)
-        return (try tok.decode(out, skipSpecialTokens: true), out)
+        let stops = o.stopStrings.filter { !$0.isEmpty }
+        var shouldStop: (([Int]) -> Bool)? = nil
+        if !stops.isEmpty {
+            // only the text the last token may have completed needs looking at
+            let longest = stops.map { $0.utf8.count }.max() ?? 0
+            shouldStop = { ids in
+                guard let text = try? tok.decode(Array(ids.suffix(longest + 8)), skipSpecialTokens: true) else { return false }
+                return stops.contains { text.contains($0) }
+            }
+        }
+        let out = try lm.generate(prompt: ids, g, shouldStop: shouldStop, onToken: onToken)
+        var text = try tok.decode(out, skipSpecialTokens: true)
+        if let cut = cutAtStop(text, stops) { text = cut }
+        return (text, out)
+    }
+
+    /// `text` up to the earliest occurrence of any of `stops`, or nil when none occurs.
+    public static func cutAtStop(_ text: String, _ stops: [String]) -> String? {
+        var first: String.Index? = nil
+        for s in stops where !s.isEmpty {
+            if let r = text.range(of: s), first == nil || r.lowerBound < first! { first = r.lowerBound }
+        }
+        return first.map { String(text[..<$0]) }
     }
 
     /// Applies the chat template to `messages` (with the assistant's turn opened) and
@@ -173,6 +194,63 @@ extension HF {
         let prompt = try chatPrompt(model, messages: messages, addGenerationPrompt: true)
         let r = try generate(model, prompt: prompt, o, addSpecialTokens: false, onToken: onToken)
         return (r.text, r.ids, prompt)
+    }
+
+    /// Supervised fine-tuning data from conversations whose last message is the reply to
+    /// learn: each is rendered with the chat template, tokenized and cut to `maxLength`
+    /// tokens; targets are the next tokens with -100 (ignored by the loss) wherever the
+    /// token to predict belongs to the prompt, so only the reply (and the template's
+    /// end-of-turn) is learned, as TRL's completion-only loss. Rows are right-padded to the
+    /// longest; the mask marks real tokens.
+    public struct ChatData {
+        public var x: Tensor, y: Tensor, mask: Tensor
+        public var truncated = 0
+        public var targetTokens = 0
+    }
+
+    public static func chatData(_ model: Module, conversations: [[(role: String, content: String)]],
+                                maxLength: Int) throws(LatheError) -> ChatData {
+        guard !conversations.isEmpty else { throw LatheError("chat data: no examples") }
+        guard maxLength >= 2 else { throw LatheError("chat data: max_length must be at least 2, got \(maxLength)") }
+        let tok = try tokenizer(of: model, "chat data")
+        var rows: [(ids: [Int], promptLen: Int)] = []
+        var truncated = 0
+        for (k, conv) in conversations.enumerated() {
+            guard conv.count >= 2, conv.last?.role == "assistant" else {
+                throw LatheError("chat data: example \(k + 1) must end with an assistant message after at least one other message")
+            }
+            let prompt = try chatPrompt(model, messages: Array(conv.dropLast()), addGenerationPrompt: true)
+            let full = try chatPrompt(model, messages: conv, addGenerationPrompt: false)
+            guard full.hasPrefix(prompt) else {
+                throw LatheError("chat data: the chat template does not render the reply after the prompt (example \(k + 1))")
+            }
+            let pIds = try tok.encode(prompt, addSpecialTokens: false, withTokens: false, withOffsets: false).ids
+            var ids = try tok.encode(full, addSpecialTokens: false, withTokens: false, withOffsets: false).ids
+            if ids.count < pIds.count || Array(ids[0..<pIds.count]) != pIds {
+                // the reply's first token merged across the boundary: tokenize the parts apart
+                let rest = String(full.dropFirst(prompt.count))
+                ids = pIds + (try tok.encode(rest, addSpecialTokens: false, withTokens: false, withOffsets: false).ids)
+            }
+            if ids.count > maxLength + 1 { ids = Array(ids.prefix(maxLength + 1)); truncated += 1 }
+            rows.append((ids, pIds.count))
+        }
+        let t = max(1, rows.map { $0.ids.count - 1 }.max() ?? 1)
+        let pad = Int64(model.pretrained?.eosIDs.sorted().first ?? 0)
+        var x = [Int64](repeating: pad, count: rows.count * t)
+        var y = [Int64](repeating: -100, count: rows.count * t)
+        var m = [Int64](repeating: 0, count: rows.count * t)
+        var targets = 0
+        for (r, row) in rows.enumerated() {
+            for j in 0..<(row.ids.count - 1) {
+                x[r * t + j] = Int64(row.ids[j])
+                m[r * t + j] = 1
+                // position j predicts token j+1: learned only when that token is part of the reply
+                if j + 1 >= row.promptLen { y[r * t + j] = Int64(row.ids[j + 1]); targets += 1 }
+            }
+        }
+        if targets == 0 { throw LatheError("chat data: every reply was cut away (max_length \(maxLength) is shorter than the prompts)") }
+        return ChatData(x: Tensor(int64s: x, shape: [rows.count, t]), y: Tensor(int64s: y, shape: [rows.count, t]),
+                        mask: Tensor(int64s: m, shape: [rows.count, t]), truncated: truncated, targetTokens: targets)
     }
 
     // MARK: - classification heads

@@ -9,6 +9,9 @@ public struct GenerateOptions: Sendable {
     public var topK = 0
     public var topP: Double = 1
     public var stopIds: Set<Int> = []
+    /// Texts that end generation when the decoded output contains one (the text is cut
+    /// before it); applied by text-level generation (`HF.generate`), which decodes.
+    public var stopStrings: [String] = []
     public var seed: UInt64? = nil
     public init() {}
 }

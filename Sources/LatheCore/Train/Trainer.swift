@@ -60,6 +60,9 @@ public struct EarlyStopping: Sendable {
     public var patience = 3
     public var minDelta = 0.0
     public var mode = "auto"   // "min", "max" or "auto" (from the metric)
+    /// Whether the best evaluated weights are put back at the end (also when training ran
+    /// all its epochs and the last evaluation was not the best), as Keras' restore_best_weights.
+    public var restoreBest = true
     public init() {}
 }
 
@@ -107,6 +110,8 @@ public final class FitHistory {
     public var bestMetric: Double? = nil
     public var metricName = "loss"
     public var stoppedEarly = false
+    /// The step whose weights were put back at the end (early stopping's best), if any.
+    public var restoredStep: Int? = nil
     public var interrupted = false
     public var steps = 0
     public var epochs = 0
@@ -463,10 +468,12 @@ public final class Trainer {
         st.rng = Runtime.rng.state.map { String($0, radix: 16) }
         st.optimizerSteps = optimizer.steps
         st.optimizerStepCount = optimizer.stepCount
-        if history.stoppedEarly, let best = bestWeights {
+        if let es = config.earlyStopping, es.restoreBest, !history.interrupted, let best = bestWeights,
+           let bestStep = st.bestStep, bestStep != st.step {
             try Autograd.noGrad { () throws(LatheError) in
                 for ((_, p), b) in zip(model.namedParameters(), best) { try p.assign(b) }
             }
+            history.restoredStep = bestStep
         }
         if let dir = config.checkpointDir ?? (history.interrupted ? Trainer.defaultInterruptDir() : nil) {
             history.checkpoint = try saveCheckpoint(dir: dir, state: st)
