@@ -164,10 +164,8 @@ extension TrainModule {
                 sched = try Schedule(kind: kind, lr: cfg.lr, warmup: try o.int("warmup", 0), total: total)
             } else if st == LUA_TTABLE {
                 let so = try c.options(lua_gettop(L), allowed: ["kind", "lr", "warmup", "total", "min_lr", "step_size", "gamma"])
-                var s = try scheduleFrom(c, so, lr: cfg.lr)
-                if s.total == 0 && (s.kind == .linear || s.kind == .cosine) { s.total = total }
-                sched = try Schedule(kind: s.kind, lr: s.lr, warmup: s.warmup, total: s.kind == .linear || s.kind == .cosine ? total : s.total,
-                                     minLR: s.minLR, stepSize: s.stepSize, gamma: s.gamma)
+                // linear and cosine decay over the run's updates unless total is given
+                sched = try scheduleFrom(c, so, lr: cfg.lr, defaultTotal: total)
             } else if st != LUA_TNIL {
                 lp_pop(L, 1)
                 throw LuaError("bad option 'schedule' (expected an optim.schedule, a kind name or a table)")

@@ -47,10 +47,10 @@ enum TrainModule: LuaInstaller {
         return out.sorted { $0.0 < $1.0 }
     }
 
-    static func scheduleFrom(_ c: LuaCall, _ o: LuaOptions, lr: Double) throws -> Schedule {
+    static func scheduleFrom(_ c: LuaCall, _ o: LuaOptions, lr: Double, defaultTotal: Int = 0) throws -> Schedule {
         let kind = try o.choice("kind", Schedule.Kind.allCases.map { $0.rawValue }, "constant")
         return try Schedule(kind: Schedule.Kind(rawValue: kind)!, lr: try o.number("lr") ?? lr,
-                            warmup: try c.intOpt(o, "warmup", 0, min: 0), total: try o.int("total", 0),
+                            warmup: try c.intOpt(o, "warmup", 0, min: 0), total: try o.int("total", defaultTotal),
                             minLR: try o.number("min_lr", 0), stepSize: try o.int("step_size", 1), gamma: try o.number("gamma", 0.1))
     }
 

@@ -72,6 +72,20 @@ T.test("early stopping puts the best weights back when the run ends without stop
            "restore")
 end)
 
+T.test("a schedule table without total decays over the run's updates; an explicit total is kept", function()
+  local x, y = tensor.randn(40, 3, {seed = 1}), tensor.randint(0, 2, {40}, {seed = 2})
+  local m = nn.mlp{sizes = {3, 2}, seed = 1}
+  local h = train.fit{model = m, train = {x = x, y = y}, epochs = 2, batch_size = 4, lr = 0.1,
+                      schedule = {kind = "cosine", warmup = 2}, quiet = true}
+  T.same(#h.lr, 20)
+  T.near(h.lr[1], 0.05, 1e-9, "warm-up")
+  T.near(h.lr[2], 0.1, 1e-9)
+  T.ok(h.lr[20] < 0.005, "decayed to about zero at the last update: " .. h.lr[20])
+  local h2 = train.fit{model = m, train = {x = x, y = y}, epochs = 2, batch_size = 4, lr = 0.1,
+                       schedule = {kind = "linear", total = 40}, quiet = true}
+  T.near(h2.lr[20], 0.1 * (1 - 19 / 40), 1e-6, "the given total")
+end)
+
 T.test("gradient accumulation equals one big batch", function()
   local x = tensor.randn(16, 4, {seed = 1})
   local y = tensor.randint(0, 3, {16}, {seed = 2})
@@ -218,6 +232,34 @@ T.test("an encoder classifies and pools", function()
   local h = train.fit{model = e, train = {x = ids, y = y, mask = mask}, epochs = 30, batch_size = 10, lr = 3e-3, quiet = true,
                       val = {x = ids, y = y, mask = mask}, metric = "f1"}
   T.ok(h.best_metric > 0.8, "f1 " .. h.best_metric)
+end)
+
+T.test("padding columns cost nothing: a batch is cut to its longest real row, losses unchanged", function()
+  -- the same examples with 4 extra padding columns train to the same losses (mask 0, targets -100)
+  local function data(extra)
+    local ids, mask, y = {}, {}, {}
+    for r = 1, 24 do
+      local len = 3 + (r % 5)
+      local row, mrow, yrow = {}, {}, {}
+      for j = 1, 8 + extra do
+        local real = j <= len
+        row[j] = real and ((r * 7 + j * 3) % 29 + 1) or 0
+        mrow[j] = real and 1 or 0
+        yrow[j] = (real and j < len) and ((r * 7 + (j + 1) * 3) % 29 + 1) or -100
+      end
+      ids[r], mask[r], y[r] = row, mrow, yrow
+    end
+    return {x = tensor.from(ids, {dtype = "int64"}), mask = tensor.from(mask, {dtype = "int64"}), y = tensor.from(y, {dtype = "int64"})}
+  end
+  local function run(extra)
+    local g = nn.gpt{vocab = 32, layers = 1, dim = 16, heads = 2, seq = 16, seed = 4, dropout = 0}
+    local h = train.fit{model = g, train = data(extra), epochs = 2, batch_size = 6, lr = 1e-2, seed = 1, quiet = true}
+    return h
+  end
+  local a, b = run(0), run(4)
+  T.same(#a.loss, #b.loss)
+  for i = 1, #a.loss do T.near(b.loss[i], a.loss[i], 1e-5, "step " .. i) end
+  T.ok(b.tokens_per_sec > 0)
 end)
 
 T.test("nn layers compose and report errors", function()

@@ -43,9 +43,32 @@ public struct Dataset: Sendable {
     }
 
     /// Rows at these positions (0-based).
+    /// The examples at `rows`. With a mask [N, T], trailing positions that are padding in
+    /// every chosen row (mask 0, and target -100 for per-position targets) are cut off: a
+    /// batch of short texts costs what short texts cost, whatever the longest in the set.
     func batch(_ rows: [Int]) throws(LatheError) -> (Tensor, Tensor, Tensor?) {
         let idx = Tensor(int64s: rows.map { Int64($0) }, shape: [rows.count])
-        return (try inputs.index(0, idx), try targets.index(0, idx), try mask.map { m throws(LatheError) in try m.index(0, idx) })
+        var x = try inputs.index(0, idx), y = try targets.index(0, idx)
+        guard var m = try mask.map({ m throws(LatheError) in try m.index(0, idx) }) else { return (x, y, nil) }
+        let floatPerPosition = y.rank >= 2 && y.shape[0] == x.shape[0] && y.dtype != .int64
+        if m.rank == 2, x.rank == 2, m.shape == x.shape, m.shape[1] > 1, !floatPerPosition {
+            let (n, t) = (m.shape[0], m.shape[1])
+            let mv = m.contiguous().toFloatArray()
+            let perPosition = y.shape == x.shape && y.dtype == .int64
+            let yv = perPosition ? y.contiguous().toInt64Array() : []
+            var keep = 1
+            for r in 0..<n {
+                var j = t - 1
+                while j >= keep && mv[r * t + j] == 0 && (!perPosition || yv[r * t + j] == -100) { j -= 1 }
+                keep = max(keep, j + 1)
+            }
+            if keep < t {
+                x = try x.narrow(1, 0, keep).contiguous()
+                m = try m.narrow(1, 0, keep).contiguous()
+                if perPosition { y = try y.narrow(1, 0, keep).contiguous() }
+            }
+        }
+        return (x, y, m)
     }
 }
 
@@ -210,6 +233,23 @@ public final class Trainer {
         }
     }
 
+    /// Decoder LMs: the logits only at the positions whose target is live (not -100), as
+    /// [K, vocab] with the K targets; the output projection (the largest layer of a small LM)
+    /// then skips prompts and padding. Nil for other models and tasks (the full forward runs).
+    func liveLM(_ x: Tensor, _ y: Tensor, _ m: Tensor?) throws(LatheError) -> (Tensor, Tensor)? {
+        guard task == .languageModel, let lm = model as? DecoderLM, y.dtype == .int64, y.shape == x.shape, x.rank == 2 else { return nil }
+        let yv = y.contiguous().toInt64Array()
+        var live: [Int64] = [], tv: [Int64] = []
+        for (i, t) in yv.enumerated() where t != -100 { live.append(Int64(i)); tv.append(t) }
+        guard !live.isEmpty else { return nil }
+        let h = try lm.hidden(x, keyMask: m)
+        var hs = try h.reshape([-1, h.shape[2]])
+        if live.count < yv.count { hs = try hs.index(0, Tensor(int64s: live, shape: [live.count])) }
+        let logits: Tensor
+        if let hd = lm.head { logits = try hd(hs) } else { logits = try Tensor.linear(hs, lm.embed.weight, nil) }
+        return (logits, Tensor(int64s: tv, shape: [tv.count]))
+    }
+
     /// Units counted for throughput: tokens for LMs and sequence models, examples otherwise.
     func units(_ x: Tensor) -> Int { x.dtype == .int64 && x.rank >= 2 ? x.count : (x.shape.first ?? 0) }
 
@@ -227,6 +267,15 @@ public final class Trainer {
                 try Interrupt.check()
                 let rows = Array(start..<min(start + config.batchSize, data.count))
                 let (x, y, m) = try data.batch(rows)
+                if let (lg, tg) = try liveLM(x, y, m) {
+                    let l = try F.crossEntropy(lg, tg, labelSmoothing: config.labelSmoothing).item()
+                    let pred = try lg.maxMin(dim: 1, isMin: false).1.toInt64Array()
+                    for (p, t) in zip(pred, tg.toInt64Array()) { counted += 1; if p == t { correct += 1 } }
+                    let w = Double(tg.count)
+                    if l.isFinite { totalLoss += l * w; totalWeight += w }
+                    start += config.batchSize
+                    continue
+                }
                 let out = try forward(x, m)
                 let l = try loss(out, y).item()
                 let w: Double
@@ -387,8 +436,12 @@ public final class Trainer {
                 let groupExamples = group.reduce(0) { $0 + $1.count }
                 for rows in group {
                     let (x, y, m) = try train.batch(rows)
-                    let out = try forward(x, m)
-                    let l = try loss(out, y)
+                    let l: Tensor
+                    if let (lg, tg) = try liveLM(x, y, m) {
+                        l = try F.crossEntropy(lg, tg, labelSmoothing: config.labelSmoothing)
+                    } else {
+                        l = try loss(try forward(x, m), y)
+                    }
                     let lv = try l.item()
                     if !lv.isFinite {
                         throw LatheError("the loss became \(lv.isNaN ? "nan" : (lv > 0 ? "inf" : "-inf")) at step \(st.step + 1) (epoch \(st.epoch + 1)); training stopped and the weights from the last good step are kept. Try a lower lr or clip = 1.0")
