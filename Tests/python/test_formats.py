@@ -102,7 +102,7 @@ def test_smollm2_facts_match_gguf_py(tmp_path):
     # fetches the real model into the cache (fails, does not skip, when it cannot)
     out = subprocess.run([str(ROOT / "scripts" / "fetch_models.sh"), "smollm2"], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    model = out.stdout.strip().splitlines()[-1]
+    model = out.stdout.strip().splitlines()[-1].split(" ", 1)[-1]  # lines are "name path"
     load_script("gguf").smollm2(model, str(tmp_path))
     assert json.loads((tmp_path / "smollm2.json").read_text()) == json.loads((GOLDEN / "smollm2.json").read_text())
 
