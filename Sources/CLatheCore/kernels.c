@@ -165,7 +165,11 @@ static inline float lk_sign(float x) { return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0
 
 // ---- kernel bodies ---------------------------------------------------------------------------
 
-#define VLOOP _Pragma("clang loop vectorize(enable) interleave(enable)") for (long i = 0; i < n; i++)
+// Element i of every output depends only on element i of the inputs, so an output may be the
+// very same array as an input (in-place ops): the loops are vectorized without the compiler's
+// runtime overlap check, which would send in-place calls to the scalar loop. The exported
+// entry points copy an input that overlaps an output only partly (see `partial_overlap`).
+#define VLOOP _Pragma("clang loop vectorize(assume_safety) interleave(enable)") for (long i = 0; i < n; i++)
 
 #define UNARY_BODY                                                                       \
     switch (op) {                                                                        \
@@ -269,7 +273,19 @@ static inline float lk_sign(float x) { return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0
     ATTR static void axpy_##SFX(float *y, float a, const float *x, long n) {             \
         VLOOP y[i] = fmaf(a, x[i], y[i]); }                                              \
     ATTR static void expsub_##SFX(const float *x, float m, float *y, long n) {           \
-        VLOOP y[i] = lk_exp(x[i] - m); }                                                 \
+        /* whole vectors, then the tail padded to 16 lanes: softmax rows are short and */ \
+        /* of any length (causal attention), and a scalar tail would dominate */          \
+        long nv = n & ~15L;                                                              \
+        _Pragma("clang loop vectorize(assume_safety) interleave(enable)")                \
+        for (long i = 0; i < nv; i++) y[i] = lk_exp(x[i] - m);                           \
+        if (nv < n) {                                                                    \
+            float bx[16], by[16];                                                        \
+            long r = n - nv;                                                             \
+            for (long k = 0; k < 16; k++) bx[k] = k < r ? x[nv + k] : m;                 \
+            _Pragma("clang loop vectorize(enable)")                                      \
+            for (long k = 0; k < 16; k++) by[k] = lk_exp(bx[k] - m);                     \
+            for (long k = 0; k < r; k++) y[nv + k] = by[k];                              \
+        } }                                                                              \
     ATTR static void scale_##SFX(float *y, float s, long n) { VLOOP y[i] *= s; }
 
 #define ATTR_512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma,bmi2")))
@@ -325,18 +341,71 @@ int lk_simd_level(void) {
     default: return NAME##_base(__VA_ARGS__);                                            \
     }
 
-void lk_unary_f32(int op, const float *x, float *y, long n) { DISPATCH(unary, op, x, y, n) }
-void lk_unary_grad_f32(int op, const float *x, const float *y, const float *g, float *gx, long n) {
+static inline int partial_overlap(const float *in, const float *out, long n) {
+    return in != out && in < out + n && out < in + n;
+}
+// A private copy of an input that partly overlaps the output (freed by the caller).
+static const float *detach(const float *in, const float *out, long n, float **owned) {
+    if (!in || n <= 0 || !partial_overlap(in, out, n)) return in;
+    float *c = (float *)malloc((size_t)n * sizeof(float));
+    if (!c) abort();
+    memcpy(c, in, (size_t)n * sizeof(float));
+    *owned = c;
+    return c;
+}
+
+static void unary(int op, const float *x, float *y, long n) { DISPATCH(unary, op, x, y, n) }
+void lk_unary_f32(int op, const float *x, float *y, long n) {
+    float *o1 = NULL;
+    x = detach(x, y, n, &o1);
+    unary(op, x, y, n);
+    free(o1);
+}
+static void unary_grad(int op, const float *x, const float *y, const float *g, float *gx, long n) {
     DISPATCH(unary_grad, op, x, y, g, gx, n)
 }
-void lk_binary_f32(int op, const float *a, const float *b, float *z, long n) { DISPATCH(binary, op, a, b, z, n) }
+void lk_unary_grad_f32(int op, const float *x, const float *y, const float *g, float *gx, long n) {
+    float *o1 = NULL, *o2 = NULL, *o3 = NULL;
+    x = detach(x, gx, n, &o1); y = detach(y, gx, n, &o2); g = detach(g, gx, n, &o3);
+    unary_grad(op, x, y, g, gx, n);
+    free(o1); free(o2); free(o3);
+}
+static void binary(int op, const float *a, const float *b, float *z, long n) { DISPATCH(binary, op, a, b, z, n) }
+void lk_binary_f32(int op, const float *a, const float *b, float *z, long n) {
+    float *o1 = NULL, *o2 = NULL;
+    a = detach(a, z, n, &o1); b = detach(b, z, n, &o2);
+    binary(op, a, b, z, n);
+    free(o1); free(o2);
+}
+static void binary_scalar(int op, const float *a, float s, float *z, long n) { DISPATCH(binary_scalar, op, a, s, z, n) }
 void lk_binary_scalar_f32(int op, const float *a, float s, float *z, long n) {
-    DISPATCH(binary_scalar, op, a, s, z, n)
+    float *o1 = NULL;
+    a = detach(a, z, n, &o1);
+    binary_scalar(op, a, s, z, n);
+    free(o1);
 }
 float lk_sum_f32(const float *x, long n) { DISPATCH(sum, x, n) }
-void lk_acc_f32(float *y, const float *x, long n) { DISPATCH(acc, y, x, n) }
-void lk_axpy_f32(float *y, float a, const float *x, long n) { DISPATCH(axpy, y, a, x, n) }
-static void expsub(const float *x, float m, float *y, long n) { DISPATCH(expsub, x, m, y, n) }
+static void acc(float *y, const float *x, long n) { DISPATCH(acc, y, x, n) }
+void lk_acc_f32(float *y, const float *x, long n) {
+    float *o1 = NULL;
+    x = detach(x, y, n, &o1);
+    acc(y, x, n);
+    free(o1);
+}
+static void axpy(float *y, float a, const float *x, long n) { DISPATCH(axpy, y, a, x, n) }
+void lk_axpy_f32(float *y, float a, const float *x, long n) {
+    float *o1 = NULL;
+    x = detach(x, y, n, &o1);
+    axpy(y, a, x, n);
+    free(o1);
+}
+static void expsub_raw(const float *x, float m, float *y, long n) { DISPATCH(expsub, x, m, y, n) }
+static void expsub(const float *x, float m, float *y, long n) {
+    float *o1 = NULL;
+    x = detach(x, y, n, &o1);
+    expsub_raw(x, m, y, n);
+    free(o1);
+}
 void lk_expsub_f32(const float *x, float m, float *y, long n) { expsub(x, m, y, n); }
 static void scale(float *y, float s, long n) { DISPATCH(scale, y, s, n) }
 
