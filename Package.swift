@@ -52,7 +52,7 @@ let package = Package(
             ]
         ),
 
-        .testTarget(name: "LatheCoreTests", dependencies: ["LatheCore"]),
+        .testTarget(name: "LatheCoreTests", dependencies: ["LatheCore", "CLatheCore"]),
         .testTarget(name: "LatheShellTests", dependencies: ["LatheShell", "LatheLua", "LatheCore"]),
     ]
 )

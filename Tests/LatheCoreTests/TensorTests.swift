@@ -1,3 +1,4 @@
+import CLatheCore
 import Foundation
 import LatheCore
 import Testing
@@ -317,5 +318,41 @@ func close(_ a: [Float], _ b: [Double], rtol: Double = 1e-5, atol: Double = 1e-6
         let w = Tensor(floats: [1, 2], shape: [2])
         try w.setRequiresGrad(true)
         #expect(throws: LatheError.self) { try w.mulScalar(2).backward() }
+    }
+}
+
+// MARK: - elementwise kernels on aliased memory
+
+@Suite struct KernelAliasing {
+    /// In place (output = input) and partly overlapping (output shifted by one) calls give
+    /// what a copy of the inputs would give, at every length around the vector width.
+    @Test func inPlaceAndShiftedOperandsMatchCopies() {
+        for n in [1, 7, 15, 16, 17, 33, 100] {
+            let base = (0..<(n + 1)).map { Float($0 % 7) * 0.25 - 0.6 }
+            // in place: z = a * b with z == a
+            var buf = base
+            let b = (0..<n).map { Float($0 % 3) + 0.5 }
+            buf.withUnsafeMutableBufferPointer { p in
+                b.withUnsafeBufferPointer { bp in lk_binary_f32(Int32(LK_MUL), p.baseAddress!, bp.baseAddress!, p.baseAddress!, n) }
+            }
+            for i in 0..<n { #expect(buf[i] == base[i] * b[i], "in place, n \(n), i \(i)") }
+            // shifted: z[i] = a[i] + 1 with z = a + 1 (reads must see the original values)
+            buf = base
+            buf.withUnsafeMutableBufferPointer { p in
+                lk_binary_scalar_f32(Int32(LK_ADD), p.baseAddress!, 1, p.baseAddress! + 1, n)
+            }
+            for i in 0..<n { #expect(buf[i + 1] == base[i] + 1, "shifted, n \(n), i \(i)") }
+            // exp of a softmax row in place, every length
+            var row = Array(base.prefix(n))
+            row.withUnsafeMutableBufferPointer { p in lk_softmax_row_f32(p.baseAddress!, p.baseAddress!, n) }
+            let m = base.prefix(n).max()!
+            let e = base.prefix(n).map { Foundation.exp(Double($0 - m)) }
+            let s = e.reduce(0, +)
+            for i in 0..<n { #expect(abs(Double(row[i]) - e[i] / s) < 1e-6, "softmax n \(n), i \(i)") }
+            // unary shifted backwards: y = x - 1 (output before the input)
+            buf = base
+            buf.withUnsafeMutableBufferPointer { p in lk_unary_f32(Int32(LK_NEG), p.baseAddress! + 1, p.baseAddress!, n) }
+            for i in 0..<n { #expect(buf[i] == -base[i + 1], "unary shifted, n \(n), i \(i)") }
+        }
     }
 }
