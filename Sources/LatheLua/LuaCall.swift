@@ -156,19 +156,20 @@ public struct LuaCall {
     public func checkObject<T: LuaObject>(_ i: Int32, _ type: T.Type, _ label: String? = nil,
                                           expected: String? = nil) throws -> T {
         if let p = lp_toobject(L, i, T.luaTag) {
-            return Unmanaged<AnyObject>.fromOpaque(p).takeUnretainedValue() as! T
+            return Unmanaged<T>.fromOpaque(p).takeUnretainedValue()
         }
         throw argError(i, label, expected: expected ?? "\(T.self)")
     }
     public func object<T: LuaObject>(_ i: Int32, _ type: T.Type) -> T? {
         guard let p = lp_toobject(L, i, T.luaTag) else { return nil }
-        return Unmanaged<AnyObject>.fromOpaque(p).takeUnretainedValue() as? T
+        // the tag is unique per class and was set by push(_:) from a T: no checked cast
+        return Unmanaged<T>.fromOpaque(p).takeUnretainedValue()
     }
     /// `self` of a method call.
     @inline(__always)
     public func selfObject<T: LuaObject>(_ type: T.Type) throws -> T {
         if let p = lp_toobject(L, 1, T.luaTag) {
-            return Unmanaged<AnyObject>.fromOpaque(p).takeUnretainedValue() as! T
+            return Unmanaged<T>.fromOpaque(p).takeUnretainedValue()
         }
         let m = name.split(separator: ":").last.map(String.init) ?? name
         throw LuaError("expected a \(T.self) as self (call it with a colon: obj:\(m)(...)), got \(describe(1))")

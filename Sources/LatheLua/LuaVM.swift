@@ -307,7 +307,7 @@ public final class LuaVM {
     /// The object of class T at idx, or nil.
     public func object<T: LuaObject>(at idx: Int32, _ type: T.Type) -> T? {
         guard let p = lp_toobject(L, idx, T.luaTag) else { return nil }
-        return Unmanaged<AnyObject>.fromOpaque(p).takeUnretainedValue() as? T
+        return Unmanaged<T>.fromOpaque(p).takeUnretainedValue()
     }
 
     // MARK: - Running code

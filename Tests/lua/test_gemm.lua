@@ -22,6 +22,42 @@ T.test("lathe.blas() names a kernel for each op", function()
   end
 end)
 
+T.test("forcing a kernel with LATHE_GEMM gives the same products on each path", function()
+  -- one process per kernel: the choice is process-wide
+  local code = [[
+    lathe.seed(11)
+    local a, b = tensor.rand(67, 129) * 2 - 1, tensor.rand(129, 45) * 2 - 1
+    print(lathe.blas().fp32)
+    local c = a:mm(b):totable()
+    local s = 0
+    for i = 1, 67 do for j = 1, 45 do s = s + c[i][j] * ((i * 7 + j) % 13 - 6) end end
+    print(string.format("%.6f", s))
+  ]]
+  -- the reference: the same weighted sum of the product in float64
+  lathe.seed(11)
+  local a, b = tensor.rand(67, 129) * 2 - 1, tensor.rand(129, 45) * 2 - 1
+  local at, bt = a:totable(), b:totable()
+  local want = 0
+  for i = 1, 67 do for j = 1, 45 do
+    local x = 0
+    for k = 1, 129 do x = x + at[i][k] * bt[k][j] end
+    want = want + x * ((i * 7 + j) % 13 - 6)
+  end end
+  local ran = 0
+  for _, k in ipairs({"avx512", "avx2", "openblas"}) do
+    local out, err, status = T.run("LATHE_GEMM=" .. k .. " " .. T.sh_quote(T.bin) .. " -e " .. T.sh_quote(code))
+    if status == 0 then
+      local name, sum = out:match("^(.-)\n(%S+)")
+      T.ok(name:lower():find(k, 1, true), k .. " serves fp32: " .. name)
+      T.near(tonumber(sum), want, 1e-3, k)
+      ran = ran + 1
+    else
+      T.ok(err:find("cannot run", 1, true) or err:find(k, 1, true), k .. ": " .. err)
+    end
+  end
+  T.ok(ran >= 2, "at least two kernels ran")
+end)
+
 T.test("tensor.mm with precision = bf16 is close to fp32 and returns fp32", function()
   local a, b = tensor.randn(37, 70, {seed = 1}), tensor.randn(70, 45, {seed = 2})
   local f = tensor.mm(a, b)

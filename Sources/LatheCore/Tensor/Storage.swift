@@ -35,17 +35,18 @@ public final class Storage: ManagedBuffer<StorageHeader, UInt8>, @unchecked Send
     /// Uninitialized storage for `byteCount` bytes.
     public static func make(byteCount: Int) -> Storage {
         if byteCount <= BlockCache.smallLimit {
-            let s = Storage.create(minimumCapacity: max(byteCount, 16)) { _ in
+            // create returns the class it is called on (ManagedBuffer's contract): no checked cast
+            let s = unsafeDowncast(Storage.create(minimumCapacity: max(byteCount, 16)) { _ in
                 StorageHeader(raw: nil, byteCount: byteCount, capacity: max(byteCount, 16), cached: false)
-            } as! Storage
+            }, to: Storage.self)
             s.withUnsafeMutablePointers { h, e in h.pointee.raw = UnsafeMutableRawPointer(e) }
             return s
         }
         let cap = BlockCache.roundUp(byteCount)
         let p = BlockCache.shared.take(cap)
-        return Storage.create(minimumCapacity: 0) { _ in
+        return unsafeDowncast(Storage.create(minimumCapacity: 0) { _ in
             StorageHeader(raw: p, byteCount: byteCount, capacity: cap, cached: true)
-        } as! Storage
+        }, to: Storage.self)
     }
 
     /// Zero-filled storage.
