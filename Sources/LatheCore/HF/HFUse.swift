@@ -235,7 +235,7 @@ extension HF {
             rows.append((ids, pIds.count))
         }
         let t = max(1, rows.map { $0.ids.count - 1 }.max() ?? 1)
-        let pad = Int64(model.pretrained?.eosIDs.sorted().first ?? 0)
+        let pad = Int64(model.pretrained?.eosIDs.first ?? 0)
         var x = [Int64](repeating: pad, count: rows.count * t)
         var y = [Int64](repeating: -100, count: rows.count * t)
         var m = [Int64](repeating: 0, count: rows.count * t)

@@ -42,8 +42,7 @@ public struct Dataset: Sendable {
         return Tensor(int64s: data, shape: [n, length + 1])
     }
 
-    /// Rows at these positions (0-based).
-    /// The examples at `rows`. With a mask [N, T], trailing positions that are padding in
+    /// The examples at `rows` (0-based). With a mask [N, T], trailing positions that are padding in
     /// every chosen row (mask 0, and target -100 for per-position targets) are cut off: a
     /// batch of short texts costs what short texts cost, whatever the longest in the set.
     func batch(_ rows: [Int]) throws(LatheError) -> (Tensor, Tensor, Tensor?) {
@@ -217,11 +216,35 @@ public final class Trainer {
         return try model.forward(inputs)
     }
 
+    /// The model's outputs for a batch and the targets the loss compares them with. Language
+    /// models give [K, vocab] logits and K targets: for a decoder LM only the K positions whose
+    /// target is live (not -100), so the output projection (the largest layer of a small LM)
+    /// skips prompts and padding; for other LMs every position (-100 is ignored by the loss).
+    func outputs(_ x: Tensor, _ y: Tensor, _ m: Tensor?) throws(LatheError) -> (Tensor, Tensor) {
+        guard task == .languageModel else { return (try forward(x, m), y) }
+        if let lm = model as? DecoderLM, y.dtype == .int64, y.shape == x.shape, x.rank == 2 {
+            let yv = y.contiguous().toInt64Array()
+            var live: [Int64] = [], tv: [Int64] = []
+            for (i, t) in yv.enumerated() where t != -100 { live.append(Int64(i)); tv.append(t) }
+            if !live.isEmpty {
+                let h = try lm.hidden(x, keyMask: m)
+                var hs = try h.reshape([-1, h.shape[2]])
+                if live.count < yv.count { hs = try hs.index(0, Tensor(int64s: live, shape: [live.count])) }
+                let logits: Tensor
+                if let hd = lm.head { logits = try hd(hs) } else { logits = try Tensor.linear(hs, lm.embed.weight, nil) }
+                return (logits, Tensor(int64s: tv, shape: [tv.count]))
+            }
+        }
+        let out = try forward(x, m)
+        guard out.rank == 3 else { throw LatheError("a language model must return [batch, seq, vocab] logits, got \(out.shapeString)") }
+        return (try out.reshape([-1, out.shape[2]]), try y.reshape([-1]))
+    }
+
+    /// The loss of `outputs`' results.
     func loss(_ out: Tensor, _ y: Tensor) throws(LatheError) -> Tensor {
         switch task {
         case .languageModel:
-            guard out.rank == 3 else { throw LatheError("a language model must return [batch, seq, vocab] logits, got \(out.shapeString)") }
-            return try F.crossEntropy(out.reshape([-1, out.shape[2]]), y.reshape([-1]), labelSmoothing: config.labelSmoothing)
+            return try F.crossEntropy(out, y, labelSmoothing: config.labelSmoothing)
         case .classification:
             guard out.rank == 2, y.rank == 1 else {
                 throw LatheError("classification needs [batch, classes] outputs and [batch] class ids, got \(out.shapeString) and \(y.shapeString)")
@@ -231,23 +254,6 @@ public final class Trainer {
             let yy = y.shape == out.shape ? y : try y.reshape(out.shape)
             return try F.mse(out, yy)
         }
-    }
-
-    /// Decoder LMs: the logits only at the positions whose target is live (not -100), as
-    /// [K, vocab] with the K targets; the output projection (the largest layer of a small LM)
-    /// then skips prompts and padding. Nil for other models and tasks (the full forward runs).
-    func liveLM(_ x: Tensor, _ y: Tensor, _ m: Tensor?) throws(LatheError) -> (Tensor, Tensor)? {
-        guard task == .languageModel, let lm = model as? DecoderLM, y.dtype == .int64, y.shape == x.shape, x.rank == 2 else { return nil }
-        let yv = y.contiguous().toInt64Array()
-        var live: [Int64] = [], tv: [Int64] = []
-        for (i, t) in yv.enumerated() where t != -100 { live.append(Int64(i)); tv.append(t) }
-        guard !live.isEmpty else { return nil }
-        let h = try lm.hidden(x, keyMask: m)
-        var hs = try h.reshape([-1, h.shape[2]])
-        if live.count < yv.count { hs = try hs.index(0, Tensor(int64s: live, shape: [live.count])) }
-        let logits: Tensor
-        if let hd = lm.head { logits = try hd(hs) } else { logits = try Tensor.linear(hs, lm.embed.weight, nil) }
-        return (logits, Tensor(int64s: tv, shape: [tv.count]))
     }
 
     /// Units counted for throughput: tokens for LMs and sequence models, examples otherwise.
@@ -266,24 +272,15 @@ public final class Trainer {
             while start < data.count {
                 try Interrupt.check()
                 let rows = Array(start..<min(start + config.batchSize, data.count))
-                let (x, y, m) = try data.batch(rows)
-                if let (lg, tg) = try liveLM(x, y, m) {
-                    let l = try F.crossEntropy(lg, tg, labelSmoothing: config.labelSmoothing).item()
-                    let pred = try lg.maxMin(dim: 1, isMin: false).1.toInt64Array()
-                    for (p, t) in zip(pred, tg.toInt64Array()) { counted += 1; if p == t { correct += 1 } }
-                    let w = Double(tg.count)
-                    if l.isFinite { totalLoss += l * w; totalWeight += w }
-                    start += config.batchSize
-                    continue
-                }
-                let out = try forward(x, m)
+                let (x, batchY, m) = try data.batch(rows)
+                let (out, y) = try outputs(x, batchY, m)
                 let l = try loss(out, y).item()
                 let w: Double
                 switch task {
                 case .languageModel:
                     let yy = y.toInt64Array()
                     w = Double(yy.filter { $0 != -100 }.count)
-                    let pred = try out.maxMin(dim: 2, isMin: false).1.toInt64Array()
+                    let pred = try out.maxMin(dim: 1, isMin: false).1.toInt64Array()
                     for (p, t) in zip(pred, yy) where t != -100 { counted += 1; if p == t { correct += 1 } }
                 case .classification:
                     w = Double(rows.count)
@@ -435,13 +432,9 @@ public final class Trainer {
                 let group = Array(batches[micro..<min(micro + config.gradAccum, batches.count)])
                 let groupExamples = group.reduce(0) { $0 + $1.count }
                 for rows in group {
-                    let (x, y, m) = try train.batch(rows)
-                    let l: Tensor
-                    if let (lg, tg) = try liveLM(x, y, m) {
-                        l = try F.crossEntropy(lg, tg, labelSmoothing: config.labelSmoothing)
-                    } else {
-                        l = try loss(try forward(x, m), y)
-                    }
+                    let (x, batchY, m) = try train.batch(rows)
+                    let (out, y) = try outputs(x, batchY, m)
+                    let l = try loss(out, y)
                     let lv = try l.item()
                     if !lv.isFinite {
                         throw LatheError("the loss became \(lv.isNaN ? "nan" : (lv > 0 ? "inf" : "-inf")) at step \(st.step + 1) (epoch \(st.epoch + 1)); training stopped and the weights from the last good step are kept. Try a lower lr or clip = 1.0")
