@@ -1,5 +1,5 @@
 // CPU facts for the dispatcher: CPUID feature bits checked against what the OS saves
-// (XGETBV), data cache sizes (CPUID leaf 4), and Linux's AMX tile-data permission.
+// (XGETBV), data cache sizes (CPUID leaf 4, or AMD's 0x8000001D / 0x80000005-6), and Linux's AMX tile-data permission.
 #define _GNU_SOURCE
 #include "CGemm.h"
 
@@ -45,16 +45,29 @@ static void cpu_detect(void) {
         if ((features & LG_CPU_AVX512) && avx512bf16) features |= LG_CPU_AVX512_BF16;
         if ((features & LG_CPU_AVX512) && amx_bf16 && amx_tile && os_tile) features |= LG_CPU_AMX_BF16;
     }
-    if (maxleaf >= 4) {
+    // Deterministic cache parameters: leaf 4 on Intel; AMD answers leaf 4 with zeros and
+    // gives the same layout in extended leaf 0x8000001D (Zen), or bare sizes in 0x80000005/6.
+    unsigned int extmax = __get_cpuid_max(0x80000000u, 0);
+    unsigned int leaves[2] = {maxleaf >= 4 ? 4u : 0u, extmax >= 0x8000001Du ? 0x8000001Du : 0u};
+    for (int li = 0; li < 2 && (l1d == 0 || l2 == 0); li++) {
+        if (leaves[li] == 0) continue;
         for (unsigned int i = 0; i < 16; i++) {
-            __cpuid_count(4, i, a, b, c, d);
+            __cpuid_count(leaves[li], i, a, b, c, d);
             unsigned int type = a & 31, level = (a >> 5) & 7;
             if (type == 0) break;
             long size = (long)(((b >> 22) & 0x3ff) + 1) * (((b >> 12) & 0x3ff) + 1) *
                         ((b & 0xfff) + 1) * ((long)c + 1);
             if (level == 1 && (type == 1 || type == 3)) l1d = size;
-            if (level == 2 && (type == 2 ? 0 : 1)) l2 = size;
+            if (level == 2 && type != 2) l2 = size;
         }
+    }
+    if (l1d == 0 && extmax >= 0x80000005u) {
+        __cpuid(0x80000005u, a, b, c, d);
+        l1d = (long)(c >> 24) * 1024;
+    }
+    if (l2 == 0 && extmax >= 0x80000006u) {
+        __cpuid(0x80000006u, a, b, c, d);
+        l2 = (long)(c >> 16) * 1024;
     }
 #endif
 }

@@ -28,15 +28,22 @@ public indirect enum LuaValue {
 /// and pushers for results. Never raises; errors are thrown as `LuaError`.
 public struct LuaCall {
     public let L: OpaquePointer
+    /// The running binding. Lua holds it (the function's upvalue) for the whole call, so the
+    /// call borrows it without reference counting.
+    unowned(unsafe) let box: FunctionBox
     /// The Lua-visible name (`tensor.zeros`, `Tensor:reshape`).
-    public let name: String
+    public var name: String { box.name }
     /// Methods number their arguments after `self`.
-    public let isMethod: Bool
+    public var isMethod: Bool { box.isMethod }
 
-    public init(L: OpaquePointer, name: String, isMethod: Bool) {
+    init(L: OpaquePointer, box: FunctionBox) {
         self.L = L
-        self.name = name
-        self.isMethod = isMethod
+        self.box = box
+    }
+
+    /// Argument readers and pushers outside any binding (building modules, printing).
+    public init(L: OpaquePointer) {
+        self.init(L: L, box: FunctionBox.unnamed)
     }
 
     /// Number of arguments (including self for methods).

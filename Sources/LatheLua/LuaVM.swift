@@ -41,6 +41,7 @@ extension LuaObject {
 /// number of results pushed. Throwing raises a Lua error naming the function.
 public typealias LuaBody = (LuaCall) throws -> Int32
 
+/// One Swift binding as Lua holds it (the context of its C closure).
 final class FunctionBox {
     let name: String
     let isMethod: Bool
@@ -50,13 +51,15 @@ final class FunctionBox {
         self.isMethod = isMethod
         self.body = body
     }
+    /// The context of `LuaCall(L:)`, used outside bindings.
+    nonisolated(unsafe) static let unnamed = FunctionBox(name: "", isMethod: false) { _ in 0 }
 }
 
 /// The one C-callable entry of every Swift binding: runs the body and always returns.
 func luaDispatch(_ L: OpaquePointer?, _ ctx: UnsafeMutableRawPointer?) -> Int32 {
     guard let L, let ctx else { return 0 }
     let box = Unmanaged<FunctionBox>.fromOpaque(ctx).takeUnretainedValue()
-    let call = LuaCall(L: L, name: box.name, isMethod: box.isMethod)
+    let call = LuaCall(L: L, box: box)
     do {
         return try box.body(call)
     } catch let e as LuaError {
@@ -231,7 +234,10 @@ public final class LuaVM {
 
     /// The same for any state (bindings that create functions while they run).
     public static func pushFunction(_ L: OpaquePointer, _ name: String, isMethod: Bool = false, _ body: @escaping LuaBody) {
-        let box = FunctionBox(name: name, isMethod: isMethod, body: body)
+        push(L, FunctionBox(name: name, isMethod: isMethod, body: body))
+    }
+
+    static func push(_ L: OpaquePointer, _ box: FunctionBox) {
         lp_pushfunction(L, luaDispatch, Unmanaged.passRetained(box).toOpaque(), releaseBox)
     }
 
@@ -392,7 +398,7 @@ public struct LuaModuleBuilder {
         let top = lua_gettop(L)
         defer { lua_settop(L, top) }
         lua_getglobal(L, name)
-        LuaCall(L: L, name: name, isMethod: false).push(value)
+        LuaCall(L: L).push(value)
         lua_setfield(L, -2, fname)
     }
 }
@@ -401,10 +407,12 @@ public struct LuaModuleBuilder {
 public final class LuaClassBuilder<T: LuaObject> {
     let vm: LuaVM
     let name: String
-    var methods: [(String, Doc?, LuaBody)] = []
-    var getters: [(String, LuaBody)] = []
-    var metas: [(String, LuaBody)] = []
-    var indexFallback: LuaBody?
+    // bodies go into boxes at once: a closure kept in a generic container is stored maximally
+    // abstracted and comes back out wrapped in reabstraction thunks, paid on every call
+    var methods: [(String, Doc?, FunctionBox)] = []
+    var getters: [(String, FunctionBox)] = []
+    var metas: [(String, FunctionBox)] = []
+    var indexFallback: FunctionBox?
 
     init(vm: LuaVM, name: String) {
         self.vm = vm
@@ -414,19 +422,19 @@ public final class LuaClassBuilder<T: LuaObject> {
     /// A method `obj:mname(...)`; the body's argument 1 is the object (checked for you by
     /// `call.selfObject(T.self)`), error numbering skips it.
     public func method(_ mname: String, _ doc: Doc?, _ body: @escaping LuaBody) {
-        methods.append((mname, doc, body))
+        methods.append((mname, doc, FunctionBox(name: name + ":" + mname, isMethod: true, body: body)))
     }
     /// A read-only field `obj.fname` computed by `body` (argument 1 is the object).
     public func getter(_ fname: String, _ body: @escaping LuaBody) {
-        getters.append((fname, body))
+        getters.append((fname, FunctionBox(name: name + "." + fname, isMethod: true, body: body)))
     }
     /// A metamethod such as `__tostring`, `__add`, `__len`, `__newindex`, `__call`.
     public func meta(_ mname: String, _ body: @escaping LuaBody) {
-        metas.append((mname, body))
+        metas.append((mname, FunctionBox(name: name + "." + mname, isMethod: mname == "__call", body: body)))
     }
     /// Handles `obj[key]` for keys that are not methods or getters (e.g. numbers).
     public func index(_ body: @escaping LuaBody) {
-        indexFallback = body
+        indexFallback = FunctionBox(name: name + " index", isMethod: true, body: body)
     }
 
     func finish() {
@@ -438,21 +446,21 @@ public final class LuaClassBuilder<T: LuaObject> {
         // methods table
         lp_newtable(L)
         let mtab = lua_gettop(L)
-        for (mname, doc, body) in methods {
-            let full = name + ":" + mname
+        for (mname, doc, box) in methods {
+            let full = box.name
             if let doc { vm.docs.add(full, doc) }
-            vm.pushFunction(full, isMethod: true, body)
+            LuaVM.push(L, box)
             vm.registerDocKey(at: -1, name: full)
             lua_setfield(L, mtab, mname)
         }
         lp_newtable(L)
         let gtab = lua_gettop(L)
-        for (gname, body) in getters {
-            vm.pushFunction(name + "." + gname, isMethod: true, body)
+        for (gname, box) in getters {
+            LuaVM.push(L, box)
             lua_setfield(L, gtab, gname)
         }
         if let f = indexFallback {
-            vm.pushFunction(name + " index", isMethod: true, f)
+            LuaVM.push(L, f)
         } else {
             lua_pushnil(L)
         }
@@ -463,8 +471,8 @@ public final class LuaClassBuilder<T: LuaObject> {
         lua_setfield(L, mt, "__methods")
         lua_pushvalue(L, gtab)
         lua_setfield(L, mt, "__getters")
-        for (mname, body) in metas {
-            vm.pushFunction(name + "." + mname, isMethod: mname != "__call" ? false : true, body)
+        for (mname, box) in metas {
+            LuaVM.push(L, box)
             lua_setfield(L, mt, mname)
         }
         vm.docs.setClassMembers(name, methods: methods.map { $0.0 }, fields: getters.map { $0.0 })

@@ -79,7 +79,7 @@ public enum Printer {
 
         func hasMeta(_ i: Int32, _ key: String) -> Bool {
             guard lua_getmetatable(L, i) != 0 else { return false }
-            LuaCall(L: L, name: "", isMethod: false).push(key)
+            LuaCall(L: L).push(key)
             let t = lua_rawget(L, -2)
             lp_pop(L, 2)
             return t != LUA_TNIL

@@ -48,8 +48,21 @@ extension Tensor {
     // MARK: - binary
 
     public static func binary(_ a: Tensor, _ b: Tensor, _ op: BinaryOp) throws(LatheError) -> Tensor {
-        let same = a.shape == b.shape
-        guard let shape = same ? a.shape : broadcastShape(a.shape, b.shape) else {
+        if a.dtype == .float32 && b.dtype == .float32 && a.isContiguous && b.isContiguous && a.shape == b.shape {
+            // the common case, kept short for small tensors where the call costs more than the math:
+            // the result shares the operand's shape and strides arrays
+            let n = a.count
+            let out = Tensor(storage: Storage.make(byteCount: n * 4), contiguousShapeOf: a)
+            let ap = a.floatPointer, bp = b.floatPointer, o = out.floatPointer
+            if n < 2 * Parallel.grain {
+                if n > 0 { lk_binary_f32(op.kernel, ap, bp, o, n) }
+            } else {
+                Parallel.chunks(n) { lo, hi in lk_binary_f32(op.kernel, ap + lo, bp + lo, o + lo, hi - lo) }
+            }
+            if Autograd.needs(a, b) { recordBinary(a, b, op, out) }
+            return out
+        }
+        guard let shape = broadcastShape(a.shape, b.shape) else {
             throw LatheError("\(op.name): shapes \(a.shapeString) and \(b.shapeString) are not broadcastable")
         }
         if a.dtype != .float32 || b.dtype != .float32 {
@@ -57,44 +70,41 @@ extension Tensor {
             if intOK { return try intBinary(a, b, op, shape) }
             return try binary(a.toFloat32(), b.toFloat32(), op)
         }
-        let out: Tensor
-        if same && a.isContiguous {
-            // same shape: reuse the operand's shape and strides arrays (no allocation)
-            out = Tensor(storage: Storage.make(byteCount: a.count * 4), shape: a.shape, strides: a.strides, dtype: .float32)
-        } else {
-            _ = try checkShape(shape)
-            out = Tensor(uninitialized: shape, dtype: .float32)
-        }
+        _ = try checkShape(shape)
+        let out = Tensor(uninitialized: shape, dtype: .float32)
         floatBinaryKernel(a, b, op.kernel, out)
-        if Autograd.needs(a, b) {
-            let ad = a.detach(), bd = b.detach(), od = out.detach()
-            let aShape = a.shape, bShape = b.shape
-            let needA = a.requiresGrad, needB = b.requiresGrad
-            out.record(op.name, [a, b]) { g throws(LatheError) in
-                switch op {
-                case .add:
-                    return [needA ? try g.sumTo(aShape) : nil, needB ? try g.sumTo(bShape) : nil]
-                case .sub:
-                    return [needA ? try g.sumTo(aShape) : nil, needB ? try g.neg().sumTo(bShape) : nil]
-                case .mul:
-                    return [needA ? try (g * bd).sumTo(aShape) : nil, needB ? try (g * ad).sumTo(bShape) : nil]
-                case .div:
-                    let ga = needA ? try (g / bd).sumTo(aShape) : nil
-                    let gb = needB ? try (g * od / bd).neg().sumTo(bShape) : nil
-                    return [ga, gb]
-                case .pow:
-                    let ga = needA ? try (g * bd * Tensor.binary(ad, bd.addScalar(-1), .pow)).sumTo(aShape) : nil
-                    let gb = needB ? try (g * od * ad.unary(.log)).sumTo(bShape) : nil
-                    return [ga, gb]
-                case .maximum, .minimum:
-                    let pick = try Tensor.compare(ad, bd, op == .maximum ? .ge : .le).toFloat32()
-                    let ga = needA ? try (g * pick).sumTo(aShape) : nil
-                    let gb = needB ? try (g * pick.rsubScalar(1)).sumTo(bShape) : nil
-                    return [ga, gb]
-                }
+        if Autograd.needs(a, b) { recordBinary(a, b, op, out) }
+        return out
+    }
+
+    /// The backward of `out = a op b`.
+    private static func recordBinary(_ a: Tensor, _ b: Tensor, _ op: BinaryOp, _ out: Tensor) {
+        let ad = a.detach(), bd = b.detach(), od = out.detach()
+        let aShape = a.shape, bShape = b.shape
+        let needA = a.requiresGrad, needB = b.requiresGrad
+        out.record(op.name, [a, b]) { g throws(LatheError) in
+            switch op {
+            case .add:
+                return [needA ? try g.sumTo(aShape) : nil, needB ? try g.sumTo(bShape) : nil]
+            case .sub:
+                return [needA ? try g.sumTo(aShape) : nil, needB ? try g.neg().sumTo(bShape) : nil]
+            case .mul:
+                return [needA ? try (g * bd).sumTo(aShape) : nil, needB ? try (g * ad).sumTo(bShape) : nil]
+            case .div:
+                let ga = needA ? try (g / bd).sumTo(aShape) : nil
+                let gb = needB ? try (g * od / bd).neg().sumTo(bShape) : nil
+                return [ga, gb]
+            case .pow:
+                let ga = needA ? try (g * bd * Tensor.binary(ad, bd.addScalar(-1), .pow)).sumTo(aShape) : nil
+                let gb = needB ? try (g * od * ad.unary(.log)).sumTo(bShape) : nil
+                return [ga, gb]
+            case .maximum, .minimum:
+                let pick = try Tensor.compare(ad, bd, op == .maximum ? .ge : .le).toFloat32()
+                let ga = needA ? try (g * pick).sumTo(aShape) : nil
+                let gb = needB ? try (g * pick.rsubScalar(1)).sumTo(bShape) : nil
+                return [ga, gb]
             }
         }
-        return out
     }
 
     /// out = a op b for float32 tensors (out contiguous, shapes broadcast to out's).

@@ -46,6 +46,18 @@ public final class Tensor: @unchecked Sendable {
         self.dtype = dtype
     }
 
+    /// A new tensor over `storage` (from offset 0) with the shape and strides of the contiguous
+    /// tensor `like`, sharing its arrays.
+    @inline(__always)
+    init(storage: Storage, contiguousShapeOf like: Tensor) {
+        self.storage = storage
+        offset = 0
+        shape = like.shape
+        strides = like.strides
+        isContiguous = true
+        dtype = like.dtype
+    }
+
     /// A float32 tensor from values (count must equal the product of shape).
     public convenience init(floats: [Float], shape: [Int]) {
         precondition(floats.count == shape.reduce(1, *), "Tensor(floats:shape:): \(floats.count) values for shape \(shape)")
