@@ -63,7 +63,8 @@ void lp_newmetatable(lua_State *L, int tag, const char *name);
 // Pushes the metatable of `tag` (nil if not registered).
 void lp_getmetatable_tag(lua_State *L, int tag);
 // Pushes a new userdata for `ptr` with the metatable of `tag`, accounting `bytes` of memory
-// outside Lua's heap with a GC step so the collector keeps pace with big buffers.
+// outside Lua's heap: a full collection runs once such bytes pushed since the last one pass
+// max(4 MiB, min(32 x Lua heap, 32 MiB), live bytes / 4), so garbage buffers stay bounded.
 void lp_pushobject(lua_State *L, void *ptr, int tag, lp_release_fn release, size_t bytes);
 // The object pointer at idx if it is a Lathe object with this tag, else NULL (never raises).
 void *lp_toobject(lua_State *L, int idx, int tag);
