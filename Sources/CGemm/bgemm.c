@@ -134,16 +134,32 @@ BF_TARGET static inline void pack_pairs(int lay, int R, const float *S, long rs,
     const long npairs = kcp / 2;
     const int pmajor = lay != LAY_AMX_A;    // the layout stores runs of r for a fixed p
     const int kcontig = ks == 1;            // the source gives runs of p for a fixed r
+    // kcontig: each row of the 16-row block is first converted whole, start to end, into `rows`
+    // (in L1), and the 16 x 16 blocks are taken from there. Reading the source block by block
+    // instead (128 bytes of each of 16 rows a kilobyte or more apart) was latency-bound: too
+    // many short streams for the hardware prefetcher (bf16 2048x256x256 on Zen 4: packing 17%
+    // of the product's time; 8.5% this way with the driver's prefetch of the next panel).
+    const long rstride = (npairs + 15) / 16 * 16;    // pairs per row in `rows`
+    uint32_t rows[kcontig ? 16 * rstride : 1] __attribute__((aligned(64)));
     for (long rb = 0; rb < R; rb += 16) {
         const int rcnt = R - rb < 16 ? (int)(R - rb) : 16;
+        if (kcontig) {
+            for (int r = 0; r < 16; r++) {
+                long rr = rb + r;
+                uint32_t *out = rows + r * rstride;
+                if (r < rcnt && rr < n) {
+                    const float *src = S + (r0 + rr) * rs + k0;
+                    for (long pb = 0; pb < npairs; pb += 16)
+                        _mm512_store_si512((void *)(out + pb), cvt_pairs(src + 2 * pb, kc - 2 * pb));
+                } else {
+                    for (long pb = 0; pb < npairs; pb += 16) _mm512_store_si512((void *)(out + pb), _mm512_setzero_si512());
+                }
+            }
+        }
         for (long pb = 0; pb < npairs; pb += 16) {
             __m512i v[16];
             if (kcontig) {
-                for (int r = 0; r < 16; r++) {
-                    long rr = rb + r;
-                    v[r] = (r < rcnt && rr < n) ? cvt_pairs(S + (r0 + rr) * rs + k0 + 2 * pb, kc - 2 * pb)
-                                                : _mm512_setzero_si512();
-                }
+                for (int r = 0; r < 16; r++) v[r] = _mm512_load_si512((const void *)(rows + r * rstride + pb));
             } else {
                 for (int p = 0; p < 16; p++) {
                     long k = 2 * (pb + p);

@@ -11,6 +11,8 @@
 // so NaN and Inf propagate as in the plain triple loop.
 #define _GNU_SOURCE
 #include "CGemm.h"
+
+#include <immintrin.h>
 #include "internal.h"
 
 #include <pthread.h>
@@ -167,9 +169,28 @@ static void task_compute(void *ctx, long t, int worker) {
             long m = d->M - i < mr ? d->M - i : mr;
             const char *a = ap + (p - g0) * apanel;
             float *crow = d->C + i * d->ldc + d->j0;
+            // While this panel's products run, bring the next panel's A into the cache a slice
+            // per product, so packing it does not wait on memory (A is read once per N block,
+            // typically from L3 or DRAM; the kernels have load slots to spare).
+            long inext = (group == 1 && p + 1 < p1) ? i + mr : -1;
+            long mnext = inext >= 0 ? (d->M - inext < mr ? d->M - inext : mr) : 0;
+            const int tA = d->transA == LG_TRANS;
+            // the next panel's source as `nrows` runs of `run` floats, lda apart
+            long nrows = tA ? d->kc : mnext, run = tA ? mnext : d->kc;
+            const float *base = tA ? d->A + d->k0 * d->lda + inext : d->A + inext * d->lda + d->k0;
+            long lpr = (run + 15) / 16, lines = mnext > 0 ? nrows * lpr : 0;
+            long nq = q1 - q0, done = 0, row = 0, col = 0;
             for (long q = q0; q < q1; q++) {
                 long j = q * nr;
                 long n = d->nc - j < nr ? d->nc - j : nr;
+                for (long upto = lines * (q - q0 + 1) / nq; done < upto; done++) {
+                    _mm_prefetch((const char *)(base + row * d->lda + col), _MM_HINT_T0);
+                    col += 16;
+                    if (col >= run) {
+                        col = 0;
+                        row++;
+                    }
+                }
                 kd->kernel(d->kcp, a, d->bpack + q * bpanel, crow + j, d->ldc, m, n, d->alpha, beta);
             }
         }
