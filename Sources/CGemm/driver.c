@@ -118,6 +118,11 @@ static void task_pack_b_rows(void *ctx, long t, int worker) {
     long lenp = d->kcp - kk < PACK_KSTEP ? d->kcp - kk : PACK_KSTEP;
     if (len < 0) len = 0;
     size_t panel = (size_t)d->kcp * kd->nr * kd->esize;
+    if (kd->pack_b_rows) {
+        kd->pack_b_rows(d->B, d->ldb, d->k0 + kk, len, lenp, d->j0, d->nc, d->npanels,
+                        d->bpack + (size_t)kk * kd->nr * kd->esize, panel);
+        return;
+    }
     for (long q = 0; q < d->npanels; q++) {
         long j = q * kd->nr;
         long n = d->nc - j < kd->nr ? d->nc - j : kd->nr;

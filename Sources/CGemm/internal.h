@@ -24,6 +24,11 @@ typedef struct kdesc {
     // C[0:m, 0:n] = alpha * (Ap * Bp)[0:m, 0:n] + beta * C (beta == 0: C not read); m <= mr,
     // n <= nr (edge tiles write only their corner).
     void (*kernel)(long kcp, const void *a, const void *b, float *c, long ldc, long m, long n, float alpha, float beta);
+    // Optional, B not transposed (stored K x N): packs rows [k0, k0+kc) (kcp with the zero
+    // padding) and columns [j0, j0+n) into every micro-panel at once, panel q at
+    // dst + q * panel_bytes, reading each source row start to end. NULL: pack_b per panel.
+    void (*pack_b_rows)(const float *B, long ldb, long k0, long kc, long kcp, long j0, long n, long npanels,
+                        char *dst, size_t panel_bytes);
     void (*begin)(void);    // per task (AMX: load the tile config); may be NULL
     void (*end)(void);
 } kdesc;
