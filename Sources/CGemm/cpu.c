@@ -1,5 +1,6 @@
 // CPU facts for the dispatcher: CPUID feature bits checked against what the OS saves
-// (XGETBV), data cache sizes (CPUID leaf 4, or AMD's 0x8000001D / 0x80000005-6), and Linux's AMX tile-data permission.
+// (XGETBV), data cache sizes (CPUID leaf 4, or AMD's 0x8000001D / 0x80000005-6), and
+// Linux's AMX tile-data permission.
 #define _GNU_SOURCE
 #include "CGemm.h"
 

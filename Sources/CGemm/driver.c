@@ -11,10 +11,9 @@
 // so NaN and Inf propagate as in the plain triple loop.
 #define _GNU_SOURCE
 #include "CGemm.h"
-
-#include <immintrin.h>
 #include "internal.h"
 
+#include <immintrin.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>

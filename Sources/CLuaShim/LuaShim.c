@@ -281,9 +281,8 @@ void lp_getmetatable_tag(lua_State *L, int tag) {
 // keeps collections rare when the live tensors (model weights) are big. A 64 MiB floor let the
 // GPT training bench reach 2.4 GB (a small tensor can hold a whole autograd graph, so bytes
 // counted are a lower bound) against 0.42 GB at 4 MiB; a collection on every object cost 5-15%
-// of a training step. Measured alternative:
-// a GC step hint per object (the first design) ran a whole cycle on almost every tensor of
-// 4 KiB or more, since the heap is small: 20 us per 64 KiB add instead of 3 us.
+// of a training step. The first design, a GC step hint per object, ran a whole cycle on
+// almost every tensor of 4 KiB or more, since the heap is small: 20 us per 64 KiB add, not 3.
 #define LP_EXT_FLOOR ((size_t)4 << 20)
 #define LP_EXT_CAP ((size_t)32 << 20)
 void lp_pushobject(lua_State *L, void *ptr, int tag, lp_release_fn release, size_t bytes) {

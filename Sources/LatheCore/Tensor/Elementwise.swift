@@ -54,11 +54,7 @@ extension Tensor {
             let n = a.count
             let out = Tensor(storage: Storage.make(byteCount: n * 4), contiguousShapeOf: a)
             let ap = a.floatPointer, bp = b.floatPointer, o = out.floatPointer
-            if n < 2 * Parallel.grain {
-                if n > 0 { lk_binary_f32(op.kernel, ap, bp, o, n) }
-            } else {
-                Parallel.chunks(n) { lo, hi in lk_binary_f32(op.kernel, ap + lo, bp + lo, o + lo, hi - lo) }
-            }
+            Parallel.chunks(n) { lo, hi in lk_binary_f32(op.kernel, ap + lo, bp + lo, o + lo, hi - lo) }
             if Autograd.needs(a, b) { recordBinary(a, b, op, out) }
             return out
         }

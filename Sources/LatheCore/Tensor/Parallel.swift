@@ -4,13 +4,10 @@ import CGemm
 /// persistent workers, a fork-join of a few microseconds). Small jobs run inline: threads
 /// only pay off for large ranges.
 public enum Parallel {
-    /// The default smallest chunk: below `2 * grain` elements a job runs inline.
-    public static let grain = 32768
-
     /// Calls body(lo, hi) over [0, n) in up to `Runtime.threads` contiguous chunks, each at
     /// least `grain` long.
     @inline(__always)
-    public static func chunks(_ n: Int, grain: Int = Parallel.grain, _ body: (Int, Int) -> Void) {
+    public static func chunks(_ n: Int, grain: Int = 32768, _ body: (Int, Int) -> Void) {
         let t = Runtime.threads
         if t <= 1 || n < 2 * grain {
             if n > 0 { body(0, n) }
