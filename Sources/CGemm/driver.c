@@ -25,7 +25,7 @@ typedef struct {
     void *p;
     size_t cap;
 } buf_t;
-static _Thread_local buf_t tl_bufB, tl_bufA;
+static _Thread_local buf_t tl_bufB, tl_bufA, tl_bufC;
 
 // Packing buffers are a few MiB at most; running out of memory for them aborts, like the
 // rest of Lathe's allocations (a product must never return half computed).
@@ -87,6 +87,8 @@ typedef struct {
     float alpha, beta;
     long M;
     long k0, kc, kcp, j0, nc;
+    const float *bias;   // added to every row of C after the last K block (NULL: none)
+    int last_k;          // this is the last K block
     char *bpack;         // packed B block
     long mpanels;        // A micro-panels in M
     long mchunk;         // A micro-panels per task
@@ -127,6 +129,25 @@ static void task_pack_b_rows(void *ctx, long t, int worker) {
         long n = d->nc - j < kd->nr ? d->nc - j : kd->nr;
         kd->pack_b(d->transB, d->B, d->ldb, d->k0 + kk, len, lenp, d->j0 + j, n,
                    d->bpack + q * panel + (size_t)kk * kd->nr * kd->esize);
+    }
+}
+
+// C[0:m, 0:n] += bias[0:n] on each row (a tile the kernel just wrote, still in L1).
+static void add_bias(float *c, long ldc, long m, long n, const float *bias) {
+    for (long i = 0; i < m; i++) {
+        float *row = c + i * ldc;
+        for (long j = 0; j < n; j++) row[j] += bias[j];
+    }
+}
+
+__attribute__((target("avx512f"))) static void add_bias_avx512(float *c, long ldc, long m, long n, const float *bias) {
+    for (long j = 0; j < n; j += 16) {
+        __mmask16 k = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+        __m512 b = _mm512_maskz_loadu_ps(k, bias + j);
+        for (long i = 0; i < m; i++) {
+            float *r = c + i * ldc + j;
+            _mm512_mask_storeu_ps(r, k, _mm512_add_ps(_mm512_maskz_loadu_ps(k, r), b));
+        }
     }
 }
 
@@ -175,7 +196,8 @@ static void task_compute(void *ctx, long t, int worker) {
             float *crow = d->C + i * d->ldc + d->j0;
             // While this panel's products run, bring the next panel's A into the cache a slice
             // per product, so packing it does not wait on memory (A is read once per N block,
-            // typically from L3 or DRAM; the kernels have load slots to spare).
+            // typically from L3 or DRAM; the kernels have load slots to spare). Doing the same
+            // for the next group of transposed panels (into L2) made packing slower.
             long inext = (group == 1 && p + 1 < p1) ? i + mr : -1;
             long mnext = inext >= 0 ? (d->M - inext < mr ? d->M - inext : mr) : 0;
             const int tA = d->transA == LG_TRANS;
@@ -196,6 +218,10 @@ static void task_compute(void *ctx, long t, int worker) {
                     }
                 }
                 kd->kernel(d->kcp, a, d->bpack + q * bpanel, crow + j, d->ldc, m, n, d->alpha, beta);
+                if (d->last_k && d->bias) {
+                    if (kd == &lg_kd_avx2) add_bias(crow + j, d->ldc, m, n, d->bias + d->j0 + j);
+                    else add_bias_avx512(crow + j, d->ldc, m, n, d->bias + d->j0 + j);
+                }
             }
         }
     }
@@ -210,28 +236,146 @@ static void scale_c(long M, long N, float beta, float *C, long ldc) {
     }
 }
 
+// ---- K split ---------------------------------------------------------------------------------
+// A product with a small C and a long K (the weight gradients: dW = dYᵀ·X, K = batch x sequence)
+// splits badly over M: a few A micro-panels per thread (256 rows are 19 panels of 14, so one
+// thread gets 10 and the other 9, one of them a 4-row edge) and a barrier after every packing
+// and every K block. Such products are split in two halves of K instead: part 0 goes into C,
+// part 1 into scratch, then the scratch is added into C row by row. With two threads each runs
+// one half as a whole single-threaded product (packing its own panels, no barrier until the
+// sum). The split depends on the shape only, never on the thread count, so results are the same
+// bit for bit with 1, 2 or more threads (one thread runs the halves one after the other, at the
+// cost of one pass over the scratch: under 1% of these products).
+#define KSPLIT_PARTS 2
+static void drive_blocked(const kdesc *kd, int threads, int transA, int transB, long M, long N, long K,
+                          float alpha, const float *A, long lda, const float *B, long ldb, float beta,
+                          const float *bias, float *C, long ldc);
+typedef struct {
+    const kdesc *kd;
+    int transA, transB, threads;
+    long M, N, K, kpart;
+    float alpha, beta;
+    const float *A, *B;
+    long lda, ldb, ldc;
+    const float *bias;
+    float *C, *scratch;
+} ksplit_t;
+
+static void task_ksplit(void *ctx, long t, int worker) {
+    (void)worker;
+    ksplit_t *s = ctx;
+    long k0 = t * s->kpart;
+    long kn = s->K - k0 < s->kpart ? s->K - k0 : s->kpart;
+    const float *a = s->A + (s->transA == LG_TRANS ? k0 * s->lda : k0);
+    const float *b = s->B + (s->transB == LG_TRANS ? k0 : k0 * s->ldb);
+    if (t == 0)
+        drive_blocked(s->kd, s->threads, s->transA, s->transB, s->M, s->N, kn, s->alpha, a, s->lda, b, s->ldb,
+                      s->beta, s->bias, s->C, s->ldc);
+    else
+        drive_blocked(s->kd, s->threads, s->transA, s->transB, s->M, s->N, kn, s->alpha, a, s->lda, b, s->ldb,
+                      0.0f, NULL, s->scratch + (size_t)(t - 1) * s->M * s->N, s->N);
+}
+
+#define KSPLIT_ROWS 16
+__attribute__((target("avx512f"))) static void task_ksplit_sum(void *ctx, long t, int worker) {
+    (void)worker;
+    ksplit_t *s = ctx;
+    long i1 = (t + 1) * KSPLIT_ROWS < s->M ? (t + 1) * KSPLIT_ROWS : s->M;
+    for (long i = t * KSPLIT_ROWS; i < i1; i++) {
+        float *c = s->C + i * s->ldc;
+        for (int p = 1; p < KSPLIT_PARTS; p++) {
+            const float *x = s->scratch + (size_t)(p - 1) * s->M * s->N + i * s->N;
+            long j = 0;
+            for (; j + 16 <= s->N; j += 16)
+                _mm512_storeu_ps(c + j, _mm512_add_ps(_mm512_loadu_ps(c + j), _mm512_loadu_ps(x + j)));
+            if (j < s->N) {
+                __mmask16 m = (__mmask16)((1u << (s->N - j)) - 1);
+                _mm512_mask_storeu_ps(c + j, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, c + j), _mm512_maskz_loadu_ps(m, x + j)));
+            }
+        }
+    }
+}
+
+// Whether to split over K (from the shape only; LATHE_GEMM_KSPLIT=0 turns it off, for
+// comparisons): K >= 1024, so the pass over the scratch (3 x M x N floats against 2 x M x N x K
+// FLOPs) costs about 1% of the product, and C small enough (M x N <= 256 K) that splitting over M
+// would leave few panels per thread; the scratch is then at most 64 MiB.
+// The sum needs AVX-512, which every kernel family but the AVX2 one implies.
+static int ksplit_wanted(const kdesc *kd, long M, long N, long K) {
+    static _Atomic int enabled = -1;
+    int e = atomic_load_explicit(&enabled, memory_order_relaxed);
+    if (e < 0) {
+        const char *v = getenv("LATHE_GEMM_KSPLIT");
+        e = !(v && *v && atoi(v) == 0);
+        atomic_store_explicit(&enabled, e, memory_order_relaxed);
+    }
+    if (!e || kd == &lg_kd_avx2) return 0;
+    double mn = (double)M * N;
+    return K >= 512L * KSPLIT_PARTS && mn <= 256.0 * K && mn * (KSPLIT_PARTS - 1) * sizeof(float) <= 64.0 * 1048576;
+}
+
+static void drive_ksplit(const kdesc *kd, int threads, int transA, int transB, long M, long N, long K,
+                         float alpha, const float *A, long lda, const float *B, long ldb, float beta,
+                         const float *bias, float *C, long ldc) {
+    long kpart = (K + KSPLIT_PARTS - 1) / KSPLIT_PARTS;
+    kpart = (kpart + 15) / 16 * 16;
+    ksplit_t s = {.kd = kd, .transA = transA, .transB = transB, .M = M, .N = N, .K = K, .kpart = kpart,
+                  .alpha = alpha, .beta = beta, .A = A, .B = B, .lda = lda, .ldb = ldb, .ldc = ldc, .bias = bias, .C = C};
+    s.scratch = buf_get(&tl_bufC, (size_t)(KSPLIT_PARTS - 1) * M * N * sizeof(float) + 64);
+    if (threads == KSPLIT_PARTS) {
+        // a half per thread
+        s.threads = 1;
+        lg_parallel_for_n(KSPLIT_PARTS, threads, task_ksplit, &s);
+    } else {
+        // one thread, or more threads than halves: the halves in turn, each over every thread
+        s.threads = threads;
+        for (long t = 0; t < KSPLIT_PARTS; t++) task_ksplit(&s, t, 0);
+    }
+    lg_parallel_for_n((M + KSPLIT_ROWS - 1) / KSPLIT_ROWS, threads, task_ksplit_sum, &s);
+}
+
 void lg_gemm_drive(const kdesc *kd, int threads, int transA, int transB, long M, long N, long K,
                    float alpha, const float *A, long lda, const float *B, long ldb, float beta,
                    float *C, long ldc) {
+    lg_gemm_drive_bias(kd, threads, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, NULL, C, ldc);
+}
+
+void lg_gemm_drive_bias(const kdesc *kd, int threads, int transA, int transB, long M, long N, long K,
+                        float alpha, const float *A, long lda, const float *B, long ldb, float beta,
+                        const float *bias, float *C, long ldc) {
     if (M <= 0 || N <= 0) return;
     if (K <= 0 || alpha == 0.0f) {
         scale_c(M, N, beta, C, ldc);
+        if (bias) add_bias(C, ldc, M, N, bias);
         return;
     }
     // Few rows: no packing (fp32 on the AVX2 kernel stays on it, so that path can be forced).
     if (M <= LG_SMALL_M && kd != &lg_kd_avx2 &&
-        lg_small_gemm(kd->esize == 2, threads, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) == 0)
+        lg_small_gemm(kd->esize == 2, threads, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) == 0) {
+        if (bias) add_bias(C, ldc, M, N, bias);
         return;
+    }
     // Small products are not worth waking threads for.
     double work = (double)M * N * K;
     if (work < 96.0 * 96 * 96) threads = 1;
+    if (ksplit_wanted(kd, M, N, K)) {
+        drive_ksplit(kd, threads, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, bias, C, ldc);
+        return;
+    }
+    drive_blocked(kd, threads, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, bias, C, ldc);
+}
+
+// The packed loops (M, N, K > 0).
+static void drive_blocked(const kdesc *kd, int threads, int transA, int transB, long M, long N, long K,
+                          float alpha, const float *A, long lda, const float *B, long ldb, float beta,
+                          const float *bias, float *C, long ldc) {
     const long mr = kd->mr, nr = kd->nr;
     long kcb = balanced(K, kd->kc, kd->kalign);
     long ncmax = kd->nc > 0 ? kd->nc : kd->l2_bytes / (kcb * kd->esize) / nr * nr;
     if (ncmax < nr) ncmax = nr;
     long ncb = balanced(N, ncmax, nr);
     drive_t d = {.kd = kd, .transA = transA, .transB = transB, .A = A, .B = B, .lda = lda,
-                 .ldb = ldb, .ldc = ldc, .C = C, .alpha = alpha, .M = M};
+                 .ldb = ldb, .ldc = ldc, .C = C, .alpha = alpha, .M = M, .bias = bias};
     d.mpanels = (M + mr - 1) / mr;
     for (long j0 = 0; j0 < N; j0 += ncb) {
         long nc = N - j0 < ncb ? N - j0 : ncb;
@@ -244,6 +388,7 @@ void lg_gemm_drive(const kdesc *kd, int threads, int transA, int transB, long M,
             d.j0 = j0;
             d.nc = nc;
             d.beta = k0 == 0 ? beta : 1.0f;
+            d.last_k = k0 + kc >= K;
             d.npanels = (nc + nr - 1) / nr;
             size_t bytes = (size_t)d.npanels * kcp * nr * kd->esize;
             d.bpack = buf_get(&tl_bufB, bytes + 64);
@@ -375,6 +520,14 @@ int lg_bgemm(int transA, int transB, long M, long N, long K, float alpha, const 
     const kdesc *kd = b_desc(lg_bgemm_kernel());
     if (!kd) return -1;
     lg_gemm_drive(kd, lg_pool_threads(), transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return 0;
+}
+
+int lg_gemm_bias(int bf16, int transA, int transB, long M, long N, long K, float alpha, const float *A,
+                 long lda, const float *B, long ldb, float beta, const float *bias, float *C, long ldc) {
+    const kdesc *kd = bf16 ? b_desc(lg_bgemm_kernel()) : s_desc(lg_sgemm_kernel());
+    if (!kd) return -1;
+    lg_gemm_drive_bias(kd, lg_pool_threads(), transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, bias, C, ldc);
     return 0;
 }
 

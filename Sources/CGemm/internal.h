@@ -48,6 +48,10 @@ int lg_small_gemm(int bf16, int threads, int transA, int transB, long M, long N,
 void lg_gemm_drive(const kdesc *kd, int threads, int transA, int transB, long M, long N, long K,
                    float alpha, const float *A, long lda, const float *B, long ldb, float beta,
                    float *C, long ldc);
+// The same, then adds bias[j] to every row of C (bias == NULL: none).
+void lg_gemm_drive_bias(const kdesc *kd, int threads, int transA, int transB, long M, long N, long K,
+                        float alpha, const float *A, long lda, const float *B, long ldb, float beta,
+                        const float *bias, float *C, long ldc);
 // Sets the blocking of kd from the cache sizes (once).
 void lg_kd_tune(kdesc *kd);
 

@@ -204,6 +204,84 @@ struct GemmTests {
         }
     }
 
+    @Test("long-K products (split in halves of K): float64 reference, same bits with 1, 2 and 3 threads")
+    func longK() throws {
+        var rng = RandomGenerator(seed: 11)
+        // K >= 1024 with a small C takes the K split; odd sizes put the halves' boundary
+        // mid-block and leave tails in M, N and K; pads test the strides and the untouched
+        // columns of C; the weight-gradient shape gᵀ·x is sampled.
+        let cases = [
+            GemmCase(m: 37, n: 45, k: 1100, ta: true, pad: (3, 1, 2), alpha: 0.5, beta: 0.75),
+            GemmCase(m: 29, n: 70, k: 1031, tb: true, pad: (0, 5, 1), beta: 1),
+            GemmCase(m: 20, n: 33, k: 2047, ta: true, tb: true, alpha: -2),
+            GemmCase(m: 45, n: 17, k: 1500, pad: (1, 0, 3)),
+            GemmCase(m: 256, n: 256, k: 2048, ta: true),
+        ]
+        for c in cases {
+            let A = randomFloats(c.aCount, &rng), B = randomFloats(c.bCount, &rng)
+            let C0 = randomFloats(c.cCount, &rng)
+            let entries: [(Int, Int)]? = c.m * c.n > 10_000
+                ? (0..<200).map { _ in (Int(rng.next() % UInt64(c.m)), Int(rng.next() % UInt64(c.n))) } : nil
+            for p in Path.all {
+                let C1 = try runPath(p, c, A, B, C0, threads: 1)
+                #expect(checkGemm(p, c, A, B, C0, C1, entries: entries) == 0, "\(p) \(c)")
+                for t in [2, 3] {
+                    let Ct = try runPath(p, c, A, B, C0, threads: t)
+                    #expect(Ct.map(\.bitPattern) == C1.map(\.bitPattern), "\(p) \(c): \(t) threads differ from 1")
+                }
+            }
+        }
+        // NaN and Inf in the second half of K reach C
+        for p in Path.all {
+            let c = GemmCase(m: 20, n: 24, k: 1200, ta: true)
+            var A = randomFloats(c.aCount, &rng, lo: 0.5, hi: 1)
+            let B = randomFloats(c.bCount, &rng, lo: 0.5, hi: 1)
+            A[1100 * c.lda + 4] = .nan
+            A[1150 * c.lda + 9] = .infinity
+            for t in [1, 2] {
+                let C = try runPath(p, c, A, B, [Float](repeating: .nan, count: c.cCount), threads: t)
+                #expect((0..<c.n).allSatisfy { C[4 * c.ldc + $0].isNaN && C[9 * c.ldc + $0] == .infinity }, "\(p) \(t)")
+                #expect((0..<c.n).allSatisfy { C[$0].isFinite }, "\(p) \(t): beta = 0 read C")
+            }
+        }
+    }
+
+    @Test("a bias added inside the product: few rows, packed, split over K; with alpha and beta")
+    func bias() throws {
+        var rng = RandomGenerator(seed: 13)
+        let cases = [
+            GemmCase(m: 5, n: 45, k: 129, tb: true, pad: (0, 2, 1)),
+            GemmCase(m: 67, n: 45, k: 129, tb: true, alpha: 0.5, beta: 0.75),
+            GemmCase(m: 40, n: 12, k: 1100, tb: true, pad: (1, 0, 3), beta: 1),
+            GemmCase(m: 33, n: 70, k: 20, ta: true),
+        ]
+        for c in cases {
+            let A = randomFloats(c.aCount, &rng), B = randomFloats(c.bCount, &rng)
+            let C0 = randomFloats(c.cCount, &rng), bias = randomFloats(c.n, &rng)
+            // the reference: beta C + bias, then the product on top (C0 with the bias folded in, beta 1)
+            var Cb = C0
+            for i in 0..<c.m { for j in 0..<c.n { Cb[i * c.ldc + j] = c.beta * C0[i * c.ldc + j] + bias[j] } }
+            var ref = c
+            ref.beta = 1
+            for precision in [MatmulPrecision.fp32, .bf16] {
+                var C = C0
+                try A.withUnsafeBufferPointer { pa in
+                    try B.withUnsafeBufferPointer { pb in
+                        try bias.withUnsafeBufferPointer { pbias in
+                            try C.withUnsafeMutableBufferPointer { pc in
+                                try Gemm.gemm(transA: c.ta, transB: c.tb, m: c.m, n: c.n, k: c.k, alpha: c.alpha,
+                                              a: pa.baseAddress!, lda: c.lda, b: pb.baseAddress!, ldb: c.ldb, beta: c.beta,
+                                              c: pc.baseAddress!, ldc: c.ldc, bias: pbias.baseAddress!, precision: precision)
+                            }
+                        }
+                    }
+                }
+                let path: Path = precision == .bf16 && Gemm.bf16Kernel != .none ? .bf16(Gemm.bf16Kernel) : .fp32(Gemm.kernel)
+                #expect(checkGemm(path, ref, A, B, Cb, C) == 0, "\(precision) \(c)")
+            }
+        }
+    }
+
     @Test("NaN and Inf propagate; beta = 0 ignores NaN in C; fp32 keeps denormals")
     func ieee() throws {
         // m = 20 takes the packed kernels, m = 12 the unpacked few-row path

@@ -80,6 +80,13 @@ int lg_bgemm_batched_offsets(int transA, int transB, long M, long N, long K, flo
                              long ldb, const long *offB, float beta, float *C, long ldc,
                              const long *offC, long batch);
 
+// C = alpha * op(A) * op(B) + beta * C + bias, bias (N floats) added to every row of C (NULL:
+// none), on the bf16 kernel (bf16 != 0) or the fp32 one; the bias goes into each tile of C as the
+// last K block leaves it (a Linear layer's forward without a pass over C). Returns -1 when that
+// kernel is not available (fp32 on OpenBLAS, or no bf16 kernel).
+int lg_gemm_bias(int bf16, int transA, int transB, long M, long N, long K, float alpha, const float *A,
+                 long lda, const float *B, long ldb, float beta, const float *bias, float *C, long ldc);
+
 // Single-threaded reference-style kernels for tests: run one path without the dispatcher.
 // kernel is an LG_SGEMM_* / LG_BGEMM_* code; returns -1 if the CPU lacks it.
 int lg_sgemm_with(int kernel, int threads, int transA, int transB, long M, long N, long K,

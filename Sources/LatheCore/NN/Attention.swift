@@ -91,7 +91,8 @@ extension F {
                 _ = (qc, kc, vc, probs)
                 let gc = g.contiguous()
                 let dq = Tensor(uninitialized: qc.shape, dtype: .float32)
-                let dk = Tensor.full(kc.shape, 0), dv = Tensor.full(vc.shape, 0)
+                // dK and dV accumulate; each task zeroes the slice only it writes (in parallel)
+                let dk = Tensor(uninitialized: kc.shape, dtype: .float32), dv = Tensor(uninitialized: vc.shape, dtype: .float32)
                 let gp = gc.floatPointer, dqp = dq.floatPointer, dkp = dk.floatPointer, dvp = dv.floatPointer
                 var failure: LatheError? = nil
                 let lock = NSLock()
@@ -99,6 +100,10 @@ extension F {
                     let b = task / kvHeads, kh = task % kvHeads
                     let dP = UnsafeMutablePointer<Float>.allocate(capacity: t * s)
                     defer { dP.deallocate() }
+                    for j in 0..<s {
+                        (dvp + (b * s + j) * ldk + kh * d).initialize(repeating: 0, count: d)
+                        (dkp + (b * s + j) * ldk + kh * d).initialize(repeating: 0, count: d)
+                    }
                     do {
                         for h in (kh * group)..<((kh + 1) * group) {
                             let qbh = qp + b * t * ldq + h * d

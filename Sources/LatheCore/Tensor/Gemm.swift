@@ -125,15 +125,31 @@ public enum Gemm {
         if needsBLAS { try Runtime.ensureBLAS() }
     }
 
-    /// C = alpha * op(A) * op(B) + beta * C, row major, with the kernel for `precision`.
-    /// Pointers must cover the described matrices. Throws only when OpenBLAS is needed and
-    /// cannot be loaded.
+    /// C = alpha * op(A) * op(B) + beta * C (+ bias[j] on every row when `bias` is given), row
+    /// major, with the kernel for `precision`. Pointers must cover the described matrices.
+    /// Throws only when OpenBLAS is needed and cannot be loaded.
     public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
                             a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                             beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
+                            bias: UnsafePointer<Float>? = nil,
                             precision: MatmulPrecision = .fp32) throws(LatheError) {
         let ta = transA ? Int32(LK_TRANS) : Int32(LK_NO_TRANS)
         let tb = transB ? Int32(LK_TRANS) : Int32(LK_NO_TRANS)
+        if let bias {
+            // Lathe's kernels add the bias to each tile of C as it is finished
+            if precision == .bf16,
+               lg_gemm_bias(1, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, bias, c, ldc) == 0 { return }
+            if lg_gemm_bias(0, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, bias, c, ldc) == 0 { return }
+            // OpenBLAS: C = beta C + bias first, then the product on top
+            try Runtime.ensureBLAS()
+            Parallel.forEach(m, costPerItem: n) { i in
+                let row = c + i * ldc
+                if beta == 0 { row.update(from: bias, count: n) }
+                else { for j in 0..<n { row[j] = beta * row[j] + bias[j] } }
+            }
+            lk_sgemm(ta, tb, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), 1, c, Int32(ldc))
+            return
+        }
         if precision == .bf16,
            lg_bgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) == 0 { return }
         if lg_sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) == 0 { return }

@@ -53,13 +53,20 @@ extension Tensor {
     }
 
     /// out[batch] = a[batch] @ b[batch] (out contiguous).
+    /// With `bias` (n floats, no batch): out = a @ b + bias on every row.
     static func gemmInto(_ a: Tensor, _ b: Tensor, _ out: Tensor, batch: [Int], m: Int, n: Int, k: Int,
-                         beta: Float = 0, precision: MatmulPrecision = .fp32) throws(LatheError) {
+                         beta: Float = 0, bias: UnsafePointer<Float>? = nil,
+                         precision: MatmulPrecision = .fp32) throws(LatheError) {
         if m == 0 || n == 0 { return }
         if k == 0 {
             if beta == 0 { memset(out.floatPointer, 0, out.count * 4) }
+            if let bias {
+                let op = out.floatPointer
+                for i in 0..<(out.count / n) { for j in 0..<n { op[i * n + j] += bias[j] } }
+            }
             return
         }
+        precondition(bias == nil || batch.isEmpty, "gemmInto: bias with a batch")
         let av = try a.broadcastView(to: batch + [m, k])
         let bv = try b.broadcastView(to: batch + [k, n])
         var A = av, B = bv
@@ -78,7 +85,7 @@ extension Tensor {
         let ap = UnsafePointer(A.floatPointer), bp = UnsafePointer(B.floatPointer), cp = out.floatPointer
         if nb == 1 {
             try Gemm.gemm(transA: ta, transB: tb, m: m, n: n, k: k, a: ap, lda: la!.ld, b: bp, ldb: lb!.ld,
-                          beta: beta, c: cp, ldc: n, precision: precision)
+                          beta: beta, c: cp, ldc: n, bias: bias, precision: precision)
             return
         }
         // batch offsets (broadcast dims have stride 0)
@@ -131,15 +138,17 @@ extension Tensor {
         let x2 = try Autograd.noGrad { () throws(LatheError) -> Tensor in try x.toFloat32().reshape([rows, inF]) }
         try Gemm.ensureReady()
         let out = Tensor(uninitialized: [rows, outF], dtype: .float32)
-        var beta: Float = 0
-        if let bias {
-            let bp = try bias.toFloat32().contiguous().floatPointer
-            let op = out.floatPointer
-            for r in 0..<rows { (op + r * outF).update(from: bp, count: outF) }
-            beta = 1
-        }
         let wt = Autograd.noGrad { try! w.toFloat32().transpose(0, 1) }
-        try gemmInto(x2, wt, out, batch: [], m: rows, n: outF, k: inF, beta: beta, precision: precision)
+        if let bias {
+            // the kernels add the bias to each tile of the output as they finish it
+            let bc = try bias.toFloat32().contiguous()
+            try withExtendedLifetime(bc) { () throws(LatheError) in
+                try gemmInto(x2, wt, out, batch: [], m: rows, n: outF, k: inF, bias: UnsafePointer(bc.floatPointer),
+                             precision: precision)
+            }
+        } else {
+            try gemmInto(x2, wt, out, batch: [], m: rows, n: outF, k: inF, precision: precision)
+        }
         let res = Tensor(storage: out.storage, shape: Array(x.shape.dropLast()) + [outF], dtype: .float32)
         var inputs = [x, w]
         if let bias { inputs.append(bias) }

@@ -47,10 +47,13 @@ extension Tensor {
             }
             return
         }
-        // few outer blocks: split the inner range over threads
+        // few outer blocks: split the inner range over threads (each column summed in the same
+        // order whatever the thread count). A range's work is r times its length: a bias gradient
+        // (2048 rows of 256) is worth two threads.
+        let grain = max(16, 32768 / max(r, 1))
         for o in 0..<outer {
             let dst = out + o * inner, base = src + o * r * inner
-            Parallel.chunks(inner, grain: 4096) { lo, hi in
+            Parallel.chunks(inner, grain: grain) { lo, hi in
                 (dst + lo).update(from: base + lo, count: hi - lo)
                 for k in 1..<max(r, 1) { lk_acc_f32(dst + lo, base + k * inner + lo, hi - lo) }
                 if r == 0 { (dst + lo).initialize(repeating: 0, count: hi - lo) }

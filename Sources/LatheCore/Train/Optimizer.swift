@@ -61,7 +61,7 @@ public final class Optimizer {
                 let bc1 = 1 - Foundation.pow(beta1, Float(t)), bc2 = 1 - Foundation.pow(beta2, Float(t))
                 let pp = p.floatPointer, gp = g.floatPointer, mp = m.floatPointer, vp = v.floatPointer
                 let (lr, b1, b2, eps, dec) = (self.lr, beta1, beta2, self.eps, kind == .adamw ? 1 : 0)
-                Parallel.chunks(n, grain: 65536) { lo, hi in
+                Parallel.chunks(n, grain: 16384) { lo, hi in
                     lk_adam_step(pp + lo, gp + lo, mp + lo, vp + lo, hi - lo, lr, b1, b2, eps, wd, Int32(dec), bc1, bc2)
                 }
             case .sgd:
@@ -73,7 +73,7 @@ public final class Optimizer {
                 let first = t == 1 ? 1 : 0
                 let pp = p.floatPointer, gp = g.floatPointer, bp = buf?.floatPointer
                 let (lr, mom, damp, nest) = (self.lr, momentum, dampening, nesterov ? 1 : 0)
-                Parallel.chunks(n, grain: 65536) { lo, hi in
+                Parallel.chunks(n, grain: 16384) { lo, hi in
                     lk_sgd_step(pp + lo, gp + lo, bp.map { $0 + lo }, hi - lo, lr, mom, damp, wd, Int32(nest), Int32(first))
                 }
             }
