@@ -109,10 +109,8 @@ static inline float lk_erfc_pos(float ax) {
     return t * lk_exp(-ax * ax + p);
 }
 
-// erf, with a Taylor series near 0 so small arguments keep their relative precision.
-static inline float lk_erf(float x) {
-    float ax = fabsf(x);
-    float big = copysignf(1.0f - lk_erfc_pos(ax), x);
+// erf for |x| < 0.5: the Taylor series, which keeps small arguments' relative precision.
+static inline float lk_erf_small(float x) {
     float z = x * x;
     // 2/sqrt(pi) * (x - x^3/3 + x^5/10 - x^7/42 + x^9/216 - x^11/1320)
     float s = -1.0f / 1320.0f;
@@ -121,16 +119,24 @@ static inline float lk_erf(float x) {
     s = fmaf(s, z, 1.0f / 10.0f);
     s = fmaf(s, z, -1.0f / 3.0f);
     s = fmaf(s, z, 1.0f);
-    float small = 1.12837916709551257f * x * s;
-    float res = ax < 0.5f ? small : big;
+    return 1.12837916709551257f * x * s;
+}
+
+// erf, with the Taylor series near 0.
+static inline float lk_erf(float x) {
+    float ax = fabsf(x);
+    float big = copysignf(1.0f - lk_erfc_pos(ax), x);
+    float res = ax < 0.5f ? lk_erf_small(x) : big;
     return x != x ? x : res;
 }
 
-// erfc(x) for any x, accurate in both tails (used where 1 + erf(x) would cancel).
+// erfc(x) for any x, accurate in both tails (used where 1 + erf(x) would cancel). Vectorized,
+// both sides of each select are computed, so near 0 it uses the series alone (not lk_erf,
+// which would evaluate lk_erfc_pos, a division and an exp, a second time).
 static inline float lk_erfc(float x) {
     float e = lk_erfc_pos(fabsf(x));
     float r = x < 0.0f ? 2.0f - e : e;
-    float near0 = 1.0f - lk_erf(x);
+    float near0 = 1.0f - lk_erf_small(x);
     r = fabsf(x) < 0.5f ? near0 : r;
     return x != x ? x : r;
 }
