@@ -89,6 +89,8 @@ typedef struct {
     long k0, kc, kcp, j0, nc;
     const float *bias;   // added to every row of C after the last K block (NULL: none)
     int last_k;          // this is the last K block
+    float *acc_into;     // after the last K block, each tile of C is also added into this
+    long ld_acc;         // (the K split's second half, run after the first on one thread)
     char *bpack;         // packed B block
     long mpanels;        // A micro-panels in M
     long mchunk;         // A micro-panels per task
@@ -147,6 +149,18 @@ __attribute__((target("avx512f"))) static void add_bias_avx512(float *c, long ld
         for (long i = 0; i < m; i++) {
             float *r = c + i * ldc + j;
             _mm512_mask_storeu_ps(r, k, _mm512_add_ps(_mm512_maskz_loadu_ps(k, r), b));
+        }
+    }
+}
+
+// dst[0:m, 0:n] += src[0:m, 0:n] (the same sum, element for element, as task_ksplit_sum).
+__attribute__((target("avx512f"))) static void add_tile_avx512(float *dst, long lddst, const float *src, long ldsrc,
+                                                                long m, long n) {
+    for (long i = 0; i < m; i++) {
+        for (long j = 0; j < n; j += 16) {
+            __mmask16 k = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+            float *d = dst + i * lddst + j;
+            _mm512_mask_storeu_ps(d, k, _mm512_add_ps(_mm512_maskz_loadu_ps(k, d), _mm512_maskz_loadu_ps(k, src + i * ldsrc + j)));
         }
     }
 }
@@ -222,6 +236,8 @@ static void task_compute(void *ctx, long t, int worker) {
                     if (kd == &lg_kd_avx2) add_bias(crow + j, d->ldc, m, n, d->bias + d->j0 + j);
                     else add_bias_avx512(crow + j, d->ldc, m, n, d->bias + d->j0 + j);
                 }
+                if (d->last_k && d->acc_into)
+                    add_tile_avx512(d->acc_into + i * d->ld_acc + d->j0 + j, d->ld_acc, crow + j, d->ldc, m, n);
             }
         }
     }
@@ -244,12 +260,12 @@ static void scale_c(long M, long N, float beta, float *C, long ldc) {
 // part 1 into scratch, then the scratch is added into C row by row. With two threads each runs
 // one half as a whole single-threaded product (packing its own panels, no barrier until the
 // sum). The split depends on the shape only, never on the thread count, so results are the same
-// bit for bit with 1, 2 or more threads (one thread runs the halves one after the other, at the
-// cost of one pass over the scratch: under 1% of these products).
+// bit for bit with 1, 2 or more threads (one thread runs the halves one after the other, the
+// second adding each finished tile into C: the same sums, element for element).
 #define KSPLIT_PARTS 2
 static void drive_blocked(const kdesc *kd, int threads, int transA, int transB, long M, long N, long K,
                           float alpha, const float *A, long lda, const float *B, long ldb, float beta,
-                          const float *bias, float *C, long ldc);
+                          const float *bias, float *C, long ldc, float *acc_into, long ld_acc);
 typedef struct {
     const kdesc *kd;
     int transA, transB, threads;
@@ -259,6 +275,7 @@ typedef struct {
     long lda, ldb, ldc;
     const float *bias;
     float *C, *scratch;
+    int in_turn;    // the halves run one after the other (not concurrently)
 } ksplit_t;
 
 static void task_ksplit(void *ctx, long t, int worker) {
@@ -270,10 +287,11 @@ static void task_ksplit(void *ctx, long t, int worker) {
     const float *b = s->B + (s->transB == LG_TRANS ? k0 : k0 * s->ldb);
     if (t == 0)
         drive_blocked(s->kd, s->threads, s->transA, s->transB, s->M, s->N, kn, s->alpha, a, s->lda, b, s->ldb,
-                      s->beta, s->bias, s->C, s->ldc);
-    else
+                      s->beta, s->bias, s->C, s->ldc, NULL, 0);
+    else    // in turn after half 0: each finished tile goes straight into C (no pass over the scratch)
         drive_blocked(s->kd, s->threads, s->transA, s->transB, s->M, s->N, kn, s->alpha, a, s->lda, b, s->ldb,
-                      0.0f, NULL, s->scratch + (size_t)(t - 1) * s->M * s->N, s->N);
+                      0.0f, NULL, s->scratch + (size_t)(t - 1) * s->M * s->N, s->N,
+                      s->in_turn ? s->C : NULL, s->ldc);
 }
 
 #define KSPLIT_ROWS 16
@@ -326,12 +344,14 @@ static void drive_ksplit(const kdesc *kd, int threads, int transA, int transB, l
         // a half per thread
         s.threads = 1;
         lg_parallel_for_n(KSPLIT_PARTS, threads, task_ksplit, &s);
+        lg_parallel_for_n((M + KSPLIT_ROWS - 1) / KSPLIT_ROWS, threads, task_ksplit_sum, &s);
     } else {
-        // one thread, or more threads than halves: the halves in turn, each over every thread
+        // one thread, or more threads than halves: the halves in turn, each over every thread,
+        // the second adding its tiles into C as they are finished
         s.threads = threads;
+        s.in_turn = 1;
         for (long t = 0; t < KSPLIT_PARTS; t++) task_ksplit(&s, t, 0);
     }
-    lg_parallel_for_n((M + KSPLIT_ROWS - 1) / KSPLIT_ROWS, threads, task_ksplit_sum, &s);
 }
 
 void lg_gemm_drive(const kdesc *kd, int threads, int transA, int transB, long M, long N, long K,
@@ -362,13 +382,13 @@ void lg_gemm_drive_bias(const kdesc *kd, int threads, int transA, int transB, lo
         drive_ksplit(kd, threads, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, bias, C, ldc);
         return;
     }
-    drive_blocked(kd, threads, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, bias, C, ldc);
+    drive_blocked(kd, threads, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, bias, C, ldc, NULL, 0);
 }
 
 // The packed loops (M, N, K > 0).
 static void drive_blocked(const kdesc *kd, int threads, int transA, int transB, long M, long N, long K,
                           float alpha, const float *A, long lda, const float *B, long ldb, float beta,
-                          const float *bias, float *C, long ldc) {
+                          const float *bias, float *C, long ldc, float *acc_into, long ld_acc) {
     const long mr = kd->mr, nr = kd->nr;
     long kcb = balanced(K, kd->kc, kd->kalign);
     long ncmax = kd->nc > 0 ? kd->nc : kd->l2_bytes / (kcb * kd->esize) / nr * nr;
@@ -389,6 +409,8 @@ static void drive_blocked(const kdesc *kd, int threads, int transA, int transB, 
             d.nc = nc;
             d.beta = k0 == 0 ? beta : 1.0f;
             d.last_k = k0 + kc >= K;
+            d.acc_into = acc_into;
+            d.ld_acc = ld_acc;
             d.npanels = (nc + nr - 1) / nr;
             size_t bytes = (size_t)d.npanels * kcp * nr * kd->esize;
             d.bpack = buf_get(&tl_bufB, bytes + 64);
