@@ -72,9 +72,6 @@ static inline long pidx(int lay, long r, long p) {
 
 #define BF_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
 
-static inline __mmask16 mask16(long cnt) {
-    return cnt >= 16 ? (__mmask16)0xffff : cnt <= 0 ? (__mmask16)0 : (__mmask16)((1u << cnt) - 1);
-}
 
 // 32 floats (masked to `cnt`, which may be <= 0) -> 16 pairs: pair u = (x[2u], x[2u+1]).
 BF_TARGET static inline __m512i cvt_pairs(const float *x, long cnt) {
@@ -83,8 +80,8 @@ BF_TARGET static inline __m512i cvt_pairs(const float *x, long cnt) {
         lo = _mm512_loadu_ps(x);
         hi = _mm512_loadu_ps(x + 16);
     } else {
-        lo = _mm512_maskz_loadu_ps(mask16(cnt), x);
-        hi = _mm512_maskz_loadu_ps(mask16(cnt - 16), x + 16);
+        lo = _mm512_maskz_loadu_ps(lg_mask16(cnt), x);
+        hi = _mm512_maskz_loadu_ps(lg_mask16(cnt - 16), x + 16);
     }
     return (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
 }
@@ -92,7 +89,7 @@ BF_TARGET static inline __m512i cvt_pairs(const float *x, long cnt) {
 // Two rows of 16 floats (masked to `cnt`; row1 may be NULL = zeros) -> 16 pairs:
 // pair u = (row0[u], row1[u]).
 BF_TARGET static inline __m512i cvt_interleave(const float *row0, const float *row1, long cnt) {
-    __mmask16 m = mask16(cnt);
+    __mmask16 m = lg_mask16(cnt);
     __m512 r0 = _mm512_maskz_loadu_ps(m, row0);
     __m512 r1 = row1 ? _mm512_maskz_loadu_ps(m, row1) : _mm512_setzero_ps();
     __m512i v = (__m512i)_mm512_cvtne2ps_pbh(r1, r0);    // lanes 0-15 row0, 16-31 row1
@@ -174,11 +171,11 @@ BF_TARGET static inline void pack_pairs(int lay, int R, const float *S, long rs,
             }
             if (kcontig == pmajor) transpose16(v);    // now v[p] over r (pmajor) or v[r] over p
             if (pmajor) {
-                __mmask16 m = mask16(rcnt);
+                __mmask16 m = lg_mask16(rcnt);
                 long pc = npairs - pb < 16 ? npairs - pb : 16;
                 for (long p = 0; p < pc; p++) _mm512_mask_storeu_epi32(dst + pidx(lay, rb, pb + p), m, v[p]);
             } else {
-                __mmask16 m = mask16(npairs - pb);
+                __mmask16 m = lg_mask16(npairs - pb);
                 for (int r = 0; r < rcnt; r++) _mm512_mask_storeu_epi32(dst + pidx(lay, rb + r, pb), m, v[r]);
             }
         }

@@ -134,31 +134,18 @@ static void task_pack_b_rows(void *ctx, long t, int worker) {
     }
 }
 
-// C[0:m, 0:n] += bias[0:n] on each row (a tile the kernel just wrote, still in L1).
-static void add_bias(float *c, long ldc, long m, long n, const float *bias) {
-    for (long i = 0; i < m; i++) {
-        float *row = c + i * ldc;
-        for (long j = 0; j < n; j++) row[j] += bias[j];
-    }
+// dst[0:m, 0:n] += src[0:m, 0:n]; ldsrc = 0 adds the same row (a bias) to every row. Used on tiles
+// the kernel just wrote (still in L1) and by the K split's sum.
+static void add_rows(float *dst, long lddst, const float *src, long ldsrc, long m, long n) {
+    for (long i = 0; i < m; i++)
+        for (long j = 0; j < n; j++) dst[i * lddst + j] += src[i * ldsrc + j];
 }
 
-__attribute__((target("avx512f"))) static void add_bias_avx512(float *c, long ldc, long m, long n, const float *bias) {
-    for (long j = 0; j < n; j += 16) {
-        __mmask16 k = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
-        __m512 b = _mm512_maskz_loadu_ps(k, bias + j);
-        for (long i = 0; i < m; i++) {
-            float *r = c + i * ldc + j;
-            _mm512_mask_storeu_ps(r, k, _mm512_add_ps(_mm512_maskz_loadu_ps(k, r), b));
-        }
-    }
-}
-
-// dst[0:m, 0:n] += src[0:m, 0:n] (the same sum, element for element, as task_ksplit_sum).
-__attribute__((target("avx512f"))) static void add_tile_avx512(float *dst, long lddst, const float *src, long ldsrc,
+__attribute__((target("avx512f"))) static void add_rows_avx512(float *dst, long lddst, const float *src, long ldsrc,
                                                                 long m, long n) {
     for (long i = 0; i < m; i++) {
         for (long j = 0; j < n; j += 16) {
-            __mmask16 k = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+            __mmask16 k = lg_mask16(n - j);
             float *d = dst + i * lddst + j;
             _mm512_mask_storeu_ps(d, k, _mm512_add_ps(_mm512_maskz_loadu_ps(k, d), _mm512_maskz_loadu_ps(k, src + i * ldsrc + j)));
         }
@@ -233,11 +220,11 @@ static void task_compute(void *ctx, long t, int worker) {
                 }
                 kd->kernel(d->kcp, a, d->bpack + q * bpanel, crow + j, d->ldc, m, n, d->alpha, beta);
                 if (d->last_k && d->bias) {
-                    if (kd == &lg_kd_avx2) add_bias(crow + j, d->ldc, m, n, d->bias + d->j0 + j);
-                    else add_bias_avx512(crow + j, d->ldc, m, n, d->bias + d->j0 + j);
+                    if (kd == &lg_kd_avx2) add_rows(crow + j, d->ldc, d->bias + d->j0 + j, 0, m, n);
+                    else add_rows_avx512(crow + j, d->ldc, d->bias + d->j0 + j, 0, m, n);
                 }
-                if (d->last_k && d->acc_into)
-                    add_tile_avx512(d->acc_into + i * d->ld_acc + d->j0 + j, d->ld_acc, crow + j, d->ldc, m, n);
+                if (d->last_k && d->acc_into)    // K split in turn: never the AVX2 kernel
+                    add_rows_avx512(d->acc_into + i * d->ld_acc + d->j0 + j, d->ld_acc, crow + j, d->ldc, m, n);
             }
         }
     }
@@ -295,23 +282,13 @@ static void task_ksplit(void *ctx, long t, int worker) {
 }
 
 #define KSPLIT_ROWS 16
-__attribute__((target("avx512f"))) static void task_ksplit_sum(void *ctx, long t, int worker) {
+static void task_ksplit_sum(void *ctx, long t, int worker) {
     (void)worker;
     ksplit_t *s = ctx;
-    long i1 = (t + 1) * KSPLIT_ROWS < s->M ? (t + 1) * KSPLIT_ROWS : s->M;
-    for (long i = t * KSPLIT_ROWS; i < i1; i++) {
-        float *c = s->C + i * s->ldc;
-        for (int p = 1; p < KSPLIT_PARTS; p++) {
-            const float *x = s->scratch + (size_t)(p - 1) * s->M * s->N + i * s->N;
-            long j = 0;
-            for (; j + 16 <= s->N; j += 16)
-                _mm512_storeu_ps(c + j, _mm512_add_ps(_mm512_loadu_ps(c + j), _mm512_loadu_ps(x + j)));
-            if (j < s->N) {
-                __mmask16 m = (__mmask16)((1u << (s->N - j)) - 1);
-                _mm512_mask_storeu_ps(c + j, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, c + j), _mm512_maskz_loadu_ps(m, x + j)));
-            }
-        }
-    }
+    long i0 = t * KSPLIT_ROWS, i1 = i0 + KSPLIT_ROWS < s->M ? i0 + KSPLIT_ROWS : s->M;
+    for (int p = 1; p < KSPLIT_PARTS; p++)
+        add_rows_avx512(s->C + i0 * s->ldc, s->ldc, s->scratch + (size_t)(p - 1) * s->M * s->N + i0 * s->N, s->N,
+                        i1 - i0, s->N);
 }
 
 // Whether to split over K (from the shape only; LATHE_GEMM_KSPLIT=0 turns it off, for
@@ -366,13 +343,13 @@ void lg_gemm_drive_bias(const kdesc *kd, int threads, int transA, int transB, lo
     if (M <= 0 || N <= 0) return;
     if (K <= 0 || alpha == 0.0f) {
         scale_c(M, N, beta, C, ldc);
-        if (bias) add_bias(C, ldc, M, N, bias);
+        if (bias) add_rows(C, ldc, bias, 0, M, N);
         return;
     }
     // Few rows: no packing (fp32 on the AVX2 kernel stays on it, so that path can be forced).
     if (M <= LG_SMALL_M && kd != &lg_kd_avx2 &&
         lg_small_gemm(kd->esize == 2, threads, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) == 0) {
-        if (bias) add_bias(C, ldc, M, N, bias);
+        if (bias) add_rows(C, ldc, bias, 0, M, N);
         return;
     }
     // Small products are not worth waking threads for.
@@ -395,7 +372,8 @@ static void drive_blocked(const kdesc *kd, int threads, int transA, int transB, 
     if (ncmax < nr) ncmax = nr;
     long ncb = balanced(N, ncmax, nr);
     drive_t d = {.kd = kd, .transA = transA, .transB = transB, .A = A, .B = B, .lda = lda,
-                 .ldb = ldb, .ldc = ldc, .C = C, .alpha = alpha, .M = M, .bias = bias};
+                 .ldb = ldb, .ldc = ldc, .C = C, .alpha = alpha, .M = M, .bias = bias, .acc_into = acc_into,
+                 .ld_acc = ld_acc};
     d.mpanels = (M + mr - 1) / mr;
     for (long j0 = 0; j0 < N; j0 += ncb) {
         long nc = N - j0 < ncb ? N - j0 : ncb;
@@ -409,8 +387,6 @@ static void drive_blocked(const kdesc *kd, int threads, int transA, int transB, 
             d.nc = nc;
             d.beta = k0 == 0 ? beta : 1.0f;
             d.last_k = k0 + kc >= K;
-            d.acc_into = acc_into;
-            d.ld_acc = ld_acc;
             d.npanels = (nc + nr - 1) / nr;
             size_t bytes = (size_t)d.npanels * kcp * nr * kd->esize;
             d.bpack = buf_get(&tl_bufB, bytes + 64);
@@ -529,28 +505,22 @@ const char *lg_bgemm_kernel_name(void) {
     return describe(b_desc(lg_bgemm_kernel()), name_buf[1], "none");
 }
 
-int lg_sgemm(int transA, int transB, long M, long N, long K, float alpha, const float *A,
-             long lda, const float *B, long ldb, float beta, float *C, long ldc) {
-    const kdesc *kd = s_desc(lg_sgemm_kernel());
-    if (!kd) return -1;
-    lg_gemm_drive(kd, lg_pool_threads(), transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    return 0;
-}
-
-int lg_bgemm(int transA, int transB, long M, long N, long K, float alpha, const float *A,
-             long lda, const float *B, long ldb, float beta, float *C, long ldc) {
-    const kdesc *kd = b_desc(lg_bgemm_kernel());
-    if (!kd) return -1;
-    lg_gemm_drive(kd, lg_pool_threads(), transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    return 0;
-}
-
 int lg_gemm_bias(int bf16, int transA, int transB, long M, long N, long K, float alpha, const float *A,
                  long lda, const float *B, long ldb, float beta, const float *bias, float *C, long ldc) {
     const kdesc *kd = bf16 ? b_desc(lg_bgemm_kernel()) : s_desc(lg_sgemm_kernel());
     if (!kd) return -1;
     lg_gemm_drive_bias(kd, lg_pool_threads(), transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, bias, C, ldc);
     return 0;
+}
+
+int lg_sgemm(int transA, int transB, long M, long N, long K, float alpha, const float *A,
+             long lda, const float *B, long ldb, float beta, float *C, long ldc) {
+    return lg_gemm_bias(0, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, NULL, C, ldc);
+}
+
+int lg_bgemm(int transA, int transB, long M, long N, long K, float alpha, const float *A,
+             long lda, const float *B, long ldb, float beta, float *C, long ldc) {
+    return lg_gemm_bias(1, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, NULL, C, ldc);
 }
 
 int lg_sgemm_with(int kernel, int threads, int transA, int transB, long M, long N, long K,

@@ -6,6 +6,11 @@
 #include <stdint.h>
 
 #define LG_NO_TRANS 111
+
+// The AVX-512 lane mask (__mmask16) of the first `cnt` lanes, cnt clipped to [0, 16].
+static inline uint16_t lg_mask16(long cnt) {
+    return cnt >= 16 ? (uint16_t)0xffff : cnt <= 0 ? (uint16_t)0 : (uint16_t)((1u << cnt) - 1);
+}
 #define LG_TRANS 112
 
 // One kernel family: micro-tile size, blocking, packing and the micro-kernel.

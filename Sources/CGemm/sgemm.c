@@ -165,17 +165,9 @@ static void pack_b_rows_32(const float *B, long ldb, long k0, long kc, long kcp,
         const float *row = B + (k0 + k) * ldb + j0;
         for (long q = 0; q < npanels; q++) {
             float *out = (float *)(dst + q * panel_bytes) + k * 32;
-            long c = q * 32;
-            if (n - c >= 32) {
-                _mm512_storeu_ps(out, _mm512_loadu_ps(row + c));
-                _mm512_storeu_ps(out + 16, _mm512_loadu_ps(row + c + 16));
-            } else {
-                long r0 = n - c, r1 = n - c - 16;
-                __mmask16 m0 = (__mmask16)(r0 >= 16 ? 0xffff : (1u << r0) - 1);
-                __mmask16 m1 = (__mmask16)(r1 <= 0 ? 0 : (1u << r1) - 1);
-                _mm512_storeu_ps(out, _mm512_maskz_loadu_ps(m0, row + c));
-                _mm512_storeu_ps(out + 16, _mm512_maskz_loadu_ps(m1, row + c + 16));
-            }
+            long c = q * 32;    // the last panel's columns past n are zeros
+            _mm512_storeu_ps(out, _mm512_maskz_loadu_ps(lg_mask16(n - c), row + c));
+            _mm512_storeu_ps(out + 16, _mm512_maskz_loadu_ps(lg_mask16(n - c - 16), row + c + 16));
         }
     }
 }

@@ -43,9 +43,6 @@ SM_TARGET_NOBF static inline __m512 round_bf16(__m512 x) {
     return _mm512_castsi512_ps(_mm512_and_si512(r, _mm512_set1_epi32((int)0xffff0000u)));
 }
 
-static inline __mmask16 m16(long left) {
-    return left >= 16 ? (__mmask16)0xffff : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1);
-}
 
 typedef struct {
     int bf16, transB;
@@ -68,7 +65,7 @@ SM_TARGET_NOBF static void small_nn(const small_t *s, long j0, long j1) {
         const long M = s->M - i0 < 8 ? s->M - i0 : 8;
         const float *Ab = s->A + i0 * s->lda;
         float *Cb = s->C + i0 * s->ldc;
-        __mmask16 mk0 = m16(j1 - j), mk1 = m16(j1 - j - 16);
+        __mmask16 mk0 = lg_mask16(j1 - j), mk1 = lg_mask16(j1 - j - 16);
         __m512 acc[8][2];
         for (int i = 0; i < 8; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
         const float *b = s->B + j;
@@ -123,7 +120,7 @@ SM_TARGET_NOBF static void small_nn(const small_t *s, long j0, long j1) {
                     for (int q = 0; q < 4; q++) acc[r][q] = _mm512_fmadd_ps(av[r], bv[q], acc[r][q]); \
             }                                                                                      \
             if (Kf < K) {                                                                          \
-                __mmask16 mk = m16(K - Kf);                                                        \
+                __mmask16 mk = lg_mask16(K - Kf);                                                        \
                 __m512 bv[4], av[4];                                                               \
                 for (int q = 0; q < 4; q++) bv[q] = ROUND(_mm512_maskz_loadu_ps(mk, br[q] + Kf));  \
                 for (int r = 0; r < 4; r++) av[r] = _mm512_maskz_loadu_ps(mk, ar[r] + Kf);         \
@@ -167,7 +164,7 @@ SM_TARGET_NOBF static void small_copy_a(int transA, int bf16, const float *A, lo
         }
         if (bf16) {
             for (long k = 0; k < K; k += 16) {
-                __mmask16 mk = m16(K - k);
+                __mmask16 mk = lg_mask16(K - k);
                 _mm512_mask_storeu_ps(d + k, mk, round_bf16(_mm512_maskz_loadu_ps(mk, d + k)));
             }
         }
