@@ -2,6 +2,7 @@
 // and instantiated for AVX-512, AVX2+FMA and the baseline; the first call picks the best
 // level the CPU (and OS) supports.
 #include "LKKernels.h"
+#include "LKNN.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -130,17 +131,6 @@ static inline float lk_erf(float x) {
     return x != x ? x : res;
 }
 
-// erfc(x) for any x, accurate in both tails (used where 1 + erf(x) would cancel). Vectorized,
-// both sides of each select are computed, so near 0 it uses the series alone (not lk_erf,
-// which would evaluate lk_erfc_pos, a division and an exp, a second time).
-static inline float lk_erfc(float x) {
-    float e = lk_erfc_pos(fabsf(x));
-    float r = x < 0.0f ? 2.0f - e : e;
-    float near0 = 1.0f - lk_erf_small(x);
-    r = fabsf(x) < 0.5f ? near0 : r;
-    return x != x ? x : r;
-}
-
 #define SQRT_2_OVER_PI 0.7978845608028654f
 #define INV_SQRT2 0.7071067811865476f
 #define INV_SQRT_2PI 0.3989422804014327f
@@ -157,10 +147,51 @@ static inline float lk_gelu_tanh_grad(float x) {
     float du = SQRT_2_OVER_PI * (1.0f + 3.0f * 0.044715f * x2);
     return s + 2.0f * x * s * (1.0f - s) * du;
 }
-// gelu(x) = x * Phi(x) = 0.5 x erfc(-x / sqrt 2): no cancellation for negative x
-static inline float lk_gelu_erf(float x) { return 0.5f * x * lk_erfc(-x * INV_SQRT2); }
-static inline float lk_gelu_erf_grad(float x) {
-    return 0.5f * lk_erfc(-x * INV_SQRT2) + x * INV_SQRT_2PI * lk_exp(-0.5f * x * x);
+// exp for x <= 0 only (used where the argument is a negated square): one scale by 2^n, no
+// overflow path. Results below the smallest normal float are 0, as in lk_exp; NaN gives a number
+// (callers propagate NaN from their own input).
+static inline float lk_exp_nonpos(float x) {
+    float xc = fmaxf(x, -87.3f);
+    float n = rintf(xc * 1.44269504088896341f);
+    float r = fmaf(n, -0.693359375f, xc);
+    r = fmaf(n, 2.12194440e-4f, r);
+    float p = 1.9875691500E-4f;
+    p = fmaf(p, r, 1.3981999507E-3f);
+    p = fmaf(p, r, 8.3334519073E-3f);
+    p = fmaf(p, r, 4.1665795894E-2f);
+    p = fmaf(p, r, 1.6666665459E-1f);
+    p = fmaf(p, r, 5.0000001201E-1f);
+    p = fmaf(p, r * r, r) + 1.0f;
+    float res = p * lk_pow2i((int32_t)n);
+    return x < -87.3f ? 0.0f : res;
+}
+
+// gelu(x) = x Phi(x). Phi(-|x|) = erfc(|x| / sqrt 2) / 2 with erfc from lk_erfc_pos's fit
+// (relative error ~1.2e-7 for every argument, so there is no cancellation for negative x);
+// Phi(|x|) = 1 - Phi(-|x|). The exponent -z^2 + p is formed with one rounding (fma).
+static inline float lk_gelu_erf(float x) {
+    float z = fabsf(x) * INV_SQRT2;
+    float t = 1.0f / fmaf(0.5f, z, 1.0f);
+    float p = 0.17087277f;
+    p = fmaf(p, t, -0.82215223f);
+    p = fmaf(p, t, 1.48851587f);
+    p = fmaf(p, t, -1.13520398f);
+    p = fmaf(p, t, 0.27886807f);
+    p = fmaf(p, t, -0.18628806f);
+    p = fmaf(p, t, 0.09678418f);
+    p = fmaf(p, t, 0.37409196f);
+    p = fmaf(p, t, 1.00002368f);
+    p = fmaf(p, t, -1.26551223f);
+    float h = 0.5f * t * lk_exp_nonpos(fmaf(-z, z, p));
+    float phi = x < 0.0f ? h : 1.0f - h;
+    return x * phi;
+}
+// The derivative Phi(x) + x phi(x), from the forward's output y = x Phi(x): Phi(x) = y / x, so the
+// backward costs one division and one exp instead of a second erfc (near 0, where y / x would
+// lose precision to denormal y, Phi is 0.5 to float precision).
+static inline float lk_gelu_erf_grad_y(float x, float y) {
+    float phi = fabsf(x) < 1e-20f ? 0.5f : y / x;
+    return phi + x * INV_SQRT_2PI * lk_exp_nonpos(-0.5f * x * x);
 }
 static inline float lk_silu(float x) { return x / (1.0f + lk_exp(-x)); }
 static inline float lk_softplus(float x) {
@@ -216,7 +247,7 @@ static inline float lk_sign(float x) { return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0
     case LK_SIGMOID: VLOOP gx[i] = g[i] * y[i] * (1.0f - y[i]); break;                   \
     case LK_RELU: VLOOP gx[i] = x[i] > 0.0f ? g[i] : 0.0f; break;                        \
     case LK_GELU_TANH: VLOOP gx[i] = g[i] * lk_gelu_tanh_grad(x[i]); break;              \
-    case LK_GELU_ERF: VLOOP gx[i] = g[i] * lk_gelu_erf_grad(x[i]); break;                \
+    case LK_GELU_ERF: VLOOP gx[i] = g[i] * lk_gelu_erf_grad_y(x[i], y[i]); break;        \
     case LK_SILU: VLOOP {                                                                \
         float s = lk_sigmoid(x[i]);                                                      \
         gx[i] = g[i] * s * (1.0f + x[i] * (1.0f - s));                                   \
@@ -294,6 +325,66 @@ static inline float lk_sign(float x) { return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0
         } }                                                                              \
     ATTR static void scale_##SFX(float *y, float s, long n) { VLOOP y[i] *= s; }
 
+// LayerNorm over one row. Sums in double, 16 lanes at a time (the scalar double loops were a
+// serial chain of adds: 2% of a training step in the backward alone).
+#define LN_BODY                                                                          \
+    double sa[16] = {0}, s2[16] = {0};                                                   \
+    long i = 0;                                                                          \
+    for (; i + 16 <= n; i += 16) {                                                       \
+        _Pragma("clang loop vectorize(enable)") for (int j = 0; j < 16; j++) sa[j] += x[i + j]; \
+    }                                                                                    \
+    double s = 0;                                                                        \
+    for (long k = i; k < n; k++) s += x[k];                                              \
+    for (int j = 0; j < 16; j++) s += sa[j];                                             \
+    float mean = (float)(s / (double)n);                                                 \
+    double dm = mean;                                                                    \
+    for (i = 0; i + 16 <= n; i += 16) {                                                  \
+        _Pragma("clang loop vectorize(enable)") for (int j = 0; j < 16; j++) {           \
+            double d = x[i + j] - dm; s2[j] += d * d; }                                  \
+    }                                                                                    \
+    double ss = 0;                                                                       \
+    for (long k = i; k < n; k++) { double d = x[k] - dm; ss += d * d; }                  \
+    for (int j = 0; j < 16; j++) ss += s2[j];                                            \
+    float rstd = 1.0f / sqrtf((float)(ss / (double)n) + eps);                            \
+    if (w && b) { VLOOP y[i] = (x[i] - mean) * rstd * w[i] + b[i]; }                     \
+    else if (w) { VLOOP y[i] = (x[i] - mean) * rstd * w[i]; }                            \
+    else { VLOOP y[i] = (x[i] - mean) * rstd; }                                          \
+    if (mean_out) *mean_out = mean;                                                      \
+    if (rstd_out) *rstd_out = rstd;
+
+// dxhat = dy * w; dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat));
+// dw += dy * xhat and db += dy (per-thread partial sums).
+#define LN_GRAD_BODY                                                                     \
+    double pa[16] = {0}, pc[16] = {0};                                                   \
+    long i = 0;                                                                          \
+    for (; i + 16 <= n; i += 16) {                                                       \
+        if (w) {                                                                         \
+            _Pragma("clang loop vectorize(enable)") for (int j = 0; j < 16; j++) {       \
+                float xh = (x[i + j] - mean) * rstd, d = dy[i + j] * w[i + j];           \
+                pa[j] += d; pc[j] += d * xh; }                                           \
+        } else {                                                                         \
+            _Pragma("clang loop vectorize(enable)") for (int j = 0; j < 16; j++) {       \
+                float xh = (x[i + j] - mean) * rstd, d = dy[i + j];                      \
+                pa[j] += d; pc[j] += d * xh; }                                           \
+        }                                                                                \
+    }                                                                                    \
+    double a = 0, c = 0;                                                                 \
+    for (long k = i; k < n; k++) {                                                       \
+        float xh = (x[k] - mean) * rstd, d = w ? dy[k] * w[k] : dy[k];                   \
+        a += d; c += d * xh; }                                                           \
+    for (int j = 0; j < 16; j++) { a += pa[j]; c += pc[j]; }                             \
+    float ma = (float)(a / n), mc = (float)(c / n);                                      \
+    if (w) { VLOOP dx[i] = rstd * (dy[i] * w[i] - ma - (x[i] - mean) * rstd * mc); }     \
+    else { VLOOP dx[i] = rstd * (dy[i] - ma - (x[i] - mean) * rstd * mc); }              \
+    if (dw) { VLOOP dw[i] += dy[i] * (x[i] - mean) * rstd; }                             \
+    if (db) { VLOOP db[i] += dy[i]; }
+
+#define DEFINE_LN_VARIANT(SFX, ATTR)                                                     \
+    ATTR static void lnrow_##SFX(const float *x, const float *w, const float *b, float *y, long n, \
+                                 float eps, float *mean_out, float *rstd_out) { LN_BODY } \
+    ATTR static void lngrad_##SFX(const float *x, const float *w, const float *dy, float mean, \
+                                  float rstd, float *dx, float *dw, float *db, long n) { LN_GRAD_BODY }
+
 #define ATTR_512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma,bmi2")))
 #define ATTR_AVX2 __attribute__((target("avx2,fma")))
 #define ATTR_BASE
@@ -301,6 +392,9 @@ static inline float lk_sign(float x) { return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0
 DEFINE_VARIANT(avx512, ATTR_512)
 DEFINE_VARIANT(avx2, ATTR_AVX2)
 DEFINE_VARIANT(base, ATTR_BASE)
+DEFINE_LN_VARIANT(avx512, ATTR_512)
+DEFINE_LN_VARIANT(avx2, ATTR_AVX2)
+DEFINE_LN_VARIANT(base, ATTR_BASE)
 
 // ---- dispatch -------------------------------------------------------------------------------
 
@@ -358,6 +452,15 @@ static const float *detach(const float *in, const float *out, long n, float **ow
     memcpy(c, in, (size_t)n * sizeof(float));
     *owned = c;
     return c;
+}
+
+void lk_layernorm_row(const float *x, const float *w, const float *b, float *y, long n, float eps,
+                      float *mean_out, float *rstd_out) {
+    DISPATCH(lnrow, x, w, b, y, n, eps, mean_out, rstd_out)
+}
+void lk_layernorm_grad_row(const float *x, const float *w, const float *dy, float mean, float rstd,
+                           float *dx, float *dw, float *db, long n) {
+    DISPATCH(lngrad, x, w, dy, mean, rstd, dx, dw, db, n)
 }
 
 static void unary(int op, const float *x, float *y, long n) { DISPATCH(unary, op, x, y, n) }

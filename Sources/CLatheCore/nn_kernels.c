@@ -6,48 +6,7 @@
 
 #define VLOOP _Pragma("clang loop vectorize(enable) interleave(enable)") for (long i = 0; i < n; i++)
 
-void lk_layernorm_row(const float *x, const float *w, const float *b, float *y, long n, float eps,
-                      float *mean_out, float *rstd_out) {
-    double s = lk_sum_f64acc(x, n);
-    float mean = (float)(s / (double)n);
-    double ss = lk_sqdev_f32(x, n, mean);
-    float rstd = 1.0f / sqrtf((float)(ss / (double)n) + eps);
-    if (w && b) {
-        VLOOP y[i] = (x[i] - mean) * rstd * w[i] + b[i];
-    } else if (w) {
-        VLOOP y[i] = (x[i] - mean) * rstd * w[i];
-    } else {
-        VLOOP y[i] = (x[i] - mean) * rstd;
-    }
-    if (mean_out) *mean_out = mean;
-    if (rstd_out) *rstd_out = rstd;
-}
-
-void lk_layernorm_grad_row(const float *x, const float *w, const float *dy, float mean, float rstd,
-                           float *dx, float *dw, float *db, long n) {
-    // dxhat = dy * w; dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))
-    double a = 0, c = 0;
-    for (long i = 0; i < n; i++) {
-        float xhat = (x[i] - mean) * rstd;
-        float dxh = w ? dy[i] * w[i] : dy[i];
-        a += dxh;
-        c += dxh * xhat;
-    }
-    float ma = (float)(a / n), mc = (float)(c / n);
-    if (w) {
-        VLOOP {
-            float xhat = (x[i] - mean) * rstd;
-            dx[i] = rstd * (dy[i] * w[i] - ma - xhat * mc);
-        }
-    } else {
-        VLOOP {
-            float xhat = (x[i] - mean) * rstd;
-            dx[i] = rstd * (dy[i] - ma - xhat * mc);
-        }
-    }
-    if (dw) { VLOOP dw[i] += dy[i] * (x[i] - mean) * rstd; }
-    if (db) { VLOOP db[i] += dy[i]; }
-}
+// lk_layernorm_row and lk_layernorm_grad_row are in kernels.c (vectorized per SIMD level).
 
 void lk_rmsnorm_row(const float *x, const float *w, float *y, long n, float eps, float *rrms_out) {
     double ss = 0;

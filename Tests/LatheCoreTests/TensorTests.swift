@@ -188,6 +188,72 @@ func close(_ a: [Float], _ b: [Double], rtol: Double = 1e-5, atol: Double = 1e-6
         #expect(th[0].isNaN && th[1] == 1 && th[2] == -1 && th[3] == 0, "tanh of specials: \(th)")
     }
 
+    @Test func geluGradientMatchesFloat64() throws {
+        // the backward recovers Phi(x) from the forward's output (y / x): check it over the range
+        // gelu is used on, the tails, and tiny inputs where y / x would lose precision
+        var xs: [Float] = []
+        var x: Float = -16
+        while x < 16 { xs.append(x); x += 0.0093 }
+        xs += [0, -0.0, 1e-6, -1e-6, 1e-30, -1e-30, 1e-40, -1e-40, 30, -30]
+        let t = Tensor(floats: xs, shape: [xs.count])
+        try t.setRequiresGrad(true)
+        try t.gelu().sum().backward()
+        let got = try #require(t.grad).toFloatArray()
+        let want = xs.map { v -> Double in
+            let d = Double(v)
+            return 0.5 * Foundation.erfc(-d / 2.0.squareRoot()) + d * Foundation.exp(-0.5 * d * d) / (2 * Double.pi).squareRoot()
+        }
+        // gelu' crosses 0 near -0.75, where only an absolute bound is meaningful
+        let bad = mismatch(got, want, rtol: 2e-5, atol: 3e-7, inputs: xs)
+        #expect(bad == nil, "gelu gradient: \(bad ?? "")")
+        let sp = Tensor(floats: [.nan], shape: [1])
+        try sp.setRequiresGrad(true)
+        try sp.gelu().sum().backward()
+        #expect(try #require(sp.grad).toFloatArray()[0].isNaN)
+    }
+
+    @Test func layerNormMatchesFloat64() throws {
+        // widths around the 16-lane blocks (tails of every length), with and without affine
+        for n in [2, 5, 16, 17, 31, 256, 301] {
+            let rows = 3
+            let x = randTensor([rows, n], seed: UInt64(n), lo: -3, hi: 5), w = randTensor([n], seed: 7, lo: 0.5, hi: 1.5)
+            let b = randTensor([n], seed: 8), g = randTensor([rows, n], seed: 9)
+            for affine in [true, false] {
+                let xi = x.detach()
+                try xi.setRequiresGrad(true)
+                let wi = affine ? w.detach() : nil, bi = affine ? b.detach() : nil
+                if let wi, let bi { try wi.setRequiresGrad(true); try bi.setRequiresGrad(true) }
+                let y = try F.layerNorm(xi, weight: wi, bias: bi)
+                try (y * g).sum().backward()
+                let xv = x.toDoubleArray(), wv = w.toDoubleArray(), bv = b.toDoubleArray(), gv = g.toDoubleArray()
+                var wantY = [Double](), wantDx = [Double](), wantDw = [Double](repeating: 0, count: n), wantDb = wantDw
+                for r in 0..<rows {
+                    let row = Array(xv[(r * n)..<((r + 1) * n)]), gr = Array(gv[(r * n)..<((r + 1) * n)])
+                    let mean = row.reduce(0, +) / Double(n)
+                    let rstd = 1 / (row.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(n) + 1e-5).squareRoot()
+                    let xh = row.map { ($0 - mean) * rstd }
+                    let dxh = (0..<n).map { gr[$0] * (affine ? wv[$0] : 1) }
+                    let ma = dxh.reduce(0, +) / Double(n)
+                    let mc = (0..<n).map { dxh[$0] * xh[$0] }.reduce(0, +) / Double(n)
+                    for j in 0..<n {
+                        wantY.append(affine ? xh[j] * wv[j] + bv[j] : xh[j])
+                        wantDx.append(rstd * (dxh[j] - ma - xh[j] * mc))
+                        wantDw[j] += gr[j] * xh[j]
+                        wantDb[j] += gr[j]
+                    }
+                }
+                let tag = "n=\(n) affine=\(affine)"
+                #expect(mismatch(y.toFloatArray(), wantY, rtol: 1e-5, atol: 1e-5) == nil, "\(tag) y: \(mismatch(y.toFloatArray(), wantY, rtol: 1e-5, atol: 1e-5) ?? "")")
+                let dx = try #require(xi.grad).toFloatArray()
+                #expect(mismatch(dx, wantDx, rtol: 1e-4, atol: 1e-5) == nil, "\(tag) dx: \(mismatch(dx, wantDx, rtol: 1e-4, atol: 1e-5) ?? "")")
+                if let wi, let bi {
+                    #expect(mismatch(try #require(wi.grad).toFloatArray(), wantDw, rtol: 1e-5, atol: 1e-5) == nil, "\(tag) dw")
+                    #expect(mismatch(try #require(bi.grad).toFloatArray(), wantDb, rtol: 1e-5, atol: 1e-5) == nil, "\(tag) db")
+                }
+            }
+        }
+    }
+
     @Test func seededRandomIsReproducible() throws {
         var r1 = RandomGenerator(seed: 5), r2 = RandomGenerator(seed: 5)
         let a = try Tensor.randn([100], rng: &r1), b = try Tensor.randn([100], rng: &r2)
