@@ -407,12 +407,13 @@ enum TensorModule: LuaInstaller {
         }
     }
 
-    static let precisionDetails = "precision = \"bf16\" rounds both operands to bf16 (nearest even) and accumulates in fp32\n(AMX or AVX512_BF16; on CPUs with neither the product runs in fp32); the result, and the\ngradients, which use the same precision, are fp32. lathe.blas() names the kernels."
+    static let precisionDetails = "precision: default fp32, or the one tensor.autocast set around the call.\nprecision = \"bf16\" rounds both operands to bf16 (nearest even) and accumulates in fp32\n(AMX or AVX512_BF16; on CPUs with neither the product runs in fp32); the result, and the\ngradients, which use the same precision, are fp32. lathe.blas() names the kernels."
 
     /// The trailing {precision=} option of matmul/mm.
     static func precisionOption(_ c: LuaCall, _ i: Int32) throws -> MatmulPrecision {
         let o = try c.options(i, allowed: ["precision"])
-        return MatmulPrecision(rawValue: try o.choice("precision", ["fp32", "bf16"], "fp32")) ?? .fp32
+        // no option: the precision tensor.autocast set (fp32 outside it)
+        return MatmulPrecision(rawValue: try o.choice("precision", ["fp32", "bf16"], Runtime.autocast.rawValue)) ?? .fp32
     }
 
     static func tensorList(_ c: LuaCall, _ i: Int32) throws -> [Tensor] {

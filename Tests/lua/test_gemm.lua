@@ -87,6 +87,22 @@ T.test("tensor.mm with precision = bf16 is close to fp32 and returns fp32", func
   T.ok(maxdiff(y, x:matmul(w:t())) < 0.05 * x:matmul(w:t()):abs():max():item())
 end)
 
+T.test("tensor.autocast reaches mm and matmul called without a precision", function()
+  local a, b = tensor.randn(37, 70, {seed = 7}), tensor.randn(70, 45, {seed = 8})
+  local want = tensor.mm(a, b, {precision = "bf16"})
+  local m1, m2, m3, m4 = tensor.autocast("bf16", function()
+    return a:mm(b), a:matmul(b), tensor.mm(a, b), tensor.matmul(a, b)
+  end)
+  for i, m in ipairs({m1, m2, m3, m4}) do T.eq(maxdiff(m, want), 0, "call " .. i) end
+  -- an explicit precision wins over autocast; outside it products are fp32 again
+  local f = tensor.autocast("bf16", function() return a:mm(b, {precision = "fp32"}) end)
+  T.eq(maxdiff(f, tensor.mm(a, b, {precision = "fp32"})), 0)
+  T.eq(maxdiff(a:mm(b), tensor.mm(a, b, {precision = "fp32"})), 0)
+  if not lathe.blas().bf16:match("^none") then
+    T.ok(maxdiff(m1, a:mm(b)) > 0, "bf16 under autocast differs from fp32 on a bf16 kernel")
+  end
+end)
+
 T.test("bf16 products keep autograd", function()
   local a = tensor.randn(8, 12, {seed = 5}):requires_grad(true)
   local b = tensor.randn(12, 6, {seed = 6}):requires_grad(true)
