@@ -211,6 +211,24 @@ BF_TARGET static void pack_b_rows_avx(const float *B, long ldb, long k0, long kc
     }
 }
 
+// A transposed (stored K x M), AVX layout, every micro-panel of the group at once: one pair of
+// source rows at a time, read start to end.
+BF_TARGET static void pack_a_rows_avx(const float *A, long lda, long i0, long m, long k0, long kc, long kcp,
+                                      char *dst, size_t panel_bytes) {
+    const long npanels = (m + 13) / 14;
+    for (long p = 0; p < kcp / 2; p++) {
+        long k = 2 * p;
+        const float *row0 = k < kc ? A + (k0 + k) * lda + i0 : NULL;
+        const float *row1 = row0 && k + 1 < kc ? row0 + lda : NULL;
+        for (long q = 0; q < npanels; q++) {
+            uint32_t *out = (uint32_t *)(dst + q * panel_bytes) + p * 14;
+            long c = q * 14, cnt = m - c < 14 ? m - c : 14;
+            __m512i v = row0 ? cvt_interleave(row0 + c, row1 ? row1 + c : NULL, cnt) : _mm512_setzero_si512();
+            _mm512_mask_storeu_epi32(out, 0x3fff, v);
+        }
+    }
+}
+
 BF_TARGET static void pack_a_amx(int trans, const float *A, long lda, long i0, long m, long k0, long kc, long kcp, void *dst) {
     if (trans == LG_TRANS) pack_pairs(LAY_AMX_A, 32, A, 1, lda, i0, m, k0, kc, kcp, dst);
     else pack_pairs(LAY_AMX_A, 32, A, lda, 1, i0, m, k0, kc, kcp, dst);
@@ -329,7 +347,7 @@ AMX_TARGET static void kern_amx(long kcp, const void *ap, const void *bp, float 
 
 kdesc lg_kd_avx512bf16 = {.name = "avx512_bf16 14x32", .mr = 14, .nr = 32, .kalign = 2, .esize = 2,
                           .kc = 512, .nc = 0, .l2_bytes = 1 << 20, .pack_a = pack_a_avx, .pack_b = pack_b_avx,
-                          .pack_b_rows = pack_b_rows_avx, .kernel = kern_avx512bf16};
+                          .pack_b_rows = pack_b_rows_avx, .pack_a_rows = pack_a_rows_avx, .kernel = kern_avx512bf16};
 kdesc lg_kd_amx = {.name = "amx bf16 32x32", .mr = 32, .nr = 32, .kalign = 32, .esize = 2,
                    .kc = 512, .nc = 0, .l2_bytes = 1 << 20, .pack_a = pack_a_amx, .pack_b = pack_b_amx,
                    .kernel = kern_amx, .begin = amx_begin, .end = amx_end};

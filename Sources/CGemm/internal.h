@@ -34,6 +34,11 @@ typedef struct kdesc {
     // dst + q * panel_bytes, reading each source row start to end. NULL: pack_b per panel.
     void (*pack_b_rows)(const float *B, long ldb, long k0, long kc, long kcp, long j0, long n, long npanels,
                         char *dst, size_t panel_bytes);
+    // Optional, A transposed (stored K x M): packs rows [k0, k0+kc) (kcp with the zero padding)
+    // of columns [i0, i0+m) into ceil(m / mr) micro-panels at once, panel q at
+    // dst + q * panel_bytes, reading each source row start to end. NULL: pack_a per panel.
+    void (*pack_a_rows)(const float *A, long lda, long i0, long m, long k0, long kc, long kcp, char *dst,
+                        size_t panel_bytes);
     void (*begin)(void);    // per task (AMX: load the tile config); may be NULL
     void (*end)(void);
 } kdesc;
