@@ -242,7 +242,7 @@ BF_TARGET static void pack_b_amx(int trans, const float *B, long ldb, long k0, l
 #define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13)
 
 BF_TARGET static void kern_avx512bf16(long kcp, const void *ap, const void *bp, float *c, long ldc,
-                                      long m, long n, float alpha, float beta) {
+                                      long m, long n, float alpha, float beta, const float *bias) {
     const uint32_t *a = ap;
     const uint32_t *b = bp;
 #define DECL(i) __m512 c##i##a = _mm512_setzero_ps(), c##i##b = _mm512_setzero_ps();
@@ -266,11 +266,22 @@ BF_TARGET static void kern_avx512bf16(long kcp, const void *ap, const void *bp, 
         float acc[14 * 32] __attribute__((aligned(64)));
 #define DUMP(i) _mm512_store_ps(acc + i * 32, c##i##a); _mm512_store_ps(acc + i * 32 + 16, c##i##b);
         ROWS(DUMP)
-        merge_avx512(acc, 32, c, ldc, m, n, alpha, beta);
+        merge_avx512(acc, 32, c, ldc, m, n, alpha, beta, bias);
         return;
     }
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-    if (beta == 0.0f) {
+    if (bias) {    // (alpha acc + beta C) + bias, the order of the unfused bias pass
+        __m512 ba = _mm512_loadu_ps(bias), bb = _mm512_loadu_ps(bias + 16);
+        if (beta == 0.0f) {
+#define ST0B(i) _mm512_storeu_ps(c + i * ldc, _mm512_add_ps(_mm512_mul_ps(va, c##i##a), ba)); \
+                _mm512_storeu_ps(c + i * ldc + 16, _mm512_add_ps(_mm512_mul_ps(va, c##i##b), bb));
+            ROWS(ST0B)
+        } else {
+#define ST1B(i) _mm512_storeu_ps(c + i * ldc, _mm512_add_ps(_mm512_fmadd_ps(vb, _mm512_loadu_ps(c + i * ldc), _mm512_mul_ps(va, c##i##a)), ba)); \
+                _mm512_storeu_ps(c + i * ldc + 16, _mm512_add_ps(_mm512_fmadd_ps(vb, _mm512_loadu_ps(c + i * ldc + 16), _mm512_mul_ps(va, c##i##b)), bb));
+            ROWS(ST1B)
+        }
+    } else if (beta == 0.0f) {
 #define ST0(i) _mm512_storeu_ps(c + i * ldc, _mm512_mul_ps(va, c##i##a)); _mm512_storeu_ps(c + i * ldc + 16, _mm512_mul_ps(va, c##i##b));
         ROWS(ST0)
     } else {
@@ -302,10 +313,10 @@ AMX_TARGET static void amx_begin(void) {
 AMX_TARGET static void amx_end(void) { _tile_release(); }
 
 AMX_TARGET static void kern_amx(long kcp, const void *ap, const void *bp, float *c, long ldc,
-                                long m, long n, float alpha, float beta) {
+                                long m, long n, float alpha, float beta, const float *bias) {
     const char *a = ap, *b = bp;
     const long sc = ldc * 4;
-    int direct = m == 32 && n == 32 && alpha == 1.0f && (beta == 0.0f || beta == 1.0f);
+    int direct = m == 32 && n == 32 && alpha == 1.0f && (beta == 0.0f || beta == 1.0f) && !bias;
     if (direct && beta == 1.0f) {
         _tile_loadd(0, c, sc);
         _tile_loadd(1, c + 16, sc);
@@ -342,7 +353,7 @@ AMX_TARGET static void kern_amx(long kcp, const void *ap, const void *bp, float 
     _tile_stored(1, t + 16, 128);
     _tile_stored(2, t + 16 * 32, 128);
     _tile_stored(3, t + 16 * 32 + 16, 128);
-    merge_avx512(t, 32, c, ldc, m, n, alpha, beta);
+    merge_avx512(t, 32, c, ldc, m, n, alpha, beta, bias);
 }
 
 kdesc lg_kd_avx512bf16 = {.name = "avx512_bf16 14x32", .mr = 14, .nr = 32, .kalign = 2, .esize = 2,

@@ -232,11 +232,9 @@ static void task_compute(void *ctx, long t, int worker) {
                         row++;
                     }
                 }
-                kd->kernel(d->kcp, a, d->bpack + q * bpanel, crow + j, d->ldc, m, n, d->alpha, beta);
-                if (d->last_k && d->bias) {
-                    if (kd == &lg_kd_avx2) add_rows(crow + j, d->ldc, d->bias + d->j0 + j, 0, m, n);
-                    else add_rows_avx512(crow + j, d->ldc, d->bias + d->j0 + j, 0, m, n);
-                }
+                // the bias goes in with the last K block's store of each tile
+                kd->kernel(d->kcp, a, d->bpack + q * bpanel, crow + j, d->ldc, m, n, d->alpha, beta,
+                           d->last_k && d->bias ? d->bias + d->j0 + j : NULL);
                 if (d->last_k && d->acc_into)    // K split in turn: never the AVX2 kernel
                     add_rows_avx512(d->acc_into + i * d->ld_acc + d->j0 + j, d->ld_acc, crow + j, d->ldc, m, n);
             }

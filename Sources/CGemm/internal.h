@@ -26,9 +26,11 @@ typedef struct kdesc {
     void (*pack_a)(int trans, const float *A, long lda, long i0, long m, long k0, long kc, long kcp, void *dst);
     // Packs rows [k0, k0+kc) and columns [j0, j0+n) (n <= nr, rest zero) of op(B).
     void (*pack_b)(int trans, const float *B, long ldb, long k0, long kc, long kcp, long j0, long n, void *dst);
-    // C[0:m, 0:n] = alpha * (Ap * Bp)[0:m, 0:n] + beta * C (beta == 0: C not read); m <= mr,
-    // n <= nr (edge tiles write only their corner).
-    void (*kernel)(long kcp, const void *a, const void *b, float *c, long ldc, long m, long n, float alpha, float beta);
+    // C[0:m, 0:n] = alpha * (Ap * Bp)[0:m, 0:n] + beta * C (beta == 0: C not read), then
+    // + bias[0:n] on every row when bias != NULL; m <= mr, n <= nr (edge tiles write only their
+    // corner).
+    void (*kernel)(long kcp, const void *a, const void *b, float *c, long ldc, long m, long n, float alpha, float beta,
+                   const float *bias);
     // Optional, B not transposed (stored K x N): packs rows [k0, k0+kc) (kcp with the zero
     // padding) and columns [j0, j0+n) into every micro-panel at once, panel q at
     // dst + q * panel_bytes, reading each source row start to end. NULL: pack_b per panel.
@@ -45,8 +47,10 @@ typedef struct kdesc {
 
 extern kdesc lg_kd_avx512, lg_kd_avx2, lg_kd_avx512bf16, lg_kd_amx;
 
-// C[0:m, 0:n] = alpha * acc + beta * C with AVX-512 masks (acc row stride ld, 64-byte aligned).
-void merge_avx512(const float *acc, int ld, float *c, long ldc, long m, long n, float alpha, float beta);
+// C[0:m, 0:n] = alpha * acc + beta * C (+ bias[0:n] on every row when bias != NULL) with AVX-512
+// masks (acc row stride ld, 64-byte aligned).
+void merge_avx512(const float *acc, int ld, float *c, long ldc, long m, long n, float alpha, float beta,
+                  const float *bias);
 
 #define LG_SMALL_M 16
 // Products with M <= LG_SMALL_M rows on AVX-512 without packing (bf16: operands rounded to bf16).

@@ -128,6 +128,23 @@ static void pack_a_14(int trans, const float *A, long lda, long i0, long m, long
     (void)kcp;
     pack_a_14_avx512(trans, A, lda, i0, m, k0, kc, dst);
 }
+// A transposed (stored K x M), every 14-row micro-panel of the group at once: each source row
+// read start to end (see pack_a_rows in internal.h).
+__attribute__((target("avx512f")))
+static void pack_a_rows_14(const float *A, long lda, long i0, long m, long k0, long kc, long kcp, char *dst,
+                           size_t panel_bytes) {
+    (void)kcp;
+    const long npanels = (m + 13) / 14;
+    for (long k = 0; k < kc; k++) {
+        const float *row = A + (k0 + k) * lda + i0;
+        for (long q = 0; q < npanels; q++) {
+            long c = q * 14;
+            __m512 v = _mm512_maskz_loadu_ps(lg_mask16(m - c < 14 ? m - c : 14), row + c);
+            _mm512_mask_storeu_ps((float *)(dst + q * panel_bytes) + k * 14, 0x3fff, v);
+        }
+    }
+}
+
 // AVX-512 packing of a 32-column B micro-panel from transposed B (stored N x K): 16 x 16
 // blocks read along k from 16 rows and transposed in registers.
 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl")))
@@ -189,7 +206,8 @@ static void pack_b_16(int trans, const float *B, long ldb, long k0, long kc, lon
 // tiles (measured faster than updating C from the registers inside the assembly).
 // C[0:m, 0:n] = alpha * acc + beta * C (beta == 0: C not read), acc row stride `ld`.
 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma")))
-void merge_avx512(const float *acc, int ld, float *c, long ldc, long m, long n, float alpha, float beta) {
+void merge_avx512(const float *acc, int ld, float *c, long ldc, long m, long n, float alpha, float beta,
+                  const float *bias) {
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
     for (long i = 0; i < m; i++) {
         float *cr = c + i * ldc;
@@ -199,13 +217,15 @@ void merge_avx512(const float *acc, int ld, float *c, long ldc, long m, long n, 
             __mmask16 mk = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
             __m512 r = _mm512_mul_ps(va, _mm512_load_ps(ar + v));
             if (beta != 0.0f) r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mk, cr + v), r);
+            if (bias) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(mk, bias + v));
             _mm512_mask_storeu_ps(cr + v, mk, r);
         }
     }
 }
 
 __attribute__((target("avx2,fma")))
-static void merge_avx2(const float *acc, int ld, float *c, long ldc, long m, long n, float alpha, float beta) {
+static void merge_avx2(const float *acc, int ld, float *c, long ldc, long m, long n, float alpha, float beta,
+                       const float *bias) {
     __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
     const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     for (long i = 0; i < m; i++) {
@@ -216,10 +236,12 @@ static void merge_avx2(const float *acc, int ld, float *c, long ldc, long m, lon
             __m256 r = _mm256_mul_ps(va, _mm256_load_ps(ar + v));
             if (left >= 8) {
                 if (beta != 0.0f) r = _mm256_fmadd_ps(vb, _mm256_loadu_ps(cr + v), r);
+                if (bias) r = _mm256_add_ps(r, _mm256_loadu_ps(bias + v));
                 _mm256_storeu_ps(cr + v, r);
             } else {
                 __m256i mk = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)left), lanes);
                 if (beta != 0.0f) r = _mm256_fmadd_ps(vb, _mm256_maskload_ps(cr + v, mk), r);
+                if (bias) r = _mm256_add_ps(r, _mm256_maskload_ps(bias + v, mk));
                 _mm256_maskstore_ps(cr + v, mk, r);
             }
         }
@@ -227,7 +249,8 @@ static void merge_avx2(const float *acc, int ld, float *c, long ldc, long m, lon
 }
 
 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma")))
-static void kern_avx512(long kc, const void *ap, const void *bp, float *c, long ldc, long m, long n, float alpha, float beta) {
+static void kern_avx512(long kc, const void *ap, const void *bp, float *c, long ldc, long m, long n, float alpha, float beta,
+                        const float *bias) {
     float acc[14 * 32] __attribute__((aligned(64)));
     const float *a = ap, *b = bp;
     for (long i = 0; i < m; i++) { _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0); _mm_prefetch((const char *)(c + i * ldc + n - 1), _MM_HINT_T0); }
@@ -443,11 +466,12 @@ static void kern_avx512(long kc, const void *ap, const void *bp, float *c, long 
         : [a] "+r"(a), [b] "+r"(b), [kq] "+r"(kq), [kr] "+r"(kr)
         : [acc] "r"(acc)
         : "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31");
-    merge_avx512(acc, 32, c, ldc, m, n, alpha, beta);
+    merge_avx512(acc, 32, c, ldc, m, n, alpha, beta, bias);
 }
 
 __attribute__((target("avx2,fma")))
-static void kern_avx2(long kc, const void *ap, const void *bp, float *c, long ldc, long m, long n, float alpha, float beta) {
+static void kern_avx2(long kc, const void *ap, const void *bp, float *c, long ldc, long m, long n, float alpha, float beta,
+                      const float *bias) {
     float acc[6 * 16] __attribute__((aligned(64)));
     const float *a = ap, *b = bp;
     for (long i = 0; i < m; i++) { _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0); _mm_prefetch((const char *)(c + i * ldc + n - 1), _MM_HINT_T0); }
@@ -601,13 +625,13 @@ static void kern_avx2(long kc, const void *ap, const void *bp, float *c, long ld
         : [a] "+r"(a), [b] "+r"(b), [kq] "+r"(kq), [kr] "+r"(kr)
         : [acc] "r"(acc)
         : "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
-    merge_avx2(acc, 16, c, ldc, m, n, alpha, beta);
+    merge_avx2(acc, 16, c, ldc, m, n, alpha, beta, bias);
 }
 
 
 kdesc lg_kd_avx512 = {.name = "avx512 fp32 14x32", .mr = 14, .nr = 32, .kalign = 1, .esize = 4,
                       .kc = 512, .nc = 0, .l2_bytes = 1 << 20, .pack_a = pack_a_14, .pack_b = pack_b_32,
-                      .kernel = kern_avx512, .pack_b_rows = pack_b_rows_32};
+                      .kernel = kern_avx512, .pack_b_rows = pack_b_rows_32, .pack_a_rows = pack_a_rows_14};
 kdesc lg_kd_avx2 = {.name = "avx2 fp32 6x16", .mr = 6, .nr = 16, .kalign = 1, .esize = 4,
                     .kc = 512, .nc = 0, .l2_bytes = 1 << 20, .pack_a = pack_a_6, .pack_b = pack_b_16,
                     .kernel = kern_avx2};
