@@ -415,6 +415,20 @@ func close(_ a: [Float], _ b: [Double], rtol: Double = 1e-5, atol: Double = 1e-6
             let e = base.prefix(n).map { Foundation.exp(Double($0 - m)) }
             let s = e.reduce(0, +)
             for i in 0..<n { #expect(abs(Double(row[i]) - e[i] / s) < 1e-6, "softmax n \(n), i \(i)") }
+            // softmax backward in place (g == gx, as attention calls it) against float64
+            let y = row.map(Double.init), gIn = (0..<n).map { Float(($0 * 5) % 11) * 0.1 - 0.4 }
+            var gx = gIn
+            row.withUnsafeBufferPointer { yp in gx.withUnsafeMutableBufferPointer { p in
+                lk_softmax_grad_row_f32(yp.baseAddress!, p.baseAddress!, p.baseAddress!, n) } }
+            let dot = (0..<n).map { Double(gIn[$0]) * y[$0] }.reduce(0, +)
+            for i in 0..<n { #expect(abs(Double(gx[i]) - y[i] * (Double(gIn[i]) - dot)) < 1e-6, "softmax grad n \(n), i \(i)") }
+            // the row maximum sees a NaN anywhere (first, last, in the vector part or the tail)
+            for at in Set([0, n / 2, n - 1]) {
+                var withNaN = Array(base.prefix(n))
+                withNaN[at] = .nan
+                #expect(withNaN.withUnsafeBufferPointer { lk_max_f32($0.baseAddress!, n) }.isNaN, "max with NaN at \(at) of \(n)")
+            }
+            #expect(base.prefix(n).withUnsafeBufferPointer { lk_max_f32($0.baseAddress!, n) } == base.prefix(n).max()!)
             // unary shifted backwards: y = x - 1 (output before the input)
             buf = base
             buf.withUnsafeMutableBufferPointer { p in lk_unary_f32(Int32(LK_NEG), p.baseAddress! + 1, p.baseAddress!, n) }
