@@ -96,6 +96,8 @@ typedef struct {
     long mchunk;         // A micro-panels per task
     long nsplit, nchunk; // N split into nsplit ranges of nchunk B micro-panels
     long npanels;
+    int causal;          // LG_CAUSAL_* (0: the whole product)
+    long shift;          // causal: row i of op(A) sees columns (keys) up to i + shift
 } drive_t;
 
 static void task_pack_b(void *ctx, long t, int worker) {
@@ -220,6 +222,22 @@ static void task_compute(void *ctx, long t, int worker) {
             long nrows = tA ? d->kc : mnext, run = tA ? mnext : d->kc;
             const float *base = tA ? d->A + d->k0 * d->lda + inext : d->A + inext * d->lda + d->k0;
             long lpr = (run + 15) / 16, lines = mnext > 0 ? nrows * lpr : 0;
+            // causal products: the part of this K block the panel's rows need (a prefix or a
+            // suffix of K, whole pairs/tiles), and the last column (key) any of its rows sees
+            long klo = 0, kn = d->kcp;
+            if (d->causal == LG_CAUSAL_KPREFIX || d->causal == LG_CAUSAL_KSUFFIX) {
+                long lo = d->causal == LG_CAUSAL_KPREFIX ? 0 : i - d->shift;
+                long hi = d->causal == LG_CAUSAL_KPREFIX ? i + m + d->shift : d->k0 + d->kc;
+                lo = lo - d->k0 < 0 ? 0 : lo - d->k0;
+                hi = hi - d->k0 > d->kc ? d->kc : hi - d->k0;
+                const long al = kd->kalign;
+                lo = lo / al * al;
+                hi = (hi + al - 1) / al * al;
+                if (hi > d->kcp) hi = d->kcp;
+                klo = hi > lo ? lo : 0;
+                kn = hi > lo ? hi - lo : 0;
+            }
+            const char *apart = a + (size_t)klo * mr * kd->esize;
             long nq = q1 - q0, done = 0, row = 0, col = 0;
             for (long q = q0; q < q1; q++) {
                 long j = q * nr;
@@ -232,9 +250,11 @@ static void task_compute(void *ctx, long t, int worker) {
                         row++;
                     }
                 }
+                // a tile wholly past every row's last key is left as it is
+                if (d->causal == LG_CAUSAL_OUT && d->j0 + j >= i + m + d->shift) continue;
                 // the bias goes in with the last K block's store of each tile
-                kd->kernel(d->kcp, a, d->bpack + q * bpanel, crow + j, d->ldc, m, n, d->alpha, beta,
-                           d->last_k && d->bias ? d->bias + d->j0 + j : NULL);
+                kd->kernel(kn, apart, d->bpack + q * bpanel + (size_t)klo * nr * kd->esize, crow + j, d->ldc, m, n,
+                           d->alpha, beta, d->last_k && d->bias ? d->bias + d->j0 + j : NULL);
                 if (d->last_k && d->acc_into)    // K split in turn: never the AVX2 kernel
                     add_rows_avx512(d->acc_into + i * d->ld_acc + d->j0 + j, d->ld_acc, crow + j, d->ldc, m, n);
             }
@@ -264,7 +284,8 @@ static void scale_c(long M, long N, float beta, float *C, long ldc) {
 #define KSPLIT_PARTS 2
 static void drive_blocked(const kdesc *kd, int threads, int transA, int transB, long M, long N, long K,
                           float alpha, const float *A, long lda, const float *B, long ldb, float beta,
-                          const float *bias, float *C, long ldc, float *acc_into, long ld_acc);
+                          const float *bias, float *C, long ldc, float *acc_into, long ld_acc, int causal,
+                          long shift);
 typedef struct {
     const kdesc *kd;
     int transA, transB, threads;
@@ -286,11 +307,11 @@ static void task_ksplit(void *ctx, long t, int worker) {
     const float *b = s->B + (s->transB == LG_TRANS ? k0 : k0 * s->ldb);
     if (t == 0)
         drive_blocked(s->kd, s->threads, s->transA, s->transB, s->M, s->N, kn, s->alpha, a, s->lda, b, s->ldb,
-                      s->beta, s->bias, s->C, s->ldc, NULL, 0);
+                      s->beta, s->bias, s->C, s->ldc, NULL, 0, 0, 0);
     else    // in turn after half 0: each finished tile goes straight into C (no pass over the scratch)
         drive_blocked(s->kd, s->threads, s->transA, s->transB, s->M, s->N, kn, s->alpha, a, s->lda, b, s->ldb,
                       0.0f, NULL, s->scratch + (size_t)(t - 1) * s->M * s->N, s->N,
-                      s->in_turn ? s->C : NULL, s->ldc);
+                      s->in_turn ? s->C : NULL, s->ldc, 0, 0);
 }
 
 #define KSPLIT_ROWS 16
@@ -352,6 +373,12 @@ void lg_gemm_drive(const kdesc *kd, int threads, int transA, int transB, long M,
 void lg_gemm_drive_bias(const kdesc *kd, int threads, int transA, int transB, long M, long N, long K,
                         float alpha, const float *A, long lda, const float *B, long ldb, float beta,
                         const float *bias, float *C, long ldc) {
+    lg_gemm_drive_causal(kd, threads, 0, 0, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, bias, C, ldc);
+}
+
+void lg_gemm_drive_causal(const kdesc *kd, int threads, int causal, long shift, int transA, int transB, long M,
+                          long N, long K, float alpha, const float *A, long lda, const float *B, long ldb,
+                          float beta, const float *bias, float *C, long ldc) {
     if (M <= 0 || N <= 0) return;
     if (K <= 0 || alpha == 0.0f) {
         scale_c(M, N, beta, C, ldc);
@@ -367,17 +394,19 @@ void lg_gemm_drive_bias(const kdesc *kd, int threads, int transA, int transB, lo
     // Small products are not worth waking threads for.
     double work = (double)M * N * K;
     if (work < 96.0 * 96 * 96) threads = 1;
-    if (ksplit_wanted(kd, M, N, K)) {
+    if (!causal && ksplit_wanted(kd, M, N, K)) {
         drive_ksplit(kd, threads, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, bias, C, ldc);
         return;
     }
-    drive_blocked(kd, threads, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, bias, C, ldc, NULL, 0);
+    drive_blocked(kd, threads, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, bias, C, ldc, NULL, 0, causal,
+                  shift);
 }
 
 // The packed loops (M, N, K > 0).
 static void drive_blocked(const kdesc *kd, int threads, int transA, int transB, long M, long N, long K,
                           float alpha, const float *A, long lda, const float *B, long ldb, float beta,
-                          const float *bias, float *C, long ldc, float *acc_into, long ld_acc) {
+                          const float *bias, float *C, long ldc, float *acc_into, long ld_acc, int causal,
+                          long shift) {
     const long mr = kd->mr, nr = kd->nr;
     long kcb = balanced(K, kd->kc, kd->kalign);
     long ncmax = kd->nc > 0 ? kd->nc : kd->l2_bytes / (kcb * kd->esize) / nr * nr;
@@ -385,6 +414,7 @@ static void drive_blocked(const kdesc *kd, int threads, int transA, int transB, 
     long ncb = balanced(N, ncmax, nr);
     drive_t d = {.kd = kd, .transA = transA, .transB = transB, .A = A, .B = B, .lda = lda,
                  .ldb = ldb, .ldc = ldc, .C = C, .alpha = alpha, .M = M, .bias = bias, .acc_into = acc_into,
+                 .causal = causal, .shift = shift,
                  .ld_acc = ld_acc};
     d.mpanels = (M + mr - 1) / mr;
     for (long j0 = 0; j0 < N; j0 += ncb) {
@@ -522,6 +552,15 @@ int lg_gemm_bias(int bf16, int transA, int transB, long M, long N, long K, float
     const kdesc *kd = bf16 ? b_desc(lg_bgemm_kernel()) : s_desc(lg_sgemm_kernel());
     if (!kd) return -1;
     lg_gemm_drive_bias(kd, lg_pool_threads(), transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, bias, C, ldc);
+    return 0;
+}
+
+int lg_gemm_causal(int bf16, int mode, long shift, int transA, int transB, long M, long N, long K, float alpha,
+                   const float *A, long lda, const float *B, long ldb, float beta, float *C, long ldc) {
+    const kdesc *kd = bf16 ? b_desc(lg_bgemm_kernel()) : s_desc(lg_sgemm_kernel());
+    if (!kd) return -1;
+    lg_gemm_drive_causal(kd, lg_pool_threads(), mode, shift, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta,
+                         NULL, C, ldc);
     return 0;
 }
 

@@ -66,6 +66,10 @@ void lg_gemm_drive(const kdesc *kd, int threads, int transA, int transB, long M,
 void lg_gemm_drive_bias(const kdesc *kd, int threads, int transA, int transB, long M, long N, long K,
                         float alpha, const float *A, long lda, const float *B, long ldb, float beta,
                         const float *bias, float *C, long ldc);
+// The same for the causal products of attention (causal = LG_CAUSAL_*, see CGemm.h; 0: all of it).
+void lg_gemm_drive_causal(const kdesc *kd, int threads, int causal, long shift, int transA, int transB, long M,
+                          long N, long K, float alpha, const float *A, long lda, const float *B, long ldb,
+                          float beta, const float *bias, float *C, long ldc);
 // Sets the blocking of kd from the cache sizes (once).
 void lg_kd_tune(kdesc *kd);
 

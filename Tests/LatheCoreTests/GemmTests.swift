@@ -282,6 +282,50 @@ struct GemmTests {
         }
     }
 
+    @Test("causal attention products: skipped tiles untouched, prefix and suffix sums exact, fp32 and bf16")
+    func causalProducts() throws {
+        var rng = RandomGenerator(seed: 31)
+        // (queries, keys, head size): one K block and, with 700 keys, several; shift = keys - queries
+        for (t, s, d) in [(37, 37, 8), (70, 75, 16), (128, 128, 64), (600, 700, 16)] {
+            let shift = s - t
+            for precision in [MatmulPrecision.fp32, .bf16] {
+                let path: Path = precision == .bf16 && Gemm.bf16Kernel != .none ? .bf16(Gemm.bf16Kernel) : .fp32(Gemm.kernel)
+                // scores Q Kᵀ: entries a row sees are exact, the others computed or left as they were
+                let out = GemmCase(m: t, n: s, k: d, tb: true)
+                let Q = randomFloats(out.aCount, &rng), K = randomFloats(out.bCount, &rng)
+                let sentinel = [Float](repeating: .nan, count: out.cCount)
+                var C = sentinel
+                try Q.withUnsafeBufferPointer { q in try K.withUnsafeBufferPointer { k in try C.withUnsafeMutableBufferPointer { c in
+                    try Gemm.gemmCausal(.out, shift: shift, transA: false, transB: true, m: t, n: s, k: d, a: q.baseAddress!, lda: d,
+                                        b: k.baseAddress!, ldb: d, c: c.baseAddress!, ldc: s, precision: precision) } } }
+                let seen = (0..<t).flatMap { i in (0..<min(s, i + 1 + shift)).map { (i, $0) } }
+                #expect(checkGemm(path, out, Q, K, sentinel, C, entries: seen) == 0, "out \(t)x\(s) \(precision)")
+                var skipped = 0
+                for i in 0..<t { for j in min(s, i + 1 + shift)..<s where C[i * s + j].isNaN { skipped += 1 } }
+                if Gemm.kernel != .openblas { #expect(skipped > 0, "no tile was skipped for \(t)x\(s)") }
+                // P zero past each row's last key
+                var P = randomFloats(t * s, &rng, lo: 0, hi: 1)
+                for i in 0..<t { for j in min(s, i + 1 + shift)..<s { P[i * s + j] = 0 } }
+                let pre = GemmCase(m: t, n: d, k: s)
+                let V = randomFloats(pre.bCount, &rng)
+                var O = [Float](repeating: .nan, count: pre.cCount)
+                try P.withUnsafeBufferPointer { p in try V.withUnsafeBufferPointer { v in try O.withUnsafeMutableBufferPointer { o in
+                    try Gemm.gemmCausal(.keyPrefix, shift: shift, transA: false, transB: false, m: t, n: d, k: s, a: p.baseAddress!,
+                                        lda: s, b: v.baseAddress!, ldb: d, c: o.baseAddress!, ldc: d, precision: precision) } } }
+                #expect(checkGemm(path, pre, P, V, [Float](repeating: 0, count: pre.cCount), O) == 0, "prefix \(t)x\(s) \(precision)")
+                // Pᵀ G accumulated into C (alpha, beta = 1): key j's sum starts at query j - shift
+                let suf = GemmCase(m: s, n: d, k: t, ta: true, alpha: 0.5, beta: 1)
+                let G = randomFloats(suf.bCount, &rng), C0 = randomFloats(suf.cCount, &rng)
+                var D = C0
+                try P.withUnsafeBufferPointer { p in try G.withUnsafeBufferPointer { g in try D.withUnsafeMutableBufferPointer { c in
+                    try Gemm.gemmCausal(.keySuffix, shift: shift, transA: true, transB: false, m: s, n: d, k: t, alpha: 0.5,
+                                        a: p.baseAddress!, lda: s, b: g.baseAddress!, ldb: d, beta: 1, c: c.baseAddress!, ldc: d,
+                                        precision: precision) } } }
+                #expect(checkGemm(path, suf, P, G, C0, D) == 0, "suffix \(t)x\(s) \(precision)")
+            }
+        }
+    }
+
     @Test("NaN and Inf propagate; beta = 0 ignores NaN in C; fp32 keeps denormals")
     func ieee() throws {
         // m = 20 takes the packed kernels, m = 12 the unpacked few-row path

@@ -87,6 +87,21 @@ int lg_bgemm_batched_offsets(int transA, int transB, long M, long N, long K, flo
 int lg_gemm_bias(int bf16, int transA, int transB, long M, long N, long K, float alpha, const float *A,
                  long lda, const float *B, long ldb, float beta, const float *bias, float *C, long ldc);
 
+// Causal attention's products, where row i of op(A) (a query, or a key when op(A) = Pᵀ) relates to
+// keys up to i + shift only (shift = keys - queries), so work past that is skipped:
+//   LG_CAUSAL_OUT: C = Q Kᵀ-like (columns are keys): tiles of C wholly past every row's last key
+//     are not computed and those entries of C are left as they were (callers overwrite them);
+//   LG_CAUSAL_KPREFIX: C = P V-like (K runs over keys): row i's sum stops after key i + shift
+//     (op(A) must be 0 past it);
+//   LG_CAUSAL_KSUFFIX: C = Pᵀ dO-like (rows are keys, K runs over queries): row j's sum starts at
+//     query j - shift (op(A) must be 0 before it).
+// The ranges are cut at micro-tile granularity (work inside a tile that straddles the limit is
+// still done, on zeros). Returns -1 when the kernel is not available (the caller computes the
+// whole product, which gives the same C for KPREFIX/KSUFFIX and a superset for OUT).
+enum { LG_CAUSAL_NONE = 0, LG_CAUSAL_OUT = 1, LG_CAUSAL_KPREFIX = 2, LG_CAUSAL_KSUFFIX = 3 };
+int lg_gemm_causal(int bf16, int mode, long shift, int transA, int transB, long M, long N, long K, float alpha,
+                   const float *A, long lda, const float *B, long ldb, float beta, float *C, long ldc);
+
 // Single-threaded reference-style kernels for tests: run one path without the dispatcher.
 // kernel is an LG_SGEMM_* / LG_BGEMM_* code; returns -1 if the CPU lacks it.
 int lg_sgemm_with(int kernel, int threads, int transA, int transB, long M, long N, long K,

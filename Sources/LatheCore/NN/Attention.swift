@@ -38,9 +38,20 @@ extension F {
         let qp = qc.floatPointer, kp = kc.floatPointer, vp = vc.floatPointer, op = out.floatPointer, pp = probs.floatPointer
         let mp = maskC?.floatPointer
         let shift = s - t
-        // causal attention works in blocks of 32 query rows so that the products skip the
-        // keys no row of the block sees (about 40% of the work at 128 positions)
-        let block = causal && t > 32 ? 32 : max(t, 1)
+        // One product of each kind per head. Causal ones skip, tile by tile, the keys no row of a
+        // tile sees (about 40% of the work at 128 positions): each operand is packed once per head
+        // (blocks of 32 query rows, each its own product, packed K and V again for every block).
+        func mm(_ mode: Gemm.Causal, transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float,
+                c: UnsafeMutablePointer<Float>, ldc: Int) throws(LatheError) {
+            if causal {
+                try Gemm.gemmCausal(mode, shift: shift, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                                    a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, precision: precision)
+            } else {
+                try Gemm.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b,
+                              ldb: ldb, beta: beta, c: c, ldc: ldc, precision: precision)
+            }
+        }
         // one task per (batch, key/value head): its query heads share K and V, and its
         // gradients for K and V are written by no other task
         let tasks = bsz * kvHeads
@@ -54,31 +65,25 @@ extension F {
                     let kbh = kp + b * s * ldk + kh * d
                     let vbh = vp + b * s * ldk + kh * d
                     let pbh = pp + ((b * heads + h) * t) * s
-                    // causal: blocks of query rows, each against only the keys its last row sees
-                    var i0 = 0
-                    while i0 < t {
-                        let i1 = min(t, i0 + block)
-                        let lim = causal ? min(s, i1 + shift) : s
-                        try Gemm.gemm(transA: false, transB: true, m: i1 - i0, n: lim, k: d, alpha: sc, a: qbh + i0 * ldq, lda: ldq,
-                                      b: kbh, ldb: ldk, beta: 0, c: pbh + i0 * s, ldc: s, precision: precision)
-                        for i in i0..<i1 {
-                            let row = pbh + i * s
-                            // keys past the causal limit get probability 0 without computing exp
-                            let rl = causal ? min(s, i + 1 + shift) : s
-                            var any = rl > 0
-                            if let mp {
-                                any = false
-                                for j in 0..<rl {
-                                    if mp[b * s + j] == 0 { row[j] = -.infinity } else { any = true }
-                                }
+                    // scores; with causal, past each row's last key they are left unset
+                    try mm(.out, transA: false, transB: true, m: t, n: s, k: d, alpha: sc, a: qbh, lda: ldq,
+                           b: kbh, ldb: ldk, beta: 0, c: pbh, ldc: s)
+                    for i in 0..<t {
+                        let row = pbh + i * s
+                        // keys past the causal limit get probability 0 without computing exp
+                        let rl = causal ? min(s, i + 1 + shift) : s
+                        var any = rl > 0
+                        if let mp {
+                            any = false
+                            for j in 0..<rl {
+                                if mp[b * s + j] == 0 { row[j] = -.infinity } else { any = true }
                             }
-                            if any { lk_softmax_row_f32(row, row, rl) } else { row.initialize(repeating: 0, count: rl) }
-                            if rl < s { (row + rl).initialize(repeating: 0, count: s - rl) }
                         }
-                        try Gemm.gemm(transA: false, transB: false, m: i1 - i0, n: d, k: lim, alpha: 1, a: pbh + i0 * s, lda: s,
-                                      b: vbh, ldb: ldk, beta: 0, c: op + (b * t + i0) * ldq + h * d, ldc: ldq, precision: precision)
-                        i0 = i1
+                        if any { lk_softmax_row_f32(row, row, rl) } else { row.initialize(repeating: 0, count: rl) }
+                        if rl < s { (row + rl).initialize(repeating: 0, count: s - rl) }
                     }
+                    try mm(.keyPrefix, transA: false, transB: false, m: t, n: d, k: s, alpha: 1, a: pbh, lda: s,
+                           b: vbh, ldb: ldk, beta: 0, c: op + b * t * ldq + h * d, ldc: ldq)
                 }
             } catch {
                 lock.lock(); failure = failure ?? (error as? LatheError ?? LatheError("\(error)")); lock.unlock()
@@ -112,31 +117,24 @@ extension F {
                             let pbh = pp + ((b * heads + h) * t) * s
                             let gbh = gp + b * t * ldq + h * d
                             let dvh = dvp + b * s * ldk + kh * d, dkh = dkp + b * s * ldk + kh * d
-                            var i0 = 0
-                            while i0 < t {
-                                let i1 = min(t, i0 + block), rows = i1 - i0
-                                let lim = causal ? min(s, i1 + shift) : s
-                                let pb = pbh + i0 * s, db = dP + i0 * s
-                                // dV += Pᵀ dO
-                                try Gemm.gemm(transA: true, transB: false, m: lim, n: d, k: rows, alpha: 1, a: pb, lda: s,
-                                              b: gbh + i0 * ldq, ldb: ldq, beta: 1, c: dvh, ldc: ldk, precision: precision)
-                                // dP = dO Vᵀ
-                                try Gemm.gemm(transA: false, transB: true, m: rows, n: lim, k: d, alpha: 1, a: gbh + i0 * ldq, lda: ldq,
-                                              b: vbh, ldb: ldk, beta: 0, c: db, ldc: s, precision: precision)
-                                // dS = P * (dP - rowsum(dP * P)) over the keys each row sees (P is 0 past them);
-                                // the scale goes into the next products
-                                for i in i0..<i1 {
-                                    let rl = causal ? min(s, i + 1 + shift) : s
-                                    lk_softmax_grad_row_f32(pbh + i * s, dP + i * s, dP + i * s, rl)
-                                    if rl < lim { (dP + i * s + rl).initialize(repeating: 0, count: lim - rl) }
-                                }
-                                // dQ = scale dS K ; dK += scale dSᵀ Q
-                                try Gemm.gemm(transA: false, transB: false, m: rows, n: d, k: lim, alpha: sc, a: db, lda: s, b: kbh, ldb: ldk,
-                                              beta: 0, c: dqp + (b * t + i0) * ldq + h * d, ldc: ldq, precision: precision)
-                                try Gemm.gemm(transA: true, transB: false, m: lim, n: d, k: rows, alpha: sc, a: db, lda: s,
-                                              b: qbh + i0 * ldq, ldb: ldq, beta: 1, c: dkh, ldc: ldk, precision: precision)
-                                i0 = i1
+                            // dV += Pᵀ dO (key j's sum starts at the first query that sees it)
+                            try mm(.keySuffix, transA: true, transB: false, m: s, n: d, k: t, alpha: 1, a: pbh, lda: s,
+                                   b: gbh, ldb: ldq, beta: 1, c: dvh, ldc: ldk)
+                            // dP = dO Vᵀ, unset past each row's last key
+                            try mm(.out, transA: false, transB: true, m: t, n: s, k: d, alpha: 1, a: gbh, lda: ldq,
+                                   b: vbh, ldb: ldk, beta: 0, c: dP, ldc: s)
+                            // dS = P * (dP - rowsum(dP * P)) over the keys each row sees, 0 past them;
+                            // the scale goes into the next products
+                            for i in 0..<t {
+                                let rl = causal ? min(s, i + 1 + shift) : s
+                                lk_softmax_grad_row_f32(pbh + i * s, dP + i * s, dP + i * s, rl)
+                                if rl < s { (dP + i * s + rl).initialize(repeating: 0, count: s - rl) }
                             }
+                            // dQ = scale dS K ; dK += scale dSᵀ Q
+                            try mm(.keyPrefix, transA: false, transB: false, m: t, n: d, k: s, alpha: sc, a: dP, lda: s,
+                                   b: kbh, ldb: ldk, beta: 0, c: dqp + b * t * ldq + h * d, ldc: ldq)
+                            try mm(.keySuffix, transA: true, transB: false, m: s, n: d, k: t, alpha: sc, a: dP, lda: s,
+                                   b: qbh, ldb: ldq, beta: 1, c: dkh, ldc: ldk)
                         }
                     } catch {
                         lock.lock(); failure = failure ?? (error as? LatheError ?? LatheError("\(error)")); lock.unlock()

@@ -157,6 +157,25 @@ public enum Gemm {
         lk_sgemm(ta, tb, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
+    /// Causal attention's products (see `lg_gemm_causal`): `.out` skips tiles of C past every
+    /// row's last key (those entries are left as they were), `.keyPrefix` / `.keySuffix` stop or
+    /// start each row's sum at its causal limit (op(A) must be 0 beyond it). Row i of op(A) sees
+    /// keys up to i + shift. Without Lathe's kernels the whole product is computed.
+    public enum Causal: Int32, Sendable { case out = 1, keyPrefix = 2, keySuffix = 3 }
+
+    public static func gemmCausal(_ mode: Causal, shift: Int, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+                                  alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                                  beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
+                                  precision: MatmulPrecision = .fp32) throws(LatheError) {
+        let ta = transA ? Int32(LK_TRANS) : Int32(LK_NO_TRANS)
+        let tb = transB ? Int32(LK_TRANS) : Int32(LK_NO_TRANS)
+        if precision == .bf16,
+           lg_gemm_causal(1, mode.rawValue, shift, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) == 0 { return }
+        if lg_gemm_causal(0, mode.rawValue, shift, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) == 0 { return }
+        try gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                 beta: beta, c: c, ldc: ldc, precision: .fp32)
+    }
+
     /// `offsets.count` products at element offsets (A, B, C) from the base pointers, spread
     /// over the thread pool one product per task when there are many.
     static func gemmBatched(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
