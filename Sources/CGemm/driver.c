@@ -154,6 +154,25 @@ __attribute__((target("avx512f"))) static void add_rows_avx512(float *dst, long 
     }
 }
 
+// Causal products (LG_CAUSAL_KPREFIX / KSUFFIX): the part [klo, klo + kn) of this K block (in
+// whole pairs/tiles of kalign, within kcp) that a micro-panel's rows [i, i + m) of op(A) need;
+// the whole block otherwise.
+static void causal_krange(const drive_t *d, long i, long m, long *klo, long *kn) {
+    *klo = 0;
+    *kn = d->kcp;
+    if (d->causal != LG_CAUSAL_KPREFIX && d->causal != LG_CAUSAL_KSUFFIX) return;
+    long lo = d->causal == LG_CAUSAL_KPREFIX ? 0 : i - d->shift;
+    long hi = d->causal == LG_CAUSAL_KPREFIX ? i + m + d->shift : d->k0 + d->kc;
+    lo = lo - d->k0 < 0 ? 0 : lo - d->k0;
+    hi = hi - d->k0 > d->kc ? d->kc : hi - d->k0;
+    const long al = d->kd->kalign;
+    lo = lo / al * al;
+    hi = (hi + al - 1) / al * al;
+    if (hi > d->kcp) hi = d->kcp;
+    *klo = hi > lo ? lo : 0;
+    *kn = hi > lo ? hi - lo : 0;
+}
+
 static void task_compute(void *ctx, long t, int worker) {
     (void)worker;
     drive_t *d = ctx;
@@ -186,8 +205,12 @@ static void task_compute(void *ctx, long t, int worker) {
     for (long g0 = p0; g0 < p1; g0 += group) {
         long g1 = g0 + group < p1 ? g0 + group : p1;
         if (group == 1) {
-            long i = g0 * mr;
-            kd->pack_a(d->transA, d->A, d->lda, i, d->M - i < mr ? d->M - i : mr, d->k0, d->kc, d->kcp, ap);
+            // (causal: only the part of K the panel's rows use)
+            long i = g0 * mr, m = d->M - i < mr ? d->M - i : mr, klo, kn;
+            causal_krange(d, i, m, &klo, &kn);
+            long len = d->kc - klo < kn ? d->kc - klo : kn;
+            if (kn > 0)
+                kd->pack_a(d->transA, d->A, d->lda, i, m, d->k0 + klo, len, kn, ap + (size_t)klo * mr * kd->esize);
         } else if (arows) {
             long i = g0 * mr, m = g1 * mr < d->M ? g1 * mr - i : d->M - i;
             kd->pack_a_rows(d->A, d->lda, i, m, d->k0, d->kc, d->kcp, ap, apanel);
@@ -222,21 +245,8 @@ static void task_compute(void *ctx, long t, int worker) {
             long nrows = tA ? d->kc : mnext, run = tA ? mnext : d->kc;
             const float *base = tA ? d->A + d->k0 * d->lda + inext : d->A + inext * d->lda + d->k0;
             long lpr = (run + 15) / 16, lines = mnext > 0 ? nrows * lpr : 0;
-            // causal products: the part of this K block the panel's rows need (a prefix or a
-            // suffix of K, whole pairs/tiles), and the last column (key) any of its rows sees
-            long klo = 0, kn = d->kcp;
-            if (d->causal == LG_CAUSAL_KPREFIX || d->causal == LG_CAUSAL_KSUFFIX) {
-                long lo = d->causal == LG_CAUSAL_KPREFIX ? 0 : i - d->shift;
-                long hi = d->causal == LG_CAUSAL_KPREFIX ? i + m + d->shift : d->k0 + d->kc;
-                lo = lo - d->k0 < 0 ? 0 : lo - d->k0;
-                hi = hi - d->k0 > d->kc ? d->kc : hi - d->k0;
-                const long al = kd->kalign;
-                lo = lo / al * al;
-                hi = (hi + al - 1) / al * al;
-                if (hi > d->kcp) hi = d->kcp;
-                klo = hi > lo ? lo : 0;
-                kn = hi > lo ? hi - lo : 0;
-            }
+            long klo, kn;
+            causal_krange(d, i, m, &klo, &kn);
             const char *apart = a + (size_t)klo * mr * kd->esize;
             long nq = q1 - q0, done = 0, row = 0, col = 0;
             for (long q = q0; q < q1; q++) {
