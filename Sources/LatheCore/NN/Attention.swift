@@ -96,7 +96,8 @@ extension F {
                 _ = (qc, kc, vc, probs)
                 let gc = g.contiguous()
                 let dq = Tensor(uninitialized: qc.shape, dtype: .float32)
-                // dK and dV accumulate; each task zeroes the slice only it writes (in parallel)
+                // dK and dV: the first query head of each key/value head writes them (beta 0), the
+                // others of its group add to them; each task owns its slice
                 let dk = Tensor(uninitialized: kc.shape, dtype: .float32), dv = Tensor(uninitialized: vc.shape, dtype: .float32)
                 let gp = gc.floatPointer, dqp = dq.floatPointer, dkp = dk.floatPointer, dvp = dv.floatPointer
                 var failure: LatheError? = nil
@@ -105,12 +106,9 @@ extension F {
                     let b = task / kvHeads, kh = task % kvHeads
                     let dP = UnsafeMutablePointer<Float>.allocate(capacity: t * s)
                     defer { dP.deallocate() }
-                    for j in 0..<s {
-                        (dvp + (b * s + j) * ldk + kh * d).initialize(repeating: 0, count: d)
-                        (dkp + (b * s + j) * ldk + kh * d).initialize(repeating: 0, count: d)
-                    }
                     do {
                         for h in (kh * group)..<((kh + 1) * group) {
+                            let acc: Float = h == kh * group ? 0 : 1
                             let qbh = qp + b * t * ldq + h * d
                             let kbh = kp + b * s * ldk + kh * d
                             let vbh = vp + b * s * ldk + kh * d
@@ -119,7 +117,7 @@ extension F {
                             let dvh = dvp + b * s * ldk + kh * d, dkh = dkp + b * s * ldk + kh * d
                             // dV += Pᵀ dO (key j's sum starts at the first query that sees it)
                             try mm(.keySuffix, transA: true, transB: false, m: s, n: d, k: t, alpha: 1, a: pbh, lda: s,
-                                   b: gbh, ldb: ldq, beta: 1, c: dvh, ldc: ldk)
+                                   b: gbh, ldb: ldq, beta: acc, c: dvh, ldc: ldk)
                             // dP = dO Vᵀ, unset past each row's last key
                             try mm(.out, transA: false, transB: true, m: t, n: s, k: d, alpha: 1, a: gbh, lda: ldq,
                                    b: vbh, ldb: ldk, beta: 0, c: dP, ldc: s)
@@ -134,7 +132,7 @@ extension F {
                             try mm(.keyPrefix, transA: false, transB: false, m: t, n: d, k: s, alpha: sc, a: dP, lda: s,
                                    b: kbh, ldb: ldk, beta: 0, c: dqp + b * t * ldq + h * d, ldc: ldq)
                             try mm(.keySuffix, transA: true, transB: false, m: s, n: d, k: t, alpha: sc, a: dP, lda: s,
-                                   b: qbh, ldb: ldq, beta: 1, c: dkh, ldc: ldk)
+                                   b: qbh, ldb: ldq, beta: acc, c: dkh, ldc: ldk)
                         }
                     } catch {
                         lock.lock(); failure = failure ?? (error as? LatheError ?? LatheError("\(error)")); lock.unlock()
