@@ -1,10 +1,12 @@
 // The BLIS-style GEMM driver shared by every kernel family, and the public entry points.
 //
-// Loops (per K block of kc and N block of nc):
+// Loops (per K block of kc, then per N block of nc):
 //   1. pack the B block (kc x nc) into nr-wide micro-panels, in parallel over micro-panels;
 //   2. in parallel over chunks of A micro-panels (mr rows; and over N ranges when M is small):
 //      pack one A micro-panel (stays in L1) and sweep it over the B micro-panels (the B
-//      block stays in L2), calling the micro-kernel on each mr x nr tile of C.
+//      block stays in L2), calling the micro-kernel on each mr x nr tile of C. With several
+//      N blocks the first packs every A micro-panel of the K block into a shared buffer and
+//      the others read it from there.
 // kc is sized so an A micro-panel fills about half of L1, nc so the B block fills about half
 // of L2. Edge tiles are computed into a local buffer and merged with masks, so any M, N, K and any
 // leading dimensions work; K is never padded with data (only with zeros in both operands),
@@ -25,7 +27,7 @@ typedef struct {
     void *p;
     size_t cap;
 } buf_t;
-static _Thread_local buf_t tl_bufB, tl_bufA, tl_bufC;
+static _Thread_local buf_t tl_bufB, tl_bufA, tl_bufC, tl_bufAall;
 
 // Packing buffers are a few MiB at most; running out of memory for them aborts, like the
 // rest of Lathe's allocations (a product must never return half computed).
@@ -96,6 +98,8 @@ typedef struct {
     long mchunk;         // A micro-panels per task
     long nsplit, nchunk; // N split into nsplit ranges of nchunk B micro-panels
     long npanels;
+    char *apack;         // every A micro-panel of the K block, shared by its N blocks (NULL: per task)
+    int apack_fill;      // this N block packs them (the first); later ones only read
     int causal;          // LG_CAUSAL_* (0: the whole product)
     long shift;          // causal: row i of op(A) sees columns (keys) up to i + shift
 } drive_t;
@@ -199,12 +203,16 @@ static void task_compute(void *ctx, long t, int worker) {
         group = (long)((size_t)kd->l2_bytes / apanel);
         if (group < 8) group = 8;
     }
-    char *ap = buf_get(&tl_bufA, group * apanel + 64);
+    char *ap = d->apack ? NULL : buf_get(&tl_bufA, group * apanel + 64);
+    const int packing = !d->apack || d->apack_fill;
     float beta = d->beta;
     if (kd->begin) kd->begin();
     for (long g0 = p0; g0 < p1; g0 += group) {
         long g1 = g0 + group < p1 ? g0 + group : p1;
-        if (group == 1) {
+        if (d->apack) ap = d->apack + (size_t)g0 * apanel;
+        if (!packing) {
+            // packed by the first N block
+        } else if (group == 1) {
             // (causal: only the part of K the panel's rows use)
             long i = g0 * mr, m = d->M - i < mr ? d->M - i : mr, klo, kn;
             causal_krange(d, i, m, &klo, &kn);
@@ -238,7 +246,7 @@ static void task_compute(void *ctx, long t, int worker) {
             // prefetches stalled behind the kernel's B stream and were partly evicted before use:
             // on Zen 4, T1 makes cold-A products 2-9% faster (bf16 dX = dY·W 9%, fp32 5%). Doing
             // the same for the next group of transposed panels made packing slower.
-            long inext = (group == 1 && p + 1 < p1) ? i + mr : -1;
+            long inext = (packing && group == 1 && p + 1 < p1) ? i + mr : -1;
             long mnext = inext >= 0 ? (d->M - inext < mr ? d->M - inext : mr) : 0;
             const int tA = d->transA == LG_TRANS;
             // the next panel's source as `nrows` runs of `run` floats, lda apart
@@ -427,11 +435,20 @@ static void drive_blocked(const kdesc *kd, int threads, int transA, int transB, 
                  .causal = causal, .shift = shift,
                  .ld_acc = ld_acc};
     d.mpanels = (M + mr - 1) / mr;
-    for (long j0 = 0; j0 < N; j0 += ncb) {
-        long nc = N - j0 < ncb ? N - j0 : ncb;
-        for (long k0 = 0; k0 < K; k0 += kcb) {
-            long kc = K - k0 < kcb ? K - k0 : kcb;
-            long kcp = (kc + kd->kalign - 1) / kd->kalign * kd->kalign;
+    // With several N blocks, A is packed once per K block into one buffer that every N block
+    // reads (N blocks inner: each tile still gets its K blocks in order, so the sums are the same
+    // as with K inner); repacking A per N block cost the fp32 products with N = 1024 four packings
+    // of A. Not when N is split over tasks (M small), where tasks share panels.
+    const int share_a = N > ncb && (d.mpanels >= 4L * threads || threads == 1);
+    const long kcbp = (kcb + kd->kalign - 1) / kd->kalign * kd->kalign;
+    char *apack_all = share_a ? buf_get(&tl_bufAall, (size_t)d.mpanels * kcbp * mr * kd->esize + 64) : NULL;
+    for (long k0 = 0; k0 < K; k0 += kcb) {
+        long kc = K - k0 < kcb ? K - k0 : kcb;
+        long kcp = (kc + kd->kalign - 1) / kd->kalign * kd->kalign;
+        for (long j0 = 0; j0 < N; j0 += ncb) {
+            long nc = N - j0 < ncb ? N - j0 : ncb;
+            d.apack = apack_all;
+            d.apack_fill = j0 == 0;
             d.k0 = k0;
             d.kc = kc;
             d.kcp = kcp;
