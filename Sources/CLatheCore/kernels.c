@@ -417,7 +417,34 @@ static inline float lk_sign(float x) { return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0
     for (long k = i; k < n; k++) m = x[k] > m ? x[k] : m;                                \
     return m;
 
+// Adam / AdamW (decoupled weight decay) on one contiguous tensor.
+#define ADAM_BODY                                                                        \
+    float ib1 = 1.0f - b1, ib2 = 1.0f - b2;                                              \
+    float rbc1 = 1.0f / bc1, rbc2 = 1.0f / bc2;                                          \
+    if (decoupled) {                                                                     \
+        float decay = 1.0f - lr * wd;                                                    \
+        VLOOP {                                                                          \
+            float gi = g[i];                                                             \
+            float mi = b1 * m[i] + ib1 * gi;                                             \
+            float vi = b2 * v[i] + ib2 * gi * gi;                                        \
+            m[i] = mi;                                                                   \
+            v[i] = vi;                                                                   \
+            p[i] = p[i] * decay - lr * (mi * rbc1) / (sqrtf(vi * rbc2) + eps);           \
+        }                                                                                \
+    } else {                                                                             \
+        VLOOP {                                                                          \
+            float gi = g[i] + wd * p[i];                                                 \
+            float mi = b1 * m[i] + ib1 * gi;                                             \
+            float vi = b2 * v[i] + ib2 * gi * gi;                                        \
+            m[i] = mi;                                                                   \
+            v[i] = vi;                                                                   \
+            p[i] -= lr * (mi * rbc1) / (sqrtf(vi * rbc2) + eps);                         \
+        }                                                                                \
+    }
+
 #define DEFINE_LN_VARIANT(SFX, ATTR)                                                     \
+    ATTR static void adam_##SFX(float *p, const float *g, float *m, float *v, long n, float lr, float b1, \
+                                float b2, float eps, float wd, int decoupled, float bc1, float bc2) { ADAM_BODY } \
     ATTR static void smgrad_##SFX(const float *y, const float *g, float *gx, long n) { SMGRAD_BODY } \
     ATTR static float rowmax_##SFX(const float *x, long n) { MAX_BODY }                  \
     ATTR static void lnrow_##SFX(const float *x, const float *w, const float *b, float *y, long n, \
@@ -665,6 +692,10 @@ void lk_log_softmax_row_f32(const float *x, float *y, long n) {
     lk_binary_scalar_f32(LK_SUB, x, lse, y, n);
 }
 void lk_softmax_grad_row_f32(const float *y, const float *g, float *gx, long n) { DISPATCH(smgrad, y, g, gx, n) }
+void lk_adam_step(float *p, const float *g, float *m, float *v, long n, float lr, float b1, float b2,
+                  float eps, float wd, int decoupled, float bc1, float bc2) {
+    DISPATCH(adam, p, g, m, v, n, lr, b1, b2, eps, wd, decoupled, bc1, bc2)
+}
 void lk_log_softmax_grad_row_f32(const float *y, const float *g, float *gx, long n) {
     float s = lk_sum_f32(g, n);
     for (long i = 0; i < n; i++) gx[i] = g[i] - lk_exp(y[i]) * s;

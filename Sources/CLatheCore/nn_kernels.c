@@ -42,31 +42,7 @@ float lk_xent_row(const float *logits, long n, long target, float smoothing, flo
     return loss;
 }
 
-void lk_adam_step(float *p, const float *g, float *m, float *v, long n, float lr, float b1, float b2,
-                  float eps, float wd, int decoupled, float bc1, float bc2) {
-    float ib1 = 1.0f - b1, ib2 = 1.0f - b2;
-    float rbc1 = 1.0f / bc1, rbc2 = 1.0f / bc2;
-    if (decoupled) {
-        float decay = 1.0f - lr * wd;
-        VLOOP {
-            float gi = g[i];
-            float mi = b1 * m[i] + ib1 * gi;
-            float vi = b2 * v[i] + ib2 * gi * gi;
-            m[i] = mi;
-            v[i] = vi;
-            p[i] = p[i] * decay - lr * (mi * rbc1) / (sqrtf(vi * rbc2) + eps);
-        }
-    } else {
-        VLOOP {
-            float gi = g[i] + wd * p[i];
-            float mi = b1 * m[i] + ib1 * gi;
-            float vi = b2 * v[i] + ib2 * gi * gi;
-            m[i] = mi;
-            v[i] = vi;
-            p[i] -= lr * (mi * rbc1) / (sqrtf(vi * rbc2) + eps);
-        }
-    }
-}
+// lk_adam_step is in kernels.c (vectorized per SIMD level).
 
 void lk_sgd_step(float *p, const float *g, float *buf, long n, float lr, float momentum, float dampening,
                  float wd, int nesterov, int first) {

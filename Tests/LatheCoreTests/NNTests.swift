@@ -220,6 +220,30 @@ import Testing
         // first step: m_hat = g, v_hat = g^2 -> update = lr * g/(|g| + eps) = lr * sign(g)
         let expect: [Double] = [1 * (1 - 0.001) - 0.1 * 0.5 / (0.5 + 1e-8), -2 * (1 - 0.001) + 0.1 * 1 / (1 + 1e-8)]
         #expect(close(p.toFloatArray(), expect, rtol: 1e-6, atol: 1e-7))
+        // three steps of AdamW and of Adam (L2 decay in the gradient) on 37 values (vector body and
+        // tail), against float64 formulas
+        for kind in [Optimizer.Kind.adamw, .adam] {
+            let n = 37
+            let start = (0..<n).map { Float(($0 * 7) % 11) * 0.3 - 1.4 }
+            let w = Tensor(floats: start, shape: [n])
+            try w.setRequiresGrad(true)
+            let o = try Optimizer(kind, params: [("w", w)], lr: 0.01, weightDecay: 0.1)
+            var P = start.map(Double.init), M = [Double](repeating: 0, count: n), V = M
+            for t in 1...3 {
+                let g = (0..<n).map { Float((($0 + t) * 5) % 13) * 0.2 - 1.1 }
+                w.grad = Tensor(floats: g, shape: [n])
+                try o.step()
+                let bc1 = 1 - Foundation.pow(0.9, Double(t)), bc2 = 1 - Foundation.pow(0.999, Double(t))
+                for i in 0..<n {
+                    var gi = Double(g[i])
+                    if kind == .adam { gi += 0.1 * P[i] } else { P[i] *= 1 - 0.01 * 0.1 }
+                    M[i] = 0.9 * M[i] + 0.1 * gi
+                    V[i] = 0.999 * V[i] + 0.001 * gi * gi
+                    P[i] -= 0.01 * (M[i] / bc1) / ((V[i] / bc2).squareRoot() + 1e-8)
+                }
+            }
+            #expect(close(w.toFloatArray(), P, rtol: 1e-5, atol: 1e-6), "\(kind)")
+        }
         // SGD with momentum 0.9, Nesterov
         let q = Tensor(floats: [1], shape: [1])
         try q.setRequiresGrad(true)
