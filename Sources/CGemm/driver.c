@@ -409,6 +409,12 @@ void lg_gemm_drive_causal(const kdesc *kd, int threads, int causal, long shift, 
         if (bias) add_rows(C, ldc, bias, 0, M, N);
         return;
     }
+    // Few columns: the same path on the transposed product
+    if (N <= LG_SMALL_M && !causal && kd != &lg_kd_avx2 &&
+        lg_small_n_gemm(kd->esize == 2, threads, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) == 0) {
+        if (bias) add_rows(C, ldc, bias, 0, M, N);
+        return;
+    }
     // Small products are not worth waking threads for.
     double work = (double)M * N * K;
     if (work < 96.0 * 96 * 96) threads = 1;

@@ -58,6 +58,11 @@ void merge_avx512(const float *acc, int ld, float *c, long ldc, long m, long n, 
 int lg_small_gemm(int bf16, int threads, int transA, int transB, long M, long N, long K, float alpha,
                   const float *A, long lda, const float *B, long ldb, float beta, float *C, long ldc);
 
+// Products with N <= LG_SMALL_M columns and more rows, as Cᵀ = op(B)ᵀ op(A)ᵀ on the few-rows path
+// (bf16: operands rounded to bf16). Returns -1 when it does not apply.
+int lg_small_n_gemm(int bf16, int threads, int transA, int transB, long M, long N, long K, float alpha,
+                    const float *A, long lda, const float *B, long ldb, float beta, float *C, long ldc);
+
 // Runs C = alpha op(A) op(B) + beta C with kernel family `kd` over up to `threads` threads.
 void lg_gemm_drive(const kdesc *kd, int threads, int transA, int transB, long M, long N, long K,
                    float alpha, const float *A, long lda, const float *B, long ldb, float beta,

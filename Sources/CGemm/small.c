@@ -17,20 +17,23 @@
 
 #define SM_TARGET_NOBF __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma")))
 
-static _Thread_local float *sm_buf;
-static _Thread_local size_t sm_cap;
+typedef struct {
+    float *p;
+    size_t cap;
+} sm_buf_t;
+static _Thread_local sm_buf_t sm_a, sm_ct;
 
-static float *sm_get(size_t n) {
-    if (sm_cap < n) {
-        free(sm_buf);
-        sm_buf = aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
-        if (!sm_buf) {
+static float *sm_get(sm_buf_t *b, size_t n) {
+    if (b->cap < n) {
+        free(b->p);
+        b->p = aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
+        if (!b->p) {
             fprintf(stderr, "lathe: out of memory allocating %zu bytes for a matrix product\n", n * sizeof(float));
             abort();
         }
-        sm_cap = n;
+        b->cap = n;
     }
-    return sm_buf;
+    return b->p;
 }
 
 // x rounded to bf16 and back (nearest even, NaN kept quiet), on 16 lanes.
@@ -178,7 +181,7 @@ int lg_small_gemm(int bf16, int threads, int transA, int transB, long M, long N,
     small_t s = {.bf16 = bf16, .transB = transB, .M = M, .N = N, .K = K, .alpha = alpha, .beta = beta,
                  .A = A, .lda = lda, .B = B, .ldb = ldb, .C = C, .ldc = ldc};
     if (transA == LG_TRANS || bf16) {
-        float *buf = sm_get((size_t)M * K);
+        float *buf = sm_get(&sm_a, (size_t)M * K);
         small_copy_a(transA, bf16, A, lda, M, K, buf);
         s.A = buf;
         s.lda = K;
@@ -195,5 +198,30 @@ int lg_small_gemm(int bf16, int threads, int transA, int transB, long M, long N,
         s.jchunk = N;
         small_task(&s, 0, 0);
     }
+    return 0;
+}
+
+// C[i][j] = ct[j][i] + beta C[i][j] (beta == 0: C not read).
+static void transpose_back(const float *ct, long M, long N, float beta, float *C, long ldc) {
+    for (long i = 0; i < M; i++) {
+        float *c = C + i * ldc;
+        if (beta == 0.0f) for (long j = 0; j < N; j++) c[j] = ct[j * M + i];
+        else for (long j = 0; j < N; j++) c[j] = ct[j * M + i] + beta * c[j];
+    }
+}
+
+// Few columns (N <= 16, M larger: a LoRA adapter's x·Aᵀ, g·B and gᵀ·u with rank 8): the packed
+// kernels would fill a 32-wide tile with padding, so Cᵀ = op(B)ᵀ op(A)ᵀ is computed by the
+// few-rows path into a scratch and written back transposed (alpha applied there, beta here).
+int lg_small_n_gemm(int bf16, int threads, int transA, int transB, long M, long N, long K, float alpha,
+                    const float *A, long lda, const float *B, long ldb, float beta, float *C, long ldc) {
+    if (N > LG_SMALL_M || M <= LG_SMALL_M || N <= 0 || K <= 0 || alpha == 0.0f) return -1;
+    if (!(lg_cpu_features() & LG_CPU_AVX512)) return -1;
+    float *ct = sm_get(&sm_ct, (size_t)N * M);
+    // op(B)ᵀ is B read the other way; op(A)ᵀ likewise
+    int ta2 = transB == LG_TRANS ? LG_NO_TRANS : LG_TRANS;
+    int tb2 = transA == LG_TRANS ? LG_NO_TRANS : LG_TRANS;
+    if (lg_small_gemm(bf16, threads, ta2, tb2, N, M, K, alpha, B, ldb, A, lda, 0.0f, ct, M) != 0) return -1;
+    transpose_back(ct, M, N, beta, C, ldc);
     return 0;
 }

@@ -204,6 +204,25 @@ struct GemmTests {
         }
     }
 
+    @Test("few columns (LoRA rank 8 and 16): all transposes, strides, alpha/beta, 1 and 2 threads")
+    func fewColumns() throws {
+        var rng = RandomGenerator(seed: 17)
+        // x·Aᵀ (2048×8 from 2048×256 and 8×256), g·B, gᵀ·u, and odd sizes around 16 columns
+        let shapes = [(2048, 8, 256), (300, 16, 1024), (17, 1, 5), (129, 15, 33), (64, 3, 1500)]
+        for (m, n, k) in shapes {
+            for t in 0..<4 {
+                let c = GemmCase(m: m, n: n, k: k, ta: t & 1 == 1, tb: t & 2 == 2,
+                                 pad: (t, 3 - t, t % 2), alpha: t == 3 ? -2 : 1, beta: [0, 1, 0.75, 0][t])
+                let A = randomFloats(c.aCount, &rng), B = randomFloats(c.bCount, &rng)
+                let C0 = randomFloats(c.cCount, &rng)
+                for p in Path.all {
+                    let C = try runPath(p, c, A, B, C0, threads: 1 + t % 2)
+                    #expect(checkGemm(p, c, A, B, C0, C) == 0, "\(p) \(c)")
+                }
+            }
+        }
+    }
+
     @Test("long-K products (split in halves of K): float64 reference, same bits with 1, 2 and 3 threads")
     func longK() throws {
         var rng = RandomGenerator(seed: 11)
