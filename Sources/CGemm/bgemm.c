@@ -312,49 +312,111 @@ AMX_TARGET static void amx_begin(void) {
 }
 AMX_TARGET static void amx_end(void) { _tile_release(); }
 
+// The micro-kernel's body, written once over the tile operations so that the same code runs
+// on the hardware (kern_amx) and, for tests on CPUs without AMX, on a C model of the tile
+// registers and TDPBF16PS (kern_amx_emulated, below).
+#define AMX_KERNEL_BODY(LOADD, ZERO, DP, STORED)                                                  \
+    {                                                                                             \
+        const char *a = ap, *b = bp;                                                              \
+        const long sc = ldc * 4;                                                                  \
+        int direct = m == 32 && n == 32 && alpha == 1.0f && (beta == 0.0f || beta == 1.0f) && !bias; \
+        if (direct && beta == 1.0f) {                                                             \
+            LOADD(0, c, sc);                                                                      \
+            LOADD(1, c + 16, sc);                                                                 \
+            LOADD(2, c + 16 * ldc, sc);                                                           \
+            LOADD(3, c + 16 * ldc + 16, sc);                                                      \
+        } else {                                                                                  \
+            ZERO(0);                                                                              \
+            ZERO(1);                                                                              \
+            ZERO(2);                                                                              \
+            ZERO(3);                                                                              \
+        }                                                                                         \
+        long nb = kcp / 32;                                                                       \
+        for (long kb = 0; kb < nb; kb++) {                                                        \
+            LOADD(4, a, 64);                                                                      \
+            LOADD(6, b, 64);                                                                      \
+            LOADD(5, a + 1024, 64);                                                               \
+            DP(0, 4, 6);                                                                          \
+            LOADD(7, b + 1024, 64);                                                               \
+            DP(2, 5, 6);                                                                          \
+            DP(1, 4, 7);                                                                          \
+            DP(3, 5, 7);                                                                          \
+            a += 2048;                                                                            \
+            b += 2048;                                                                            \
+        }                                                                                         \
+        if (direct) {                                                                             \
+            STORED(0, c, sc);                                                                     \
+            STORED(1, c + 16, sc);                                                                \
+            STORED(2, c + 16 * ldc, sc);                                                          \
+            STORED(3, c + 16 * ldc + 16, sc);                                                     \
+            return;                                                                               \
+        }                                                                                         \
+        float t[32 * 32] __attribute__((aligned(64)));                                            \
+        STORED(0, t, 128);                                                                        \
+        STORED(1, t + 16, 128);                                                                   \
+        STORED(2, t + 16 * 32, 128);                                                              \
+        STORED(3, t + 16 * 32 + 16, 128);                                                         \
+        merge_avx512(t, 32, c, ldc, m, n, alpha, beta, bias);                                     \
+    }
+
 AMX_TARGET static void kern_amx(long kcp, const void *ap, const void *bp, float *c, long ldc,
-                                long m, long n, float alpha, float beta, const float *bias) {
-    const char *a = ap, *b = bp;
-    const long sc = ldc * 4;
-    int direct = m == 32 && n == 32 && alpha == 1.0f && (beta == 0.0f || beta == 1.0f) && !bias;
-    if (direct && beta == 1.0f) {
-        _tile_loadd(0, c, sc);
-        _tile_loadd(1, c + 16, sc);
-        _tile_loadd(2, c + 16 * ldc, sc);
-        _tile_loadd(3, c + 16 * ldc + 16, sc);
-    } else {
-        _tile_zero(0);
-        _tile_zero(1);
-        _tile_zero(2);
-        _tile_zero(3);
-    }
-    long nb = kcp / 32;
-    for (long kb = 0; kb < nb; kb++) {
-        _tile_loadd(4, a, 64);
-        _tile_loadd(6, b, 64);
-        _tile_loadd(5, a + 1024, 64);
-        _tile_dpbf16ps(0, 4, 6);
-        _tile_loadd(7, b + 1024, 64);
-        _tile_dpbf16ps(2, 5, 6);
-        _tile_dpbf16ps(1, 4, 7);
-        _tile_dpbf16ps(3, 5, 7);
-        a += 2048;
-        b += 2048;
-    }
-    if (direct) {
-        _tile_stored(0, c, sc);
-        _tile_stored(1, c + 16, sc);
-        _tile_stored(2, c + 16 * ldc, sc);
-        _tile_stored(3, c + 16 * ldc + 16, sc);
-        return;
-    }
-    float t[32 * 32] __attribute__((aligned(64)));
-    _tile_stored(0, t, 128);
-    _tile_stored(1, t + 16, 128);
-    _tile_stored(2, t + 16 * 32, 128);
-    _tile_stored(3, t + 16 * 32 + 16, 128);
-    merge_avx512(t, 32, c, ldc, m, n, alpha, beta, bias);
+                                long m, long n, float alpha, float beta, const float *bias)
+    AMX_KERNEL_BODY(_tile_loadd, _tile_zero, _tile_dpbf16ps, _tile_stored)
+
+// ---- a C model of the tile registers, for testing the AMX path without AMX ---------------
+// Eight tiles of 16 rows x 64 bytes per thread (the palette amx_begin configures), and
+// TDPBF16PS as the Intel SDM defines it: for each row m of the destination and each column n,
+// two fp32 accumulators (even and odd bf16 of the pairs) start at zero, take one FMA per pair
+// k with DAZ and FTZ and round-to-nearest-even, and their sum is added to dst[m][n].
+// The hardware's summation inside an instruction may differ in rounding; the tests compare
+// with a float64 reference under the bf16 tolerance, so they check the packing layouts, the
+// tile indexing and the driver with AMX's 32 x 32 geometry, not the silicon.
+typedef struct {
+    uint32_t row[16][16];
+} em_tile_t;
+static _Thread_local em_tile_t em_tiles[8] __attribute__((aligned(64)));
+
+static void em_loadd(int t, const void *p, long stride) {
+    for (int r = 0; r < 16; r++) memcpy(em_tiles[t].row[r], (const char *)p + r * stride, 64);
 }
+static void em_stored(int t, void *p, long stride) {
+    for (int r = 0; r < 16; r++) memcpy((char *)p + r * stride, em_tiles[t].row[r], 64);
+}
+static void em_zero(int t) { memset(&em_tiles[t], 0, sizeof em_tiles[t]); }
+
+// bf16 halves of 16 pairs as fp32 (even: low halves, odd: high halves), denormals as zero.
+BF_TARGET static inline __m512 em_half(__m512i pairs, int odd) {
+    __m512i u = odd ? _mm512_and_si512(pairs, _mm512_set1_epi32((int)0xffff0000u)) : _mm512_slli_epi32(pairs, 16);
+    __m512i expo = _mm512_and_si512(u, _mm512_set1_epi32(0x7f800000));
+    __mmask16 den = _mm512_cmpeq_epi32_mask(expo, _mm512_setzero_si512());
+    u = _mm512_mask_and_epi32(u, den, u, _mm512_set1_epi32((int)0x80000000u));
+    return _mm512_castsi512_ps(u);
+}
+BF_TARGET static inline __m512 em_ftz(__m512 x) {
+    __m512i u = _mm512_castps_si512(x);
+    __m512i expo = _mm512_and_si512(u, _mm512_set1_epi32(0x7f800000));
+    __mmask16 den = _mm512_cmpeq_epi32_mask(expo, _mm512_setzero_si512());
+    return _mm512_castsi512_ps(_mm512_mask_and_epi32(u, den, u, _mm512_set1_epi32((int)0x80000000u)));
+}
+BF_TARGET static void em_dpbf16ps(int d, int ta, int tb) {
+    em_tile_t *dst = &em_tiles[d];
+    const em_tile_t *A = &em_tiles[ta], *B = &em_tiles[tb];
+    for (int m = 0; m < 16; m++) {
+        __m512 even = _mm512_setzero_ps(), odd = _mm512_setzero_ps();
+        for (int k = 0; k < 16; k++) {
+            __m512i bk = _mm512_loadu_si512(B->row[k]);
+            __m512i ak = _mm512_set1_epi32((int)A->row[m][k]);
+            even = em_ftz(_mm512_fmadd_ps(em_half(ak, 0), em_half(bk, 0), even));
+            odd = em_ftz(_mm512_fmadd_ps(em_half(ak, 1), em_half(bk, 1), odd));
+        }
+        __m512 cur = _mm512_loadu_ps((const float *)dst->row[m]);
+        _mm512_storeu_ps((float *)dst->row[m], em_ftz(_mm512_add_ps(cur, em_ftz(_mm512_add_ps(even, odd)))));
+    }
+}
+
+BF_TARGET static void kern_amx_emulated(long kcp, const void *ap, const void *bp, float *c, long ldc,
+                                        long m, long n, float alpha, float beta, const float *bias)
+    AMX_KERNEL_BODY(em_loadd, em_zero, em_dpbf16ps, em_stored)
 
 kdesc lg_kd_avx512bf16 = {.name = "avx512_bf16 14x32", .mr = 14, .nr = 32, .kalign = 2, .esize = 2,
                           .kc = 512, .nc = 0, .l2_bytes = 1 << 20, .pack_a = pack_a_avx, .pack_b = pack_b_avx,
@@ -362,3 +424,6 @@ kdesc lg_kd_avx512bf16 = {.name = "avx512_bf16 14x32", .mr = 14, .nr = 32, .kali
 kdesc lg_kd_amx = {.name = "amx bf16 32x32", .mr = 32, .nr = 32, .kalign = 32, .esize = 2,
                    .kc = 512, .nc = 0, .l2_bytes = 1 << 20, .pack_a = pack_a_amx, .pack_b = pack_b_amx,
                    .kernel = kern_amx, .begin = amx_begin, .end = amx_end};
+kdesc lg_kd_amx_emulated = {.name = "amx bf16 32x32 (tile instructions emulated, for tests)", .mr = 32, .nr = 32,
+                            .kalign = 32, .esize = 2, .kc = 512, .nc = 0, .l2_bytes = 1 << 20,
+                            .pack_a = pack_a_amx, .pack_b = pack_b_amx, .kernel = kern_amx_emulated};

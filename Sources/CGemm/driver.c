@@ -508,7 +508,7 @@ static int s_supported(int k) {
 static int b_supported(int k) {
     int f = lg_cpu_features();
     if (k == LG_BGEMM_AMX) return (f & LG_CPU_AMX_BF16) && lg_amx_enable();
-    if (k == LG_BGEMM_AVX512BF16) return (f & LG_CPU_AVX512_BF16) != 0;
+    if (k == LG_BGEMM_AVX512BF16 || k == LG_BGEMM_AMX_EMULATED) return (f & LG_CPU_AVX512_BF16) != 0;
     return k == LG_BGEMM_NONE;
 }
 
@@ -517,6 +517,7 @@ static void select_kernels(void) {
     lg_kd_tune(&lg_kd_avx2);
     lg_kd_tune(&lg_kd_avx512bf16);
     lg_kd_tune(&lg_kd_amx);
+    lg_kd_tune(&lg_kd_amx_emulated);
     const char *e = getenv("LATHE_GEMM");
     if (s_supported(LG_SGEMM_AVX512)) s_auto = LG_SGEMM_AVX512;
     else if (s_supported(LG_SGEMM_AVX2)) s_auto = LG_SGEMM_AVX2;
@@ -530,6 +531,7 @@ static void select_kernels(void) {
     if (eb && *eb) {
         if (!strcmp(eb, "none")) b_auto = LG_BGEMM_NONE;
         else if (!strcmp(eb, "avx512bf16") && b_supported(LG_BGEMM_AVX512BF16)) b_auto = LG_BGEMM_AVX512BF16;
+        else if (!strcmp(eb, "amx-emulated") && b_supported(LG_BGEMM_AMX_EMULATED)) b_auto = LG_BGEMM_AMX_EMULATED;
     }
 }
 
@@ -563,6 +565,7 @@ static const kdesc *s_desc(int k) {
 }
 static const kdesc *b_desc(int k) {
     if (k == LG_BGEMM_AMX) return &lg_kd_amx;
+    if (k == LG_BGEMM_AMX_EMULATED) return &lg_kd_amx_emulated;
     if (k == LG_BGEMM_AVX512BF16) return &lg_kd_avx512bf16;
     return NULL;
 }

@@ -45,7 +45,7 @@ typedef struct kdesc {
     void (*end)(void);
 } kdesc;
 
-extern kdesc lg_kd_avx512, lg_kd_avx2, lg_kd_avx512bf16, lg_kd_amx;
+extern kdesc lg_kd_avx512, lg_kd_avx2, lg_kd_avx512bf16, lg_kd_amx, lg_kd_amx_emulated;
 
 // C[0:m, 0:n] = alpha * acc + beta * C (+ bias[0:n] on every row when bias != NULL) with AVX-512
 // masks (acc row stride ld, 64-byte aligned).

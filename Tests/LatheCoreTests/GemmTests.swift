@@ -71,7 +71,7 @@ enum Path: CustomStringConvertible {
         }
     }
     static var all: [Path] {
-        [.fp32(.avx512), .fp32(.avx2), .bf16(.amx), .bf16(.avx512bf16)].filter { $0.supported }
+        [.fp32(.avx512), .fp32(.avx2), .bf16(.amx), .bf16(.avx512bf16), .bf16(.amxEmulated)].filter { $0.supported }
     }
 }
 

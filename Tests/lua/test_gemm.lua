@@ -119,3 +119,41 @@ T.test("bad precision is rejected", function()
   T.raises(function() return tensor.mm(a, a, {precision = "fp16"}) end, "bad option 'precision'")
   T.raises(function() return a:matmul(a, {precison = "bf16"}) end, "did you mean 'precision'")
 end)
+
+T.test("bf16 training on the AMX path (tile instructions emulated without AMX) tracks fp32", function()
+  -- One process with LATHE_GEMM_BF16=amx-emulated: the AMX packing, 32x32 tiles, causal
+  -- attention products and driver, with TDPBF16PS modelled in C on AVX512_BF16 CPUs. On a CPU
+  -- with AMX the hardware kernel serves bf16 by default and the fp32-tracking test in
+  -- test_train.lua covers it.
+  local code = [[
+    local text = string.rep("the quick brown fox jumps over the lazy dog. ", 30)
+    local ids = {}
+    for i = 1, #text do ids[i] = text:byte(i) end
+    local data = train.windows(ids, 32)
+    print(lathe.blas().bf16)
+    for _, precision in ipairs({"fp32", "bf16"}) do
+      local g = nn.gpt{vocab = 256, layers = 2, dim = 64, heads = 4, seq = 32, seed = 4}
+      local h = train.fit{model = g, train = data, epochs = 3, batch_size = 8, lr = 3e-3, seed = 1,
+                          precision = precision, quiet = true}
+      print(table.concat(h.loss, " "))
+    end
+  ]]
+  local out, err, status = T.run("LATHE_GEMM_BF16=amx-emulated " .. T.sh_quote(T.bin) .. " -e " .. T.sh_quote(code))
+  T.eq(status, 0, err)
+  local name, l32, l16 = out:match("^(.-)\n(.-)\n(.-)\n")
+  if not lathe.blas().cpu:match("avx512_bf16") then
+    T.ok(not name:match("emulated"), "no AVX512_BF16: the emulated kernel is not offered: " .. name)
+    return
+  end
+  T.ok(name:match("amx bf16 32x32 %(tile instructions emulated"), name)
+  local a, b = {}, {}
+  for x in l32:gmatch("%S+") do a[#a + 1] = tonumber(x) end
+  for x in l16:gmatch("%S+") do b[#b + 1] = tonumber(x) end
+  T.eq(#a, #b)
+  T.ok(#a >= 10, "steps: " .. #a)
+  local worst = 0
+  for i = 1, #a do worst = math.max(worst, math.abs(a[i] - b[i]) / a[i]) end
+  T.ok(worst < 0.01, "largest relative difference per step " .. worst)
+  T.ok(worst > 0, "bf16 losses identical to fp32 (bf16 path not taken?)")
+  T.ok(b[#b] < 0.8 * b[1], "bf16 training learns: " .. b[1] .. " -> " .. b[#b])
+end)

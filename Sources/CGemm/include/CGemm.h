@@ -39,12 +39,15 @@ int lg_amx_enable(void);
 // ---- Kernel selection ---------------------------------------------------------------------
 // fp32 kernels
 enum { LG_SGEMM_FALLBACK = 0, LG_SGEMM_AVX2 = 1, LG_SGEMM_AVX512 = 2 };
-// bf16 kernels
-enum { LG_BGEMM_NONE = 0, LG_BGEMM_AVX512BF16 = 1, LG_BGEMM_AMX = 2 };
+// bf16 kernels. LG_BGEMM_AMX_EMULATED runs the AMX packing, driver geometry and micro-kernel
+// code with the tile instructions modelled in C (on AVX512_BF16 CPUs): for testing the AMX
+// path on machines without AMX; never chosen automatically.
+enum { LG_BGEMM_NONE = 0, LG_BGEMM_AVX512BF16 = 1, LG_BGEMM_AMX = 2, LG_BGEMM_AMX_EMULATED = 3 };
 
 // The kernel in use. At first use it is chosen from the CPU and the environment variable
 // LATHE_GEMM: "openblas" (fp32 falls back to OpenBLAS), "avx2", "avx512", "lathe"/unset
-// (best available). LATHE_GEMM_BF16 = "avx512bf16" | "amx" | "none" forces the bf16 kernel.
+// (best available). LATHE_GEMM_BF16 = "avx512bf16" | "amx" | "none" | "amx-emulated" forces the
+// bf16 kernel.
 int lg_sgemm_kernel(void);
 int lg_bgemm_kernel(void);
 // Forces a kernel (tests, benchmarks). Returns the kernel actually set (a kernel the CPU

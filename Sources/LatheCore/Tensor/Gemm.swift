@@ -32,19 +32,24 @@ public enum Gemm {
         }
     }
 
-    /// The bf16 kernels (`none`: bf16 products run in fp32).
+    /// The bf16 kernels (`none`: bf16 products run in fp32; `amxEmulated`: the AMX path with
+    /// the tile instructions modelled in C, for testing it on CPUs without AMX; slow, never
+    /// chosen automatically).
     public enum BF16Kernel: String, Sendable, CaseIterable {
         case none, avx512bf16, amx
+        case amxEmulated = "amx-emulated"
         var code: Int32 {
             switch self {
             case .none: return Int32(LG_BGEMM_NONE)
             case .avx512bf16: return Int32(LG_BGEMM_AVX512BF16)
             case .amx: return Int32(LG_BGEMM_AMX)
+            case .amxEmulated: return Int32(LG_BGEMM_AMX_EMULATED)
             }
         }
         init(code: Int32) {
             switch code {
             case Int32(LG_BGEMM_AMX): self = .amx
+            case Int32(LG_BGEMM_AMX_EMULATED): self = .amxEmulated
             case Int32(LG_BGEMM_AVX512BF16): self = .avx512bf16
             default: self = .none
             }
@@ -69,7 +74,7 @@ public enum Gemm {
         let f = lg_cpu_features()
         switch k {
         case .none: return true
-        case .avx512bf16: return f & Int32(LG_CPU_AVX512_BF16) != 0
+        case .avx512bf16, .amxEmulated: return f & Int32(LG_CPU_AVX512_BF16) != 0
         case .amx: return f & Int32(LG_CPU_AMX_BF16) != 0 && lg_amx_enable() != 0
         }
     }
