@@ -241,8 +241,24 @@ BF_TARGET static void pack_b_amx(int trans, const float *B, long ldb, long k0, l
 // ---- AVX512_BF16 micro-kernel: 14 x 32, VDPBF16PS ------------------------------------------
 #define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13)
 
+#define ROWS4(X) X(0) X(1) X(2) X(3)
+#define ROWS8(X) ROWS4(X) X(4) X(5) X(6) X(7)
+BF_TARGET static void kern_avx512bf16_r4(long kcp, const void *ap, const void *bp, float *c, long ldc,
+                                         long m, long n, float alpha, float beta, const float *bias);
+BF_TARGET static void kern_avx512bf16_r8(long kcp, const void *ap, const void *bp, float *c, long ldc,
+                                         long m, long n, float alpha, float beta, const float *bias);
+
 BF_TARGET static void kern_avx512bf16(long kcp, const void *ap, const void *bp, float *c, long ldc,
                                       long m, long n, float alpha, float beta, const float *bias) {
+    // the last micro-panel of M with few rows: skip the padding rows' products
+    if (m <= 4) {
+        kern_avx512bf16_r4(kcp, ap, bp, c, ldc, m, n, alpha, beta, bias);
+        return;
+    }
+    if (m <= 8) {
+        kern_avx512bf16_r8(kcp, ap, bp, c, ldc, m, n, alpha, beta, bias);
+        return;
+    }
     const uint32_t *a = ap;
     const uint32_t *b = bp;
 #define DECL(i) __m512 c##i##a = _mm512_setzero_ps(), c##i##b = _mm512_setzero_ps();
@@ -290,6 +306,33 @@ BF_TARGET static void kern_avx512bf16(long kcp, const void *ap, const void *bp, 
         ROWS(ST1)
     }
 }
+
+// Tails: the first R rows of a 14-row packed panel (R = 4, 8), merged through a tile.
+#define KERN_BF16_TAIL(NAME, RL, R)                                                               \
+    BF_TARGET static void NAME(long kcp, const void *ap, const void *bp, float *c, long ldc,       \
+                               long m, long n, float alpha, float beta, const float *bias) {      \
+        const uint32_t *a = ap;                                                                   \
+        const uint32_t *b = bp;                                                                   \
+        RL(DECL)                                                                                  \
+        for (long i = 0; i < m; i++) {                                                            \
+            _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);                               \
+            _mm_prefetch((const char *)(c + i * ldc + n - 1), _MM_HINT_T0);                       \
+        }                                                                                         \
+        long np = kcp / 2;                                                                        \
+        _Pragma("clang loop unroll_count(2)")                                                     \
+        for (long p = 0; p < np; p++) {                                                          \
+            __m512bh b0 = (__m512bh)_mm512_load_si512((const void *)b);                           \
+            __m512bh b1 = (__m512bh)_mm512_load_si512((const void *)(b + 16));                    \
+            RL(STEP)                                                                              \
+            a += 14;                                                                              \
+            b += 32;                                                                              \
+        }                                                                                         \
+        float acc[R * 32] __attribute__((aligned(64)));                                           \
+        RL(DUMP)                                                                                  \
+        merge_avx512(acc, 32, c, ldc, m, n, alpha, beta, bias);                                   \
+    }
+KERN_BF16_TAIL(kern_avx512bf16_r4, ROWS4, 4)
+KERN_BF16_TAIL(kern_avx512bf16_r8, ROWS8, 8)
 
 // ---- AMX micro-kernel: 32 x 32 (2 x 2 tiles of 16 x 16 fp32), TDPBF16PS ------------------
 #define AMX_TARGET __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512vl,avx512dq")))
