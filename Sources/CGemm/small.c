@@ -216,6 +216,8 @@ static void transpose_back(const float *ct, long M, long N, float beta, float *C
 int lg_small_n_gemm(int bf16, int threads, int transA, int transB, long M, long N, long K, float alpha,
                     const float *A, long lda, const float *B, long ldb, float beta, float *C, long ldc) {
     if (N > LG_SMALL_M || M <= LG_SMALL_M || N <= 0 || K <= 0 || alpha == 0.0f) return -1;
+    // the scratch is kept per thread: past 16 MiB the packed path serves (no large buffer kept)
+    if ((size_t)N * (size_t)M > ((size_t)4 << 20)) return -1;
     if (!(lg_cpu_features() & LG_CPU_AVX512)) return -1;
     float *ct = sm_get(&sm_ct, (size_t)N * M);
     // op(B)ᵀ is B read the other way; op(A)ᵀ likewise

@@ -221,6 +221,14 @@ struct GemmTests {
                 }
             }
         }
+        // past the few-columns path's scratch limit (4 Mi entries of C) the packed path serves
+        let c = GemmCase(m: 300_001, n: 15, k: 3, ta: true, pad: (1, 0, 2), beta: 0.75)
+        let A = randomFloats(c.aCount, &rng), B = randomFloats(c.bCount, &rng), C0 = randomFloats(c.cCount, &rng)
+        let entries = (0..<2000).map { _ in (Int(rng.next() % UInt64(c.m)), Int(rng.next() % UInt64(c.n))) }
+        for p in Path.all {
+            let C = try runPath(p, c, A, B, C0, threads: 2)
+            #expect(checkGemm(p, c, A, B, C0, C, entries: entries) == 0, "\(p) \(c)")
+        }
     }
 
     @Test("long-K products (split in halves of K): float64 reference, same bits with 1, 2 and 3 threads")
