@@ -186,6 +186,24 @@ BF_TARGET static void pack_a_avx(int trans, const float *A, long lda, long i0, l
     if (trans == LG_TRANS) pack_pairs(LAY_AVX_A, 14, A, 1, lda, i0, m, k0, kc, kcp, dst);
     else pack_pairs(LAY_AVX_A, 14, A, lda, 1, i0, m, k0, kc, kcp, dst);
 }
+// A row-major panel for kern_avx512bf16_rm: row r's pairs at r * (kcp / 2), rows past m zero.
+// Only for A not transposed (the driver picks lg_kd_avx512bf16_rm for nothing else): each
+// source row is converted start to end, no transposes.
+BF_TARGET static void pack_a_avx_rm(int trans, const float *A, long lda, long i0, long m, long k0, long kc, long kcp,
+                                    void *dst) {
+    (void)trans;
+    const long np = kcp / 2;
+    for (long r = 0; r < 14; r++) {
+        uint32_t *o = (uint32_t *)dst + r * np;
+        if (r >= m) {
+            memset(o, 0, (size_t)np * 4);
+            continue;
+        }
+        const float *src = A + (i0 + r) * lda + k0;
+        for (long pb = 0; pb < np; pb += 16)
+            _mm512_mask_storeu_epi32(o + pb, lg_mask16(np - pb), cvt_pairs(src + 2 * pb, kc - 2 * pb));
+    }
+}
 BF_TARGET static void pack_b_avx(int trans, const float *B, long ldb, long k0, long kc, long kcp, long j0, long n, void *dst) {
     if (trans == LG_TRANS) pack_pairs(LAY_AVX_B, 32, B, ldb, 1, j0, n, k0, kc, kcp, dst);
     else pack_pairs(LAY_AVX_B, 32, B, 1, ldb, j0, n, k0, kc, kcp, dst);
@@ -243,96 +261,137 @@ BF_TARGET static void pack_b_amx(int trans, const float *B, long ldb, long k0, l
 
 #define ROWS4(X) X(0) X(1) X(2) X(3)
 #define ROWS8(X) ROWS4(X) X(4) X(5) X(6) X(7)
-BF_TARGET static void kern_avx512bf16_r4(long kcp, const void *ap, const void *bp, float *c, long ldc,
-                                         long m, long n, float alpha, float beta, const float *bias);
-BF_TARGET static void kern_avx512bf16_r8(long kcp, const void *ap, const void *bp, float *c, long ldc,
-                                         long m, long n, float alpha, float beta, const float *bias);
 
-BF_TARGET static void kern_avx512bf16(long kcp, const void *ap, const void *bp, float *c, long ldc,
-                                      long m, long n, float alpha, float beta, const float *bias) {
-    // the last micro-panel of M with few rows: skip the padding rows' products
-    if (m <= 4) {
-        kern_avx512bf16_r4(kcp, ap, bp, c, ldc, m, n, alpha, beta, bias);
-        return;
-    }
-    if (m <= 8) {
-        kern_avx512bf16_r8(kcp, ap, bp, c, ldc, m, n, alpha, beta, bias);
-        return;
-    }
-    const uint32_t *a = ap;
-    const uint32_t *b = bp;
+// The kernel family is written once over three macros for the packed A panel: APRE declares
+// the pointers, XEL(i, x) broadcasts row i's pair at the current k into x, AADV moves to the
+// next pair. Two A
+// layouts: pair-major (LAY_AVX_A, 14 rows' pairs per k: what transposed A packs into directly)
+// and row-major (each row's pairs contiguous: what a non-transposed A packs into without
+// transposes, see pack_a_avx_rm).
 #define DECL(i) __m512 c##i##a = _mm512_setzero_ps(), c##i##b = _mm512_setzero_ps();
-    ROWS(DECL)
-    for (long i = 0; i < m; i++) {
-        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
-        _mm_prefetch((const char *)(c + i * ldc + n - 1), _MM_HINT_T0);
-    }
-    long np = kcp / 2;
-#pragma clang loop unroll_count(2)
-    for (long p = 0; p < np; p++) {
-        __m512bh b0 = (__m512bh)_mm512_load_si512((const void *)b);
-        __m512bh b1 = (__m512bh)_mm512_load_si512((const void *)(b + 16));
-#define STEP(i) { __m512bh x = (__m512bh)_mm512_set1_epi32((int)a[i]); \
+#define STEP(i) { __m512bh x; XEL(i, x) \
         c##i##a = _mm512_dpbf16_ps(c##i##a, x, b0); c##i##b = _mm512_dpbf16_ps(c##i##b, x, b1); }
-        ROWS(STEP)
-        a += 14;
-        b += 32;
-    }
-    if (m < 14 || n < 32) {
-        float acc[14 * 32] __attribute__((aligned(64)));
 #define DUMP(i) _mm512_store_ps(acc + i * 32, c##i##a); _mm512_store_ps(acc + i * 32 + 16, c##i##b);
-        ROWS(DUMP)
-        merge_avx512(acc, 32, c, ldc, m, n, alpha, beta, bias);
-        return;
-    }
-    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-    if (bias) {    // (alpha acc + beta C) + bias, the order of the unfused bias pass
-        __m512 ba = _mm512_loadu_ps(bias), bb = _mm512_loadu_ps(bias + 16);
-        if (beta == 0.0f) {
 #define ST0B(i) _mm512_storeu_ps(c + i * ldc, _mm512_add_ps(_mm512_mul_ps(va, c##i##a), ba)); \
                 _mm512_storeu_ps(c + i * ldc + 16, _mm512_add_ps(_mm512_mul_ps(va, c##i##b), bb));
-            ROWS(ST0B)
-        } else {
 #define ST1B(i) _mm512_storeu_ps(c + i * ldc, _mm512_add_ps(_mm512_fmadd_ps(vb, _mm512_loadu_ps(c + i * ldc), _mm512_mul_ps(va, c##i##a)), ba)); \
                 _mm512_storeu_ps(c + i * ldc + 16, _mm512_add_ps(_mm512_fmadd_ps(vb, _mm512_loadu_ps(c + i * ldc + 16), _mm512_mul_ps(va, c##i##b)), bb));
-            ROWS(ST1B)
-        }
-    } else if (beta == 0.0f) {
 #define ST0(i) _mm512_storeu_ps(c + i * ldc, _mm512_mul_ps(va, c##i##a)); _mm512_storeu_ps(c + i * ldc + 16, _mm512_mul_ps(va, c##i##b));
-        ROWS(ST0)
-    } else {
 #define ST1(i) _mm512_storeu_ps(c + i * ldc, _mm512_fmadd_ps(vb, _mm512_loadu_ps(c + i * ldc), _mm512_mul_ps(va, c##i##a))); \
                _mm512_storeu_ps(c + i * ldc + 16, _mm512_fmadd_ps(vb, _mm512_loadu_ps(c + i * ldc + 16), _mm512_mul_ps(va, c##i##b)));
-        ROWS(ST1)
+
+// The k loop over the rows RL.
+#define KLOOP(RL)                                                                                 \
+    RL(DECL)                                                                                      \
+    for (long i = 0; i < m; i++) {                                                                \
+        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);                                   \
+        _mm_prefetch((const char *)(c + i * ldc + n - 1), _MM_HINT_T0);                           \
+    }                                                                                             \
+    const uint32_t *b = bp;                                                                       \
+    long np = kcp / 2;                                                                            \
+    _Pragma("clang loop unroll_count(2)")                                                         \
+    for (long p = 0; p < np; p++) {                                                              \
+        __m512bh b0 = (__m512bh)_mm512_load_si512((const void *)b);                               \
+        __m512bh b1 = (__m512bh)_mm512_load_si512((const void *)(b + 16));                       \
+        RL(STEP)                                                                                  \
+        AADV                                                                                      \
+        b += 32;                                                                                  \
     }
-}
 
 // Tails: the first R rows of a 14-row packed panel (R = 4, 8), merged through a tile.
 #define KERN_BF16_TAIL(NAME, RL, R)                                                               \
     BF_TARGET static void NAME(long kcp, const void *ap, const void *bp, float *c, long ldc,       \
                                long m, long n, float alpha, float beta, const float *bias) {      \
-        const uint32_t *a = ap;                                                                   \
-        const uint32_t *b = bp;                                                                   \
-        RL(DECL)                                                                                  \
-        for (long i = 0; i < m; i++) {                                                            \
-            _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);                               \
-            _mm_prefetch((const char *)(c + i * ldc + n - 1), _MM_HINT_T0);                       \
-        }                                                                                         \
-        long np = kcp / 2;                                                                        \
-        _Pragma("clang loop unroll_count(2)")                                                     \
-        for (long p = 0; p < np; p++) {                                                          \
-            __m512bh b0 = (__m512bh)_mm512_load_si512((const void *)b);                           \
-            __m512bh b1 = (__m512bh)_mm512_load_si512((const void *)(b + 16));                    \
-            RL(STEP)                                                                              \
-            a += 14;                                                                              \
-            b += 32;                                                                              \
-        }                                                                                         \
+        APRE                                                                                      \
+        KLOOP(RL)                                                                                 \
         float acc[R * 32] __attribute__((aligned(64)));                                           \
         RL(DUMP)                                                                                  \
         merge_avx512(acc, 32, c, ldc, m, n, alpha, beta, bias);                                   \
     }
-KERN_BF16_TAIL(kern_avx512bf16_r4, ROWS4, 4)
-KERN_BF16_TAIL(kern_avx512bf16_r8, ROWS8, 8)
+
+// 14 x 32; the last micro-panel of M with few rows runs a tail (the padding rows' products
+// skipped).
+#define KERN_BF16(NAME, T4, T8)                                                                   \
+    KERN_BF16_TAIL(T4, ROWS4, 4)                                                                  \
+    KERN_BF16_TAIL(T8, ROWS8, 8)                                                                  \
+    BF_TARGET static void NAME(long kcp, const void *ap, const void *bp, float *c, long ldc,       \
+                               long m, long n, float alpha, float beta, const float *bias) {      \
+        if (m <= 4) {                                                                             \
+            T4(kcp, ap, bp, c, ldc, m, n, alpha, beta, bias);                                     \
+            return;                                                                               \
+        }                                                                                         \
+        if (m <= 8) {                                                                             \
+            T8(kcp, ap, bp, c, ldc, m, n, alpha, beta, bias);                                     \
+            return;                                                                               \
+        }                                                                                         \
+        APRE                                                                                      \
+        KLOOP(ROWS)                                                                               \
+        if (m < 14 || n < 32) {                                                                   \
+            float acc[14 * 32] __attribute__((aligned(64)));                                      \
+            ROWS(DUMP)                                                                            \
+            merge_avx512(acc, 32, c, ldc, m, n, alpha, beta, bias);                               \
+            return;                                                                               \
+        }                                                                                         \
+        __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);                             \
+        if (bias) { /* (alpha acc + beta C) + bias, the order of the unfused bias pass */         \
+            __m512 ba = _mm512_loadu_ps(bias), bb = _mm512_loadu_ps(bias + 16);                   \
+            if (beta == 0.0f) {                                                                   \
+                ROWS(ST0B)                                                                        \
+            } else {                                                                              \
+                ROWS(ST1B)                                                                        \
+            }                                                                                     \
+        } else if (beta == 0.0f) {                                                                \
+            ROWS(ST0)                                                                             \
+        } else {                                                                                  \
+            ROWS(ST1)                                                                             \
+        }                                                                                         \
+    }
+
+// pair-major panel: element (r, p) at p * 14 + r
+#define APRE const uint32_t *a = ap;
+#define XEL(i, x) x = (__m512bh)_mm512_set1_epi32((int)a[i]);
+#define AADV a += 14;
+KERN_BF16(kern_avx512bf16, kern_avx512bf16_r4, kern_avx512bf16_r8)
+#undef APRE
+#undef XEL
+#undef AADV
+
+// row-major panel: element (r, p) at r * (kcp / 2) + p. Rows 0-6 are addressed from `lo`,
+// 7-13 from `hi` (7 rows further), with the row stride and its multiples 3 and 5 in registers,
+// so that base + index * {1, 2, 4} reaches every row. Each broadcast is a one-instruction asm
+// with that addressing: left to itself the compiler kept 14 row pointers, recomputed and
+// spilled every iteration (the whole k-loop in assembly instead lost the direct store of full
+// tiles, slower for short K).
+#define RM_BC(base, idx, sc, out) __asm__("vbroadcastss (%1,%2," #sc "), %0" : "=v"(out) : "r"(base), "r"(idx) : )
+#define RM_B0(base, out) __asm__("vbroadcastss (%1), %0" : "=v"(out) : "r"(base) : )
+#define RM_ROW(j, base, out)                                                                      \
+    do {                                                                                          \
+        if ((j) == 0) RM_B0(base, out);                                                           \
+        else if ((j) == 1) RM_BC(base, s1, 1, out);                                               \
+        else if ((j) == 2) RM_BC(base, s1, 2, out);                                               \
+        else if ((j) == 3) RM_BC(base, s3, 1, out);                                               \
+        else if ((j) == 4) RM_BC(base, s1, 4, out);                                               \
+        else if ((j) == 5) RM_BC(base, s5, 1, out);                                               \
+        else RM_BC(base, s3, 2, out);                                                             \
+    } while (0)
+#define APRE                                                                                      \
+    const long s1 = kcp * 2;                                                                      \
+    const long s3 = 3 * s1;                                                                       \
+    const long s5 = 5 * s1;                                                                       \
+    const char *lo = (const char *)ap;                                                            \
+    const char *hi = lo + 7 * s1;
+#define XEL(i, x)                                                                                 \
+    {                                                                                             \
+        __m512 xf;                                                                                \
+        if ((i) < 7) RM_ROW((i), lo, xf);                                                         \
+        else RM_ROW((i) - 7, hi, xf);                                                             \
+        x = (__m512bh)xf;                                                                         \
+    }
+#define AADV lo += 4; hi += 4;
+KERN_BF16(kern_avx512bf16_rm, kern_avx512bf16_rm_r4, kern_avx512bf16_rm_r8)
+#undef APRE
+#undef XEL
+#undef AADV
 
 // ---- AMX micro-kernel: 32 x 32 (2 x 2 tiles of 16 x 16 fp32), TDPBF16PS ------------------
 #define AMX_TARGET __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512vl,avx512dq")))
@@ -464,6 +523,9 @@ BF_TARGET static void kern_amx_emulated(long kcp, const void *ap, const void *bp
 kdesc lg_kd_avx512bf16 = {.name = "avx512_bf16 14x32", .mr = 14, .nr = 32, .kalign = 2, .esize = 2,
                           .kc = 512, .nc = 0, .l2_bytes = 1 << 20, .pack_a = pack_a_avx, .pack_b = pack_b_avx,
                           .pack_b_rows = pack_b_rows_avx, .pack_a_rows = pack_a_rows_avx, .kernel = kern_avx512bf16};
+kdesc lg_kd_avx512bf16_rm = {.name = "avx512_bf16 14x32 (row-major A)", .mr = 14, .nr = 32, .kalign = 2, .esize = 2,
+                             .kc = 512, .nc = 0, .l2_bytes = 1 << 20, .pack_a = pack_a_avx_rm, .pack_b = pack_b_avx,
+                             .pack_b_rows = pack_b_rows_avx, .kernel = kern_avx512bf16_rm};
 kdesc lg_kd_amx = {.name = "amx bf16 32x32", .mr = 32, .nr = 32, .kalign = 32, .esize = 2,
                    .kc = 512, .nc = 0, .l2_bytes = 1 << 20, .pack_a = pack_a_amx, .pack_b = pack_b_amx,
                    .kernel = kern_amx, .begin = amx_begin, .end = amx_end};

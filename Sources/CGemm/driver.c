@@ -415,6 +415,7 @@ void lg_gemm_drive_causal(const kdesc *kd, int threads, int causal, long shift, 
         if (bias) add_rows(C, ldc, bias, 0, M, N);
         return;
     }
+    if (kd == &lg_kd_avx512bf16 && transA == LG_NO_TRANS && !causal) kd = &lg_kd_avx512bf16_rm;
     // Small products are not worth waking threads for.
     double work = (double)M * N * K;
     if (work < 96.0 * 96 * 96) threads = 1;
@@ -516,6 +517,7 @@ static void select_kernels(void) {
     lg_kd_tune(&lg_kd_avx512);
     lg_kd_tune(&lg_kd_avx2);
     lg_kd_tune(&lg_kd_avx512bf16);
+    lg_kd_tune(&lg_kd_avx512bf16_rm);
     lg_kd_tune(&lg_kd_amx);
     lg_kd_tune(&lg_kd_amx_emulated);
     const char *e = getenv("LATHE_GEMM");

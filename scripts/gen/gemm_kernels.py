@@ -82,3 +82,4 @@ print(kern('kern_avx512', 'avx512f,avx512dq,avx512bw,avx512vl,fma', 14, 2, 16, '
 print()
 print(kern('kern_avx2', 'avx2,fma', 6, 2, 8, 'ymm', '__m256',
            '_mm256_loadu_ps', '_mm256_storeu_ps', '_mm256_fmadd_ps', '_mm256_mul_ps', '_mm256_set1_ps', 4))
+
