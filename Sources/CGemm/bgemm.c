@@ -187,8 +187,8 @@ BF_TARGET static void pack_a_avx(int trans, const float *A, long lda, long i0, l
     else pack_pairs(LAY_AVX_A, 14, A, lda, 1, i0, m, k0, kc, kcp, dst);
 }
 // A row-major panel for kern_avx512bf16_rm: row r's pairs at r * (kcp / 2), rows past m zero.
-// Only for A not transposed (the driver picks lg_kd_avx512bf16_rm for nothing else): each
-// source row is converted start to end, no transposes.
+// Only for A not transposed (lg_kd_avx512bf16_rm serves only as lg_kd_avx512bf16's notrans_a):
+// each source row is converted start to end, no transposes.
 BF_TARGET static void pack_a_avx_rm(int trans, const float *A, long lda, long i0, long m, long k0, long kc, long kcp,
                                     void *dst) {
     (void)trans;
@@ -264,10 +264,9 @@ BF_TARGET static void pack_b_amx(int trans, const float *B, long ldb, long k0, l
 
 // The kernel family is written once over three macros for the packed A panel: APRE declares
 // the pointers, XEL(i, x) broadcasts row i's pair at the current k into x, AADV moves to the
-// next pair. Two A
-// layouts: pair-major (LAY_AVX_A, 14 rows' pairs per k: what transposed A packs into directly)
-// and row-major (each row's pairs contiguous: what a non-transposed A packs into without
-// transposes, see pack_a_avx_rm).
+// next pair. Two A layouts: pair-major (LAY_AVX_A, 14 rows' pairs per k: what transposed A
+// packs into directly) and row-major (each row's pairs contiguous: what a non-transposed A
+// packs into without transposes, see pack_a_avx_rm).
 #define DECL(i) __m512 c##i##a = _mm512_setzero_ps(), c##i##b = _mm512_setzero_ps();
 #define STEP(i) { __m512bh x; XEL(i, x) \
         c##i##a = _mm512_dpbf16_ps(c##i##a, x, b0); c##i##b = _mm512_dpbf16_ps(c##i##b, x, b1); }
@@ -486,19 +485,17 @@ static void em_stored(int t, void *p, long stride) {
 }
 static void em_zero(int t) { memset(&em_tiles[t], 0, sizeof em_tiles[t]); }
 
-// bf16 halves of 16 pairs as fp32 (even: low halves, odd: high halves), denormals as zero.
-BF_TARGET static inline __m512 em_half(__m512i pairs, int odd) {
-    __m512i u = odd ? _mm512_and_si512(pairs, _mm512_set1_epi32((int)0xffff0000u)) : _mm512_slli_epi32(pairs, 16);
-    __m512i expo = _mm512_and_si512(u, _mm512_set1_epi32(0x7f800000));
-    __mmask16 den = _mm512_cmpeq_epi32_mask(expo, _mm512_setzero_si512());
-    u = _mm512_mask_and_epi32(u, den, u, _mm512_set1_epi32((int)0x80000000u));
-    return _mm512_castsi512_ps(u);
-}
+// Denormals to (signed) zero: the instruction's DAZ on inputs and FTZ on results.
 BF_TARGET static inline __m512 em_ftz(__m512 x) {
     __m512i u = _mm512_castps_si512(x);
     __m512i expo = _mm512_and_si512(u, _mm512_set1_epi32(0x7f800000));
     __mmask16 den = _mm512_cmpeq_epi32_mask(expo, _mm512_setzero_si512());
     return _mm512_castsi512_ps(_mm512_mask_and_epi32(u, den, u, _mm512_set1_epi32((int)0x80000000u)));
+}
+// bf16 halves of 16 pairs as fp32 (even: low halves, odd: high halves), denormals as zero.
+BF_TARGET static inline __m512 em_half(__m512i pairs, int odd) {
+    __m512i u = odd ? _mm512_and_si512(pairs, _mm512_set1_epi32((int)0xffff0000u)) : _mm512_slli_epi32(pairs, 16);
+    return em_ftz(_mm512_castsi512_ps(u));
 }
 BF_TARGET static void em_dpbf16ps(int d, int ta, int tb) {
     em_tile_t *dst = &em_tiles[d];
@@ -522,7 +519,8 @@ BF_TARGET static void kern_amx_emulated(long kcp, const void *ap, const void *bp
 
 kdesc lg_kd_avx512bf16 = {.name = "avx512_bf16 14x32", .mr = 14, .nr = 32, .kalign = 2, .esize = 2,
                           .kc = 512, .nc = 0, .l2_bytes = 1 << 20, .pack_a = pack_a_avx, .pack_b = pack_b_avx,
-                          .pack_b_rows = pack_b_rows_avx, .pack_a_rows = pack_a_rows_avx, .kernel = kern_avx512bf16};
+                          .pack_b_rows = pack_b_rows_avx, .pack_a_rows = pack_a_rows_avx, .kernel = kern_avx512bf16,
+                          .notrans_a = &lg_kd_avx512bf16_rm};
 kdesc lg_kd_avx512bf16_rm = {.name = "avx512_bf16 14x32 (row-major A)", .mr = 14, .nr = 32, .kalign = 2, .esize = 2,
                              .kc = 512, .nc = 0, .l2_bytes = 1 << 20, .pack_a = pack_a_avx_rm, .pack_b = pack_b_avx,
                              .pack_b_rows = pack_b_rows_avx, .kernel = kern_avx512bf16_rm};

@@ -415,7 +415,7 @@ void lg_gemm_drive_causal(const kdesc *kd, int threads, int causal, long shift, 
         if (bias) add_rows(C, ldc, bias, 0, M, N);
         return;
     }
-    if (kd == &lg_kd_avx512bf16 && transA == LG_NO_TRANS && !causal) kd = &lg_kd_avx512bf16_rm;
+    if (kd->notrans_a && transA == LG_NO_TRANS && !causal) kd = kd->notrans_a;
     // Small products are not worth waking threads for.
     double work = (double)M * N * K;
     if (work < 96.0 * 96 * 96) threads = 1;

@@ -43,12 +43,13 @@ typedef struct kdesc {
                         size_t panel_bytes);
     void (*begin)(void);    // per task (AMX: load the tile config); may be NULL
     void (*end)(void);
+    // Optional: the family that serves non-causal products with A not transposed instead
+    // (AVX512_BF16: row-major A panels, packed without transposes). NULL: this one.
+    const struct kdesc *notrans_a;
 } kdesc;
 
 extern kdesc lg_kd_avx512, lg_kd_avx2, lg_kd_avx512bf16, lg_kd_amx, lg_kd_amx_emulated;
-// AVX512_BF16 with row-major A panels: the driver's choice for non-causal products with A not
-// transposed when the bf16 kernel is lg_kd_avx512bf16 (packing without transposes).
-extern kdesc lg_kd_avx512bf16_rm;
+extern kdesc lg_kd_avx512bf16_rm;    // lg_kd_avx512bf16's notrans_a
 
 // C[0:m, 0:n] = alpha * acc + beta * C (+ bias[0:n] on every row when bias != NULL) with AVX-512
 // masks (acc row stride ld, 64-byte aligned).
