@@ -2,6 +2,7 @@
 #include "LuaShim.h"
 #include "CLatheCore.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,8 +13,14 @@
 // Lua's allocator. Small blocks (the userdata of every tensor, short strings, small tables)
 // come from per-size free lists: the collector frees them in bursts, which otherwise sends
 // glibc's malloc through its slow consolidation path on every other allocation. Memory in the
-// free lists is reused, never returned (it stays small). Out of memory aborts instead of
-// longjmp-ing through Swift frames.
+// free lists is reused, never returned (it stays small).
+//
+// Out of memory: Lua raises LUA_ERRMEM (a longjmp) when its allocator returns NULL, which is
+// safe only when no Swift frame lies between the allocation and the protected call that will
+// catch it. `unwind_blockers` counts the Swift frames entered since the innermost protected
+// call made from C (the trampoline enters Swift; lp_call_protected and friends start a fresh
+// count); at zero the allocator returns NULL and Lua reports "not enough memory" as stock Lua
+// does; otherwise it aborts, since Swift pushing a result cannot be unwound.
 #define LP_POOL_CLASSES 16      // 16, 32, ..., 256 bytes
 #define LP_POOL_CHUNK (64 * 1024)
 typedef struct lp_free { struct lp_free *next; } lp_free;
@@ -32,11 +39,19 @@ typedef struct {
     size_t ext_live, ext_pending;
 } lp_pool;
 
+static _Thread_local long unwind_blockers = 0;
+
 static void lp_oom(void) {
-    static const char msg[] = "lathe: out of memory in the Lua heap\n";
+    static const char msg[] = "lathe: out of memory in the Lua heap while Swift code was running\n";
     ssize_t w = write(2, msg, sizeof msg - 1);
     (void)w;
     abort();
+}
+
+// NULL (Lua raises "not enough memory") when that unwinds no Swift frame, else abort.
+static void *lp_alloc_failed(void) {
+    if (unwind_blockers != 0) lp_oom();
+    return NULL;
 }
 
 static inline int pool_class(size_t n) { return (int)((n + 15) / 16) - 1; }
@@ -52,12 +67,13 @@ static void *pool_get(lp_pool *pl, int c) {
         if (pl->nchunks == pl->cap) {
             int ncap = pl->cap ? pl->cap * 2 : 16;
             void **nc = realloc(pl->chunks, sizeof(void *) * (size_t)ncap);
-            if (!nc) lp_oom();
+            if (!nc) return NULL;
             pl->chunks = nc;
             pl->cap = ncap;
         }
-        pl->cursor = malloc(LP_POOL_CHUNK);
-        if (!pl->cursor) lp_oom();
+        char *chunk = malloc(LP_POOL_CHUNK);
+        if (!chunk) return NULL;
+        pl->cursor = chunk;
         pl->chunks[pl->nchunks++] = pl->cursor;
         pl->end = pl->cursor + LP_POOL_CHUNK;
     }
@@ -85,14 +101,15 @@ static void *lp_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     }
     int small_new = nsize <= LP_POOL_CLASSES * 16;
     if (!ptr) {
-        if (small_new) return pool_get(pl, pool_class(nsize));
-        void *p = malloc(nsize);
-        if (!p) lp_oom();
-        return p;
+        void *p = small_new ? pool_get(pl, pool_class(nsize)) : malloc(nsize);
+        return p ? p : lp_alloc_failed();
     }
     if (small_old && small_new && pool_class(osize) == pool_class(nsize)) return ptr;
     void *p = small_new ? pool_get(pl, pool_class(nsize)) : malloc(nsize);
-    if (!p) lp_oom();
+    if (!p) {
+        if (nsize <= osize) return ptr;  // Lua assumes shrinking never fails: keep the block
+        return lp_alloc_failed();
+    }
     memcpy(p, ptr, osize < nsize ? osize : nsize);
     if (small_old) pool_put(pl, ptr, pool_class(osize)); else free(ptr);
     return p;
@@ -163,7 +180,8 @@ lua_State *lp_newstate(void) {
 }
 
 // ---- Macro wrappers ---------------------------------------------------------------------------
-int lp_pcall(lua_State *L, int nargs, int nresults, int msgh) { return lua_pcall(L, nargs, nresults, msgh); }
+static int protected_pcall(lua_State *L, int narg, int nres, int msgh);
+int lp_pcall(lua_State *L, int nargs, int nresults, int msgh) { return protected_pcall(L, nargs, nresults, msgh); }
 void lp_pop(lua_State *L, int n) { lua_pop(L, n); }
 void lp_newtable(lua_State *L) { lua_newtable(L); }
 const char *lp_tostring(lua_State *L, int idx, size_t *len) { return lua_tolstring(L, idx, len); }
@@ -201,7 +219,9 @@ long lp_swift_depth(void) { return swift_depth; }
 static int lp_trampoline(lua_State *L) {
     lp_fnbox *b = (lp_fnbox *)lua_touserdata(L, lua_upvalueindex(1));
     swift_depth++;
+    unwind_blockers++;
     int n = b->fn(L, b->ctx);  // Swift runs and RETURNS here
+    unwind_blockers--;
     swift_depth--;
     if (n >= 0) return n;
     if (n == LP_RAISE && lua_type(L, -1) == LUA_TSTRING) {
@@ -377,6 +397,16 @@ void lp_push_index_dispatch(lua_State *L, int methods_idx, int getters_idx, int 
 }
 
 // ---- Safe calls ---------------------------------------------------------------------------------
+// lua_pcall from C called by Swift: errors inside unwind only to here, so the Swift frames
+// below do not block an out-of-memory error inside.
+static int protected_pcall(lua_State *L, int narg, int nres, int msgh) {
+    long saved = unwind_blockers;
+    unwind_blockers = 0;
+    int st = lua_pcall(L, narg, nres, msgh);
+    unwind_blockers = saved;
+    return st;
+}
+
 static int p_tolstring(lua_State *L) {
     luaL_tolstring(L, 1, NULL);
     return 1;
@@ -385,7 +415,7 @@ const char *lp_safe_tolstring(lua_State *L, int idx, size_t *len) {
     idx = lua_absindex(L, idx);
     lua_pushcfunction(L, p_tolstring);
     lua_pushvalue(L, idx);
-    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+    if (protected_pcall(L, 1, 1, 0) != LUA_OK) {
         if (len) *len = 0;
         return NULL;
     }
@@ -403,7 +433,7 @@ int lp_safe_gettable(lua_State *L, int idx) {
     lua_pushvalue(L, idx);
     lua_rotate(L, -3, -1);  // key, f, t -> f, t, key
     lua_rotate(L, -3, -1);
-    return lua_pcall(L, 2, 1, 0);
+    return protected_pcall(L, 2, 1, 0);
 }
 int lp_safe_getfield(lua_State *L, int idx, const char *k) {
     idx = lua_absindex(L, idx);
@@ -423,7 +453,7 @@ int lp_safe_setfield(lua_State *L, int idx, const char *k) {
     lua_insert(L, -2);                 // f t v
     lua_pushstring(L, k);              // f t v k
     lua_insert(L, -2);                 // f t k v
-    int st = lua_pcall(L, 3, 0, 0);
+    int st = protected_pcall(L, 3, 0, 0);
     return st;
 }
 
@@ -448,9 +478,19 @@ static void lstop(lua_State *L, lua_Debug *ar) {
     luaL_error(L, "interrupted!");
 }
 
+// Ctrl-C while code runs. Lua code stops at its next instruction (the hook); Swift work stops
+// at its next safe point (a training step ends, a checkpoint is written). Unlike lua.c, a
+// second Ctrl-C does not kill the process: that would lose every variable of the session and
+// the checkpoint. It says again what is happening; Ctrl-\ (SIGQUIT) is the way out.
 static void laction(int sig) {
+    (void)sig;
     int flag = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
-    signal(sig, SIG_DFL);  // a second Ctrl-C while we are still busy: default action
+    static const char first[] = "\ninterrupt: stopping at the next safe point (training finishes its current step and saves)\n";
+    static const char again[] = "\ninterrupt: still stopping; the running step must finish first (Ctrl-\\ quits at once, losing the session)\n";
+    int saved = errno;
+    ssize_t w = lk_interrupt_pending() ? write(2, again, sizeof again - 1) : write(2, first, sizeof first - 1);
+    (void)w;
+    errno = saved;
     lk_interrupt_set();
     if (current_L) lua_sethook(current_L, lstop, flag, 1);
 }
@@ -475,13 +515,6 @@ void lp_restore_default_sigint(void) { signal(SIGINT, SIG_DFL); }
 void lp_consume_interrupt(lua_State *L) {
     lua_sethook(L, NULL, 0, 0);
     lk_interrupt_clear();
-    // the first Ctrl-C set SIGINT back to its default; handled, it arms the handler again so
-    // the next Ctrl-C interrupts rather than kills
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = laction;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
 }
 
 static int docall_impl(lua_State *L, int narg, int nres, int traceback) {
@@ -498,7 +531,7 @@ static int docall_impl(lua_State *L, int narg, int nres, int traceback) {
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = 0;
     sigaction(SIGINT, &sa, &old);
-    int status = lua_pcall(L, narg, nres, traceback ? base : 0);
+    int status = protected_pcall(L, narg, nres, traceback ? base : 0);
     sigaction(SIGINT, &old, NULL);
     lua_sethook(L, NULL, 0, 0);  // clear a hook armed while native code ran
     lk_interrupt_clear();
@@ -508,6 +541,4 @@ static int docall_impl(lua_State *L, int narg, int nres, int traceback) {
 
 int lp_docall(lua_State *L, int narg, int nres) { return docall_impl(L, narg, nres, 1); }
 
-int lp_call_protected(lua_State *L, int narg, int nres) {
-    return lua_pcall(L, narg, nres, 0);
-}
+int lp_call_protected(lua_State *L, int narg, int nres) { return protected_pcall(L, narg, nres, 0); }

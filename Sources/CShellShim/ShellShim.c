@@ -1,5 +1,7 @@
 #include "ShellShim.h"
 
+#include <langinfo.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,7 +65,19 @@ static char **attempted_completion(const char *text, int start, int end) {
     return matches;
 }
 
+// libedit decodes typed bytes with the C library's multibyte functions: under the default "C"
+// locale every byte above 0x7f is dropped (typed "café" arrives as "caf"). The user's
+// LC_CTYPE is taken, and when that is plain ASCII ("C", "POSIX", no LANG at all) UTF-8 is
+// used, as terminals today send it. Only LC_CTYPE: number formatting stays "C" for Lua.
+static void use_terminal_charset(void) {
+    setlocale(LC_CTYPE, "");
+    const char *cs = nl_langinfo(CODESET);
+    if (cs && strcmp(cs, "ANSI_X3.4-1968") != 0 && strcmp(cs, "ASCII") != 0) return;
+    if (!setlocale(LC_CTYPE, "C.UTF-8")) setlocale(LC_CTYPE, "C.utf8");
+}
+
 void ls_init(const char *name, ls_complete_fn fn, int max_history, const char *history_path) {
+    use_terminal_charset();
     static char namebuf[64];
     snprintf(namebuf, sizeof namebuf, "%s", name);
     rl_readline_name = namebuf;

@@ -757,7 +757,7 @@ enum CostModule: LuaInstaller {
                     numeric: [1, 2, 3, 4, 5], notes: ["USD per GPU-hour; prices change, see each row's price_source."])
                 var rep = report
                 rep.textHeader = true
-                c.push(.array(rows))
+                try c.push(.array(rows))
                 try attachReport(c, rep)
                 return 1
             }
@@ -806,7 +806,7 @@ enum CostModule: LuaInstaller {
                 """)) { c in
             let name = try c.checkString(1, "name")
             let g = try Cost.findGPU(name, in: try state.gpus())
-            c.push(gpuValue(g))
+            try c.push(gpuValue(g))
             return 1
         }
     }
@@ -842,7 +842,7 @@ enum CostModule: LuaInstaller {
     }
 
     static func pushResult(_ c: LuaCall, _ fields: [(String, LuaValue)], _ report: Cost.Report) throws {
-        c.push(.record(fields))
+        try c.push(.record(fields))
         try attachReport(c, report)
     }
 

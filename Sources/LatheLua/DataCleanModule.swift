@@ -7,13 +7,13 @@ import LatheCore
 enum DataCleanModule {
     static let ex = "local t = data.from({text = {\"  Hello <b>World</b>  \", \"ﬁne  print\", data.NA}, label = {\"a\", \"b\", \"a\"}})\n"
 
-    static func pushReport(_ c: LuaCall, _ r: CleanReport) {
+    static func pushReport(_ c: LuaCall, _ r: CleanReport) throws {
         var f: [(String, LuaValue)] = [
             ("step", .string(r.step)), ("columns", .strings(r.columns)),
             ("cells_changed", .int(r.cellsChanged)), ("rows_dropped", .int(r.rowsDropped)), ("rows", .int(r.rows)),
         ]
         if let e = r.example { f.append(("example", .strings(e))) }
-        c.push(.record(f))
+        try c.push(.record(f))
     }
 
     static func reportLine(_ r: CleanReport) -> String {
@@ -55,7 +55,7 @@ enum DataCleanModule {
             let o = try c.options(3, allowed: extraOptions)
             let (out, rep) = try Clean.mapStrings(t, columns: try optColumns(c, 2), step: name, try make(o))
             c.push(out)
-            pushReport(c, rep)
+            try pushReport(c, rep)
             return 2
         }
     }
@@ -113,7 +113,7 @@ enum DataCleanModule {
             let t = try DataLua.table(c, 1, "t")
             let (out, rep) = try Clean.dropMissing(t, columns: try optColumns(c, 2))
             c.push(out)
-            pushReport(c, rep)
+            try pushReport(c, rep)
             return 2
         }
 
@@ -129,7 +129,7 @@ enum DataCleanModule {
             let o = try c.options(3, allowed: ["min", "max", "unit", "count"])
             let (out, rep) = try lengthFilter(c, t, col, o, countKey: "count")
             c.push(out)
-            pushReport(c, rep)
+            try pushReport(c, rep)
             return 2
         }
 
@@ -215,7 +215,7 @@ enum DataCleanModule {
             c.push(t)
             lua_createtable(c.L, Int32(reports.count), 0)
             for (k, r) in reports.enumerated() {
-                pushReport(c, r)
+                try pushReport(c, r)
                 lua_rawseti(c.L, -2, lua_Integer(k + 1))
             }
             return 2
@@ -238,7 +238,7 @@ enum DataCleanModule {
             let s = try c.checkString(1, "text")
             let o = try c.options(2, allowed: ["kinds", "patterns"])
             let ms = PII.find(s, kinds: try kinds(o), patterns: try patterns(c, o))
-            return c.ret(.array(ms.map { m in
+            return try c.ret(.array(ms.map { m in
                 .record([("kind", .string(m.kind)), ("text", .string(m.text)), ("first", .int(m.range.lowerBound + 1)), ("last", .int(m.range.upperBound))])
             }))
         }
@@ -271,7 +271,7 @@ enum DataCleanModule {
             } else {
                 throw c.argError(1, "text_or_table", expected: "a string or a DataTable")
             }
-            c.push(.record(masker.counts.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }))
+            try c.push(.record(masker.counts.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }))
             return 2
         }
 
@@ -324,7 +324,7 @@ enum DataCleanModule {
                 f += [("bands", .int(r.bands)), ("rows_per_band", .int(r.rowsPerBand)),
                       ("candidate_pairs", .int(r.candidatePairs)), ("verified_pairs", .int(r.verifiedPairs))]
             }
-            c.push(.record(f))
+            try c.push(.record(f))
             DataLua.setReportMeta(c)
             return 2
         }

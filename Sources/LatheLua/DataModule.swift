@@ -163,14 +163,14 @@ enum DataLua {
         lua_setmetatable(c.L, -2)
     }
 
-    static func readReport(_ c: LuaCall, _ r: ReadReport) {
+    static func readReport(_ c: LuaCall, _ r: ReadReport) throws {
         var problems: [LuaValue] = []
         for p in r.problems {
             var f: [(String, LuaValue)] = [("line", .int(p.line)), ("message", .string(p.message))]
             if let col = p.column { f.append(("column", .int(col))) }
             problems.append(.record(f))
         }
-        c.push(.record([("title", .string("read: \(r.rows) rows, \(r.skipped) skipped")), ("rows", .int(r.rows)), ("skipped", .int(r.skipped)),
+        try c.push(.record([("title", .string("read: \(r.rows) rows, \(r.skipped) skipped")), ("rows", .int(r.rows)), ("skipped", .int(r.skipped)),
                         ("problems", .array(problems)), ("notes", .strings(r.notes))]))
         setReportMeta(c)
     }
@@ -331,7 +331,7 @@ enum DataModule: LuaInstaller {
             bar.finish()
             DataLua.warnReport("data.read_csv", path, report)
             c.push(t)
-            DataLua.readReport(c, report)
+            try DataLua.readReport(c, report)
             return 2
         }
 
@@ -389,7 +389,7 @@ enum DataModule: LuaInstaller {
             bar.finish()
             DataLua.warnReport("data.read_jsonl", path, report)
             c.push(t)
-            DataLua.readReport(c, report)
+            try DataLua.readReport(c, report)
             return 2
         }
 

@@ -139,7 +139,7 @@ enum DataPrepModule {
                 let rows = assign.indices.filter { assign[$0] == s }
                 fields.append((name, .object(t.take(rows))))
             }
-            c.push(.record(fields))
+            try c.push(.record(fields))
             return 1
         }
 
@@ -165,7 +165,7 @@ enum DataPrepModule {
                 let train = folds.indices.filter { folds[$0] != f }
                 out.append(.record([("fold", .int(f + 1)), ("train", .object(t.take(train))), ("val", .object(t.take(val)))]))
             }
-            c.push(.array(out))
+            try c.push(.array(out))
             return 1
         }
 
@@ -291,7 +291,7 @@ enum DataPrepModule {
             bar.finish()
             if fi != 0 { lua_settop(c.L, fi - 1); fi = 0 }
             c.push(out)
-            c.push(.record([("added", .int(rep.added)), ("unchanged", .int(rep.unchanged)),
+            try c.push(.record([("added", .int(rep.added)), ("unchanged", .int(rep.unchanged)),
                             ("per_op", .record(rep.perOp.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }))]))
             return 2
         }

@@ -45,7 +45,7 @@ enum DataTableClass {
                 returns: "an array of strings",
                 example: example0 + "print(table.concat(t:columns(), \", \"))")) { c in
                 let t = try c.selfObject(DataTable.self)
-                return c.ret(.strings(t.names))
+                return try c.ret(.strings(t.names))
             }
 
             b.method("types", Doc(
@@ -54,7 +54,7 @@ enum DataTableClass {
                 returns: "a record from column name to type name",
                 example: example0 + "print(t:types().age)")) { c in
                 let t = try c.selfObject(DataTable.self)
-                return c.ret(.record(zip(t.names, t.types).map { ($0, .string($1.rawValue)) }))
+                return try c.ret(.record(zip(t.names, t.types).map { ($0, .string($1.rawValue)) }))
             }
 
             b.method("column", Doc(
@@ -462,7 +462,7 @@ enum DataTableClass {
                     ("columns", .object(t.describeTable(d))),
                 ]
                 if let l = d.labels { fields.append(("labels", .object(l))) }
-                c.push(.record(fields))
+                try c.push(.record(fields))
                 DataLua.setReportMeta(c)
                 return 1
             }

@@ -194,11 +194,14 @@ extension TrainModule {
                 throw error
             }
             bar.finish(note: String(format: "%d steps, %.1f s", h.steps, h.seconds))
+            if let e = h.checkpointError {
+                FileHandle.standardError.write("warning: train.fit: the checkpoint could not be saved (\(e)); the model keeps the trained weights and the returned history says so (checkpoint_error)\n".data(using: .utf8)!)
+            }
             if h.interrupted {
                 lp_consume_interrupt(L)
                 FileHandle.standardError.write("train: interrupted after step \(h.steps); checkpoint written to \(h.checkpoint ?? "-"). Resume with resume = \"\(h.checkpoint ?? "")\"\n".data(using: .utf8)!)
             }
-            pushHistory(c, h)
+            try pushHistory(c, h)
             return 1
         }
 
@@ -228,11 +231,11 @@ extension TrainModule {
             if let t = try o.string("task") { cfg.task = Task(rawValue: t) }
             let tr = try Trainer(model: model, train: data, val: nil, config: cfg)
             let (l, mv) = try tr.evaluate(data)
-            return c.ret(.record([("loss", .number(l)), ("metric", .number(mv)), ("name", .string(cfg.metric))]))
+            return try c.ret(.record([("loss", .number(l)), ("metric", .number(mv)), ("name", .string(cfg.metric))]))
         }
     }
 
-    static func pushHistory(_ c: LuaCall, _ h: FitHistory) {
+    static func pushHistory(_ c: LuaCall, _ h: FitHistory) throws {
         let evals: [LuaValue] = h.evals.map { .record([("step", .int($0.step)), ("epoch", .int($0.epoch)), ("val_loss", .number($0.valLoss)), ("metric", .number($0.metric))]) }
         var fields: [(String, LuaValue)] = [
             ("loss", .numbers(h.loss)), ("lr", .numbers(h.lr)), ("evals", .array(evals)),
@@ -243,8 +246,9 @@ extension TrainModule {
         if let b = h.bestStep { fields.append(("best_step", .int(b))) }
         if let b = h.bestMetric { fields.append(("best_metric", .number(b))) }
         if let ck = h.checkpoint { fields.append(("checkpoint", .string(ck))) }
+        if let e = h.checkpointError { fields.append(("checkpoint_error", .string(e))) }
         if let r = h.restoredStep { fields.append(("restored_step", .int(r))) }
-        c.push(.record(fields))
+        try c.push(.record(fields))
         // a readable one-paragraph summary when printed
         var s = "History: \(h.steps) updates"
         s += h.epochs > 0 ? " (\(h.epochs) epoch\(h.epochs == 1 ? "" : "s"))" : ""

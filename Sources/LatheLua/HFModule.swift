@@ -140,7 +140,7 @@ enum HFModule: LuaInstaller {
             let dt = try o.choice("dtype", ["float32", "float16", "bfloat16", "f32", "f16", "bf16"], "float32")
             let dtype: SafetensorsDType = dt.hasSuffix("32") ? .f32 : (dt == "float16" || dt == "f16" ? .f16 : .bf16)
             let files = try HF.save(model, dir: dir, dtype: dtype, overwrite: try o.bool("overwrite", false))
-            return c.ret(.strings(files))
+            return try c.ret(.strings(files))
         }
         m.function("attach", Doc("Attaches a tokenizer, chat template, special tokens or label names to a model (for hf.chat, hf.embed, hf.save).",
             signature: "hf.attach(model, {tokenizer=, chat_template=, bos_token=, eos_token=, pad_token=, eos_ids={...}, labels={...}}) -> model",
@@ -196,7 +196,7 @@ enum HFModule: LuaInstaller {
             }
             if let e = model as? Encoder, i?.sentencePooling == nil { f.append(("pooling", .string(e.pooling))) }
             f.append(("weight_bytes", .int(weightBytes(model))))
-            return c.ret(.record(f))
+            return try c.ret(.record(f))
         }
     }
 
@@ -354,7 +354,7 @@ enum HFModule: LuaInstaller {
         let streamer = try o.bool("stream", false) ? Streamer(try HF.tokenizer(of: model, "hf.chat"), stops: g.stopStrings) : nil
         let r = try HF.chat(model, messages: msgs, g, onToken: streamer.map { s in { s.push($0) } })
         streamer?.finish()
-        return c.ret(.string(r.text), .record([("ids", .ints(r.ids)), ("prompt", .string(r.prompt))]))
+        return try c.ret(.string(r.text), .record([("ids", .ints(r.ids)), ("prompt", .string(r.prompt))]))
     }
 
     static func installUse(_ m: LuaModuleBuilder) {
@@ -431,7 +431,7 @@ enum HFModule: LuaInstaller {
                                    progress: { done, _ in bar.update(done) })
             let names = model.pretrained?.labels
             let labels: LuaValue = names.map { n in .array(r.classes.map { .string($0 < n.count ? n[$0] : String($0)) }) } ?? .ints(r.classes)
-            return c.ret(.record([("labels", labels), ("classes", .ints(r.classes)), ("probs", .object(r.probs))]))
+            return try c.ret(.record([("labels", labels), ("classes", .ints(r.classes)), ("probs", .object(r.probs))]))
         }
         m.function("chat", Doc("Answers a conversation with a chat model: applies its chat template and generates the reply.",
             signature: "hf.chat(model, messages | question [, {system=, max_tokens=256, greedy=true, temperature=, top_k=0, top_p=1, seed=, stop={\"text\" | id, ...}, stream=false}]) -> text, {ids=, prompt=}",
@@ -527,7 +527,7 @@ enum HFModule: LuaInstaller {
                 convs.append(conv)
             }
             let d = try HF.chatData(model, conversations: convs, maxLength: maxLength)
-            return c.ret(.record([("x", .object(d.x)), ("y", .object(d.y)), ("mask", .object(d.mask))]),
+            return try c.ret(.record([("x", .object(d.x)), ("y", .object(d.y)), ("mask", .object(d.mask))]),
                          .record([("examples", .int(convs.count)), ("target_tokens", .int(d.targetTokens)), ("truncated", .int(d.truncated))]))
         }
         m.function("generate", Doc("Continues a text prompt with a language model.",
@@ -550,7 +550,7 @@ enum HFModule: LuaInstaller {
             let r = try HF.generate(model, prompt: prompt, g, addSpecialTokens: try o.bool("special_tokens", true),
                                     onToken: streamer.map { s in { s.push($0) } })
             streamer?.finish()
-            return c.ret(.string(r.text), .ints(r.ids))
+            return try c.ret(.string(r.text), .ints(r.ids))
         }
     }
 

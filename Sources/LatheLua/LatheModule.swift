@@ -51,7 +51,7 @@ enum LatheModule: LuaInstaller {
             details: "Lathe's own kernels serve matrix products: fp32 on AVX-512 (14x32 micro-kernel) or\nAVX2+FMA (6x16), bf16 (precision=\"bf16\") on AMX tiles or AVX512_BF16, chosen at run time from\nCPUID. OpenBLAS serves fp32 on CPUs without AVX2 or when LATHE_GEMM=openblas is set (for\ncomparisons); LATHE_GEMM=avx2 forces the AVX2 kernel, LATHE_GEMM_BF16=avx512bf16|amx|none the\nbf16 one (amx-emulated: the AMX code path with its tile instructions modelled in C, for\ntesting without AMX). OpenBLAS is held to one thread while Lathe's kernels are in use.",
             returns: "a table of strings: fp32, bf16 and fallback name the kernel for each; cpu lists the\ninstruction sets found; caches the L1d/L2 sizes the blocking uses; threads the pool size",
             example: "local b = lathe.blas()\nprint(b.fp32)\nprint(b.bf16)")) { c in
-            return c.ret(.record(Gemm.report().map { ($0.op, .string($0.kernel)) }))
+            return try c.ret(.record(Gemm.report().map { ($0.op, .string($0.kernel)) }))
         }
 
         m.function("clock", Doc(
@@ -69,7 +69,7 @@ enum LatheModule: LuaInstaller {
             signature: "lathe.memory() -> {rss=, peak_rss=, lua=}",
             returns: "a table of byte counts",
             example: "local m = lathe.memory()\nprint(m.rss > 0, m.peak_rss >= m.rss)")) { c in
-            return c.ret(.record([
+            return try c.ret(.record([
                 ("rss", .int(lk_current_rss_bytes())),
                 ("peak_rss", .int(lk_peak_rss_bytes())),
                 ("lua", .int(Int(lp_gc_count_kb(c.L)) * 1024)),
@@ -103,7 +103,7 @@ enum LatheModule: LuaInstaller {
             returns: "an array of names; help(name) prints each",
             example: "local names = lathe.help_entries()\nprint(#names > 0, names[1])")) { c in
             let names = Array(vm.docs.entries.keys).sorted()
-            return c.ret(.strings(names))
+            return try c.ret(.strings(names))
         }
 
         m.function("example", Doc(

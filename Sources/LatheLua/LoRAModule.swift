@@ -24,7 +24,7 @@ extension TrainModule {
             var rng = try NNModule.seededRNG(o)
             let paths = try LoRA.apply(model, cfg, rng: &rng)
             if try o.int("seed") == nil { Runtime.rng = rng }
-            return c.ret(.strings(paths))
+            return try c.ret(.strings(paths))
         }
         m.function("trainable", Doc("Prints and returns the trainable share of the parameters, as PEFT's print_trainable_parameters.",
             signature: "lora.trainable(model) -> {trainable=, all=, percent=}",
@@ -32,7 +32,7 @@ extension TrainModule {
             let model = try c.moduleArg(1)
             let (tr, all, pct) = LoRA.counts(model)
             Output.write("trainable params: \(NNModule.group(tr)) || all params: \(NNModule.group(all)) || trainable%: \(String(format: "%.4f", pct))\n")
-            return c.ret(.record([("trainable", .int(tr)), ("all", .int(all)), ("percent", .number(pct))]))
+            return try c.ret(.record([("trainable", .int(tr)), ("all", .int(all)), ("percent", .number(pct))]))
         }
         m.function("merge", Doc("Folds the adapters into the base weights (W += alpha/r * B A); outputs stay the same, inference gets faster.",
             signature: "lora.merge(model) -> number of layers merged",
@@ -68,7 +68,7 @@ extension TrainModule {
             var rng = Runtime.rng
             let paths = try PEFT.load(model, dir: dir, rng: &rng)
             Runtime.rng = rng
-            return c.ret(.strings(paths))
+            return try c.ret(.strings(paths))
         }
     }
 }

@@ -49,6 +49,19 @@ public struct LuaCall {
     /// Number of arguments (including self for methods).
     @inline(__always) public var top: Int32 { lua_gettop(L) }
 
+    /// How deep nested tables may go where Lathe reads or writes them (Lua's own parser
+    /// stops at 200 C levels).
+    public static let maxNesting = 100
+
+    /// Makes room for `n` more values on the Lua stack. Lua guarantees only LUA_MINSTACK (20)
+    /// slots to a C function, so every loop or recursion that keeps values on the stack calls
+    /// this (once per level) before pushing.
+    @inline(__always) public func reserve(_ n: Int32 = 4) throws {
+        if lua_checkstack(L, n) == 0 {
+            throw LuaError("values nested too deeply: the Lua stack cannot grow further")
+        }
+    }
+
     @inline(__always) public func type(_ i: Int32) -> Int32 { lua_type(L, i) }
     @inline(__always) public func isNoneOrNil(_ i: Int32) -> Bool { lua_type(L, i) <= 0 }
 
@@ -252,7 +265,10 @@ public struct LuaCall {
             return .number(lua_tonumberx(L, i, nil))
         case LUA_TSTRING: return .string(string(i) ?? "")
         case LUA_TTABLE:
-            if depth > 64 { throw LuaError("table nested too deeply (or a cycle)") }
+            if depth >= LuaCall.maxNesting {
+                throw LuaError("table nested more than \(LuaCall.maxNesting) levels deep (or a table that contains itself)")
+            }
+            try reserve()
             let abs = lua_absindex(L, i)
             let n = rawLen(abs)
             var arr: [LuaValue] = []
@@ -338,7 +354,12 @@ public struct LuaCall {
         lp_pushobject(L, p, Swift.type(of: obj).luaTag, releaseObject, obj.luaByteSize)
     }
 
-    public func push(_ v: LuaValue) {
+    /// Pushes a converted value (nested arrays and records as tables).
+    public func push(_ v: LuaValue) throws {
+        try push(v, depth: 0)
+    }
+
+    func push(_ v: LuaValue, depth: Int) throws {
         switch v {
         case .nil: lua_pushnil(L)
         case .bool(let b): push(b)
@@ -346,16 +367,18 @@ public struct LuaCall {
         case .number(let x): push(x)
         case .string(let s): push(s)
         case .array(let a):
-            lua_createtable(L, Int32(a.count), 0)
+            try enterTable(depth)
+            lua_createtable(L, Int32(clamping: a.count), 0)
             for (k, e) in a.enumerated() {
-                push(e)
+                try push(e, depth: depth + 1)
                 lua_rawseti(L, -2, lua_Integer(k + 1))
             }
         case .record(let fields):
-            lua_createtable(L, 0, Int32(fields.count))
+            try enterTable(depth)
+            lua_createtable(L, 0, Int32(clamping: fields.count))
             for (k, e) in fields {
                 push(k)
-                push(e)
+                try push(e, depth: depth + 1)
                 lua_rawset(L, -3)
             }
         case .object(let o): pushAnyObject(o)
@@ -363,15 +386,22 @@ public struct LuaCall {
         }
     }
 
+    /// Checks the nesting limit and the stack's room before a table is pushed at `depth`.
+    func enterTable(_ depth: Int) throws {
+        if depth >= LuaCall.maxNesting { throw LuaError("result nested more than \(LuaCall.maxNesting) levels deep") }
+        try reserve()
+    }
+
     /// Pushes values and returns their count (the usual last line of a binding).
-    public func ret(_ values: LuaValue...) -> Int32 {
-        for v in values { push(v) }
+    public func ret(_ values: LuaValue...) throws -> Int32 {
+        try reserve(Int32(clamping: values.count + 2))
+        for v in values { try push(v) }
         return Int32(values.count)
     }
 
     /// Pushes an array of numbers.
     public func push(numbers xs: [Double]) {
-        lua_createtable(L, Int32(xs.count), 0)
+        lua_createtable(L, Int32(clamping: xs.count), 0)
         for (k, x) in xs.enumerated() {
             lua_pushnumber(L, x)
             lua_rawseti(L, -2, lua_Integer(k + 1))

@@ -140,8 +140,19 @@ public final class LuaVM {
         builtinGlobals = Set(globalNames())
     }
 
-    deinit {
+    private var closed = false
+
+    /// Closes the Lua state as stock `lua` does at exit: pending to-be-closed variables are
+    /// closed and every `__gc` finalizer runs. The VM is unusable afterwards.
+    public func close() {
+        if closed { return }
+        closed = true
         lp_close(L)
+        fflush(nil)
+    }
+
+    deinit {
+        close()
     }
 
     // MARK: - Finding stdlib/
@@ -398,7 +409,8 @@ public struct LuaModuleBuilder {
         let top = lua_gettop(L)
         defer { lua_settop(L, top) }
         lua_getglobal(L, name)
-        LuaCall(L: L).push(value)
+        // constants are small literal values made by Lathe itself
+        try! LuaCall(L: L).push(value)
         lua_setfield(L, -2, fname)
     }
 }

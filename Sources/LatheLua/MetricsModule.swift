@@ -585,8 +585,8 @@ enum MetricsScorers {
 
 extension LuaVM {
     /// Pushes a record whose metatable prints `text` (`__tostring`) and names it `name`.
-    func pushRecord(_ c: LuaCall, _ fields: [(String, LuaValue)], name: String, text: String) {
-        c.push(.record(fields))
+    func pushRecord(_ c: LuaCall, _ fields: [(String, LuaValue)], name: String, text: String) throws {
+        try c.push(.record(fields))
         lua_createtable(L, 0, 2)
         c.push(name)
         lua_setfield(L, -2, "__name")
@@ -810,7 +810,7 @@ enum MetricsModule: LuaInstaller {
             MetricsWarnings.emit(c.name, t.warnings)
             let (v, bins) = try Ranking.ece(t, bins: try o.int("bins", 10))
             c.push(v)
-            c.push(.array(bins.map { b in
+            try c.push(.array(bins.map { b in
                 .record([("lower", .number(b.lower)), ("upper", .number(b.upper)), ("count", .int(b.count)),
                          ("accuracy", .number(b.accuracy)), ("confidence", .number(b.confidence))])
             }))
@@ -828,9 +828,9 @@ enum MetricsModule: LuaInstaller {
 
     // MARK: Text
 
-    static func pushBLEU(_ vm: LuaVM, _ c: LuaCall, _ s: BLEUScore) {
+    static func pushBLEU(_ vm: LuaVM, _ c: LuaCall, _ s: BLEUScore) throws {
         func nums(_ xs: [Double]) -> LuaValue { .array(xs.map { $0 == $0.rounded() && abs($0) < 1e15 ? .int(Int($0)) : .number($0) }) }
-        vm.pushRecord(c, [
+        try vm.pushRecord(c, [
             ("score", .number(s.score)), ("bp", .number(s.bp)), ("precisions", .numbers(s.precisions)),
             ("counts", nums(s.counts)), ("totals", nums(s.totals)), ("sys_len", .int(s.sysLen)),
             ("ref_len", .int(s.refLen)), ("ratio", .number(s.ratio)), ("signature", .string(s.signature)),
@@ -939,7 +939,7 @@ enum MetricsModule: LuaInstaller {
             let b = try BLEU(try bleuOptions(o, sentence: false))
             let s = try b.corpus(hyps, refs)
             MetricsWarnings.emit(c.name, s.warnings)
-            pushBLEU(vm, c, s)
+            try pushBLEU(vm, c, s)
             return 1
         }
         m.function("sentence_bleu", Doc(
@@ -954,7 +954,7 @@ enum MetricsModule: LuaInstaller {
             if c.type(2) == LUA_TSTRING { throw c.argError(2, "refs", "expected an array of reference strings, got a string; wrap it as {ref}") }
             let refs = try MetricsArgs.texts(c, 2, "refs")
             try MetricsArgs.nonEmpty(c, refs.count, 2, "refs")
-            pushBLEU(vm, c, try BLEU(try bleuOptions(o, sentence: true)).sentence(hyp, refs))
+            try pushBLEU(vm, c, try BLEU(try bleuOptions(o, sentence: true)).sentence(hyp, refs))
             return 1
         }
         let chrfDetails = "Exactly sacrebleu 2.6.0's chrF: character n-grams up to char_order (6) with whitespace removed\n(whitespace = true keeps it), word n-grams up to word_order (0; 2 gives chrF++), F-beta with\nbeta = 2, averaged over orders that occur (eps_smoothing = true uses chrF++.py's smoothing).\nScores are 0-100; the result prints as sacrebleu prints it."
@@ -973,7 +973,7 @@ enum MetricsModule: LuaInstaller {
             try MetricsArgs.nonEmpty(c, hyps.count, 1, "hyps")
             let refs = try MetricsArgs.referenceStreams(c, 2, "refs", count: hyps.count)
             let s = try CHRF(try chrfOptions(o)).corpus(hyps, refs)
-            vm.pushRecord(c, [("score", .number(s.score)), ("name", .string(s.name)), ("signature", .string(s.signature))],
+            try vm.pushRecord(c, [("score", .number(s.score)), ("name", .string(s.name)), ("signature", .string(s.signature))],
                           name: "CHRFScore", text: s.text)
             return 1
         }
@@ -990,7 +990,7 @@ enum MetricsModule: LuaInstaller {
             let refs = try MetricsArgs.texts(c, 2, "refs")
             try MetricsArgs.nonEmpty(c, refs.count, 2, "refs")
             let s = try CHRF(try chrfOptions(o)).sentence(hyp, refs)
-            vm.pushRecord(c, [("score", .number(s.score)), ("name", .string(s.name)), ("signature", .string(s.signature))],
+            try vm.pushRecord(c, [("score", .number(s.score)), ("name", .string(s.name)), ("signature", .string(s.signature))],
                           name: "CHRFScore", text: s.text)
             return 1
         }
@@ -1027,7 +1027,7 @@ enum MetricsModule: LuaInstaller {
             var fields: [(String, LuaValue)]
             if case .record(let f) = rec(mean) { fields = f } else { fields = [] }
             if try o.bool("per_item", false) && !single { fields.append(("items", .array(items.map(rec)))) }
-            c.push(.record(fields))
+            try c.push(.record(fields))
             return 1
         }
 
@@ -1042,7 +1042,7 @@ enum MetricsModule: LuaInstaller {
             let (p, r, _) = try predsAndRefs(c)
             let e = try TextMetrics.wer(predictions: p, references: r.map { $0[0] })
             c.push(e.rate)
-            c.push(.record([("edits", .int(e.edits)), ("words", .int(e.referenceLength)), ("items", .numbers(e.items))]))
+            try c.push(.record([("edits", .int(e.edits)), ("words", .int(e.referenceLength)), ("items", .numbers(e.items))]))
             return 2
         }
         m.function("cer", Doc(
@@ -1055,7 +1055,7 @@ enum MetricsModule: LuaInstaller {
             let (p, r, _) = try predsAndRefs(c)
             let e = try TextMetrics.cer(predictions: p, references: r.map { $0[0] })
             c.push(e.rate)
-            c.push(.record([("edits", .int(e.edits)), ("chars", .int(e.referenceLength)), ("items", .numbers(e.items))]))
+            try c.push(.record([("edits", .int(e.edits)), ("chars", .int(e.referenceLength)), ("items", .numbers(e.items))]))
             return 2
         }
         m.function("perplexity", Doc(
@@ -1112,7 +1112,7 @@ enum MetricsModule: LuaInstaller {
             let r = try Resampling.bootstrap(items: scorer.rows, samples: n, ci: ci, rng: &rng, progress: { bar.update($0) }, score: scorer.score)
             bar.finish()
             let text = "\(scorer.name) = \(roundedString(r.score)) (\(Int((ci * 100).rounded()))% CI \(roundedString(r.low)) to \(roundedString(r.high)), \(n) bootstrap resamples)"
-            vm.pushRecord(c, [("metric", .string(scorer.name)), ("score", .number(r.score)), ("low", .number(r.low)),
+            try vm.pushRecord(c, [("metric", .string(scorer.name)), ("score", .number(r.score)), ("low", .number(r.low)),
                               ("high", .number(r.high)), ("mean", .number(r.mean)), ("std", .number(r.std)),
                               ("ci", .number(ci)), ("n", .int(n)), ("undefined", .int(r.undefined))],
                           name: "Bootstrap", text: text)
@@ -1157,7 +1157,7 @@ enum MetricsModule: LuaInstaller {
             var text = "\(scorer.name): A \(roundedString(r.a)), B \(roundedString(r.b)), delta \(r.delta >= 0 ? "+" : "")\(roundedString(r.delta)), p = \(String(format: "%.4g", r.pValue)) (\(method == .bootstrap ? "paired bootstrap" : "approximate randomization"), \(alt.rawValue), \(n) samples"
             if method == .bootstrap { text += "; \(Int((ci * 100).rounded()))% CI of delta \(roundedString(r.low)) to \(roundedString(r.high))" }
             text += ")"
-            vm.pushRecord(c, [("metric", .string(scorer.name)), ("a", .number(r.a)), ("b", .number(r.b)),
+            try vm.pushRecord(c, [("metric", .string(scorer.name)), ("a", .number(r.a)), ("b", .number(r.b)),
                               ("delta", .number(r.delta)), ("p_value", .number(r.pValue)), ("method", .string(method.rawValue)),
                               ("alternative", .string(alt.rawValue)), ("n", .int(n)), ("low", .number(r.low)),
                               ("high", .number(r.high)), ("ci", .number(ci))],
@@ -1213,7 +1213,7 @@ enum MetricsModule: LuaInstaller {
                 r = try Drift.psi(expected: e, actual: a, eps: eps)
             }
             c.push(r.psi)
-            c.push(.record([("bins", .strings(r.bins)), ("expected", .numbers(r.expected)), ("actual", .numbers(r.actual))]))
+            try c.push(.record([("bins", .strings(r.bins)), ("expected", .numbers(r.expected)), ("actual", .numbers(r.actual))]))
             return 2
         }
         m.function("ks", Doc(
@@ -1228,7 +1228,7 @@ enum MetricsModule: LuaInstaller {
             let b = try MetricsArgs.numbers(c, 2, "b", finite: false)
             let r = try KolmogorovSmirnov.twoSample(a, b, method: try o.choice("method", ["auto", "exact", "asymp"], "auto"))
             MetricsWarnings.emit(c.name, r.warnings)
-            c.push(.record([("statistic", .number(r.statistic)), ("p_value", .number(r.pValue)), ("method", .string(r.method)), ("location", .number(r.location))]))
+            try c.push(.record([("statistic", .number(r.statistic)), ("p_value", .number(r.pValue)), ("method", .string(r.method)), ("location", .number(r.location))]))
             return 1
         }
         m.function("js", Doc(
@@ -1266,7 +1266,7 @@ enum MetricsModule: LuaInstaller {
             let ref = try MetricsArgs.texts(c, 1, "reference_texts")
             let txt = try MetricsArgs.texts(c, 2, "texts")
             let r = try Drift.oovRate(reference: ref, texts: txt, lowercase: try o.bool("lowercase", false), top: max(0, try o.int("top", 10)))
-            c.push(.record([("rate", .number(r.rate)), ("oov", .int(r.oovTokens)), ("tokens", .int(r.tokens)),
+            try c.push(.record([("rate", .number(r.rate)), ("oov", .int(r.oovTokens)), ("tokens", .int(r.tokens)),
                             ("vocabulary", .int(r.vocabulary)), ("top", .array(r.top.map { .array([.string($0.0), .int($0.1)]) }))]))
             return 1
         }
@@ -1467,7 +1467,7 @@ enum MetricsModule: LuaInstaller {
             let l = Resampling.Latency(seconds: times, batch: batch)
             let text = String(format: "p50 %.4g ms  p90 %.4g ms  p99 %.4g ms  mean %.4g ms  %@ items/s (%d runs, batch %d)",
                               l.p50, l.p90, l.p99, l.mean, ProgressBar.group(Int(l.itemsPerSecond.rounded())), l.runs, l.batch)
-            vm.pushRecord(c, [("p50", .number(l.p50)), ("p90", .number(l.p90)), ("p99", .number(l.p99)), ("mean", .number(l.mean)),
+            try vm.pushRecord(c, [("p50", .number(l.p50)), ("p90", .number(l.p90)), ("p99", .number(l.p99)), ("mean", .number(l.mean)),
                               ("min", .number(l.min)), ("max", .number(l.max)), ("items_per_sec", .number(l.itemsPerSecond)),
                               ("runs", .int(l.runs)), ("batch", .int(l.batch)), ("unit", .string("ms"))],
                           name: "Bench", text: text)
@@ -1649,7 +1649,7 @@ enum MetricsModule: LuaInstaller {
                 return 1
             }
             b.getter("labels") { c in
-                c.push(.array(try c.selfObject(ReportObject.self).report.labels.map(MetricsArgs.labelLua)))
+                try c.push(.array(try c.selfObject(ReportObject.self).report.labels.map(MetricsArgs.labelLua)))
                 return 1
             }
             b.getter("classes") { c in
@@ -1657,7 +1657,7 @@ enum MetricsModule: LuaInstaller {
                 lua_createtable(c.L, 0, Int32(r.rows.count))
                 for (k, row) in r.rows.enumerated() where k < r.labels.count {
                     MetricsArgs.pushLabel(c, r.labels[k])
-                    c.push(scoreRecord(row))
+                    try c.push(scoreRecord(row))
                     lua_rawset(c.L, -3)
                 }
                 return 1
@@ -1665,7 +1665,7 @@ enum MetricsModule: LuaInstaller {
             for (field, heading) in [("macro", "macro avg"), ("weighted", "weighted avg"), ("micro", "micro avg")] {
                 b.getter(field) { c in
                     let r = try c.selfObject(ReportObject.self).report
-                    if let row = r.averages.first(where: { $0.name == heading }) { c.push(scoreRecord(row)) } else { c.pushNil() }
+                    if let row = r.averages.first(where: { $0.name == heading }) { try c.push(scoreRecord(row)) } else { c.pushNil() }
                     return 1
                 }
             }
@@ -1696,15 +1696,15 @@ enum MetricsModule: LuaInstaller {
                 return 1
             }
             b.getter("labels") { c in
-                c.push(.array(try c.selfObject(ConfusionObject.self).matrix.labels.map(MetricsArgs.labelLua)))
+                try c.push(.array(try c.selfObject(ConfusionObject.self).matrix.labels.map(MetricsArgs.labelLua)))
                 return 1
             }
             b.getter("matrix") { c in
-                c.push(.array(try c.selfObject(ConfusionObject.self).matrix.counts.map { .ints($0) }))
+                try c.push(.array(try c.selfObject(ConfusionObject.self).matrix.counts.map { .ints($0) }))
                 return 1
             }
             b.getter("normalized") { c in
-                if let n = try c.selfObject(ConfusionObject.self).matrix.normalized { c.push(.array(n.map { .numbers($0) })) } else { c.pushNil() }
+                if let n = try c.selfObject(ConfusionObject.self).matrix.normalized { try c.push(.array(n.map { .numbers($0) })) } else { c.pushNil() }
                 return 1
             }
             b.getter("total") { c in
@@ -1723,7 +1723,7 @@ enum MetricsModule: LuaInstaller {
         vm.defineClass(SlicesObject.self, name: "Slices", summary: "A metric per group, the overall score and the largest gap between groups.") { b in
             b.getter("groups") { c in
                 let s = try c.selfObject(SlicesObject.self).slices
-                c.push(.array(s.groups.map { .record([("group", MetricsArgs.labelLua($0.group)), ("n", .int($0.size)), ("score", .number($0.score))]) }))
+                try c.push(.array(s.groups.map { .record([("group", MetricsArgs.labelLua($0.group)), ("n", .int($0.size)), ("score", .number($0.score))]) }))
                 return 1
             }
             b.getter("overall") { c in c.push(try c.selfObject(SlicesObject.self).slices.overall); return 1 }
@@ -1743,7 +1743,7 @@ enum MetricsModule: LuaInstaller {
         vm.defineClass(DriftObject.self, name: "DriftReport", summary: "Drift measures per column between a reference and a current dataset.") { b in
             b.getter("columns") { c in
                 let d = try c.selfObject(DriftObject.self)
-                c.push(.array(d.columns.map { col in
+                try c.push(.array(d.columns.map { col in
                     var f: [(String, LuaValue)] = [("column", .string(col.name)), ("kind", .string(col.kind)), ("psi", .number(col.psi))]
                     if let v = col.ks { f.append(("ks", .number(v))) }
                     if let v = col.ksPValue { f.append(("ks_p", .number(v))) }

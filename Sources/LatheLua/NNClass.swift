@@ -43,12 +43,12 @@ extension NNModule {
             b.method("parameters", Doc("The parameter tensors, in order (each keeps its gradient in .grad).",
                                        signature: "m:parameters() -> {Tensor, ...}",
                                        example: "print(#nn.linear(2, 3):parameters())")) { c in
-                return c.ret(.array(try selfM(c).namedParameters().map { .object($0.1) }))
+                return try c.ret(.array(try selfM(c).namedParameters().map { .object($0.1) }))
             }
             b.method("named_parameters", Doc("The parameters by dotted path (layers.0.attn.q_proj.weight).",
                                              signature: "m:named_parameters() -> {path = Tensor, ...}",
                                              example: "for name, t in pairs(nn.linear(2, 3):named_parameters()) do print(name, t:shape()[1]) end")) { c in
-                return c.ret(.record(try selfM(c).namedParameters().map { ($0.0, .object($0.1)) }))
+                return try c.ret(.record(try selfM(c).namedParameters().map { ($0.0, .object($0.1)) }))
             }
             b.method("summary", Doc("A table of the model's layers: path, type, parameter shapes and counts, trainable or frozen.",
                                     signature: "m:summary() -> text",
@@ -109,7 +109,7 @@ extension NNModule {
             b.method("modules", Doc("Paths and types of all sub-modules.", signature: "m:modules() -> {{path=, type=}, ...}",
                                     example: "print(#nn.mlp{sizes = {2, 4, 1}}:modules())")) { c in
                 let mods = try selfM(c).namedModules()
-                return c.ret(.array(mods.map { .record([("path", .string($0.0)), ("type", .string($0.1.typeName))]) }))
+                return try c.ret(.array(mods.map { .record([("path", .string($0.0)), ("type", .string($0.1.typeName))]) }))
             }
             b.method("save", Doc("Writes the parameters to a safetensors file (names are the dotted paths).",
                                  signature: "m:save(path [, {overwrite=false}])",
@@ -133,7 +133,7 @@ extension NNModule {
                 var values: [String: Tensor] = [:]
                 for n in f.names { values[n] = try f.tensor(n) }
                 let (missing, unexpected) = try mod.loadValues(values, strict: try o.bool("strict", true))
-                return c.ret(.record([("missing", .strings(missing)), ("unexpected", .strings(unexpected))]))
+                return try c.ret(.record([("missing", .strings(missing)), ("unexpected", .strings(unexpected))]))
             }
             b.method("generate", Doc("Generates tokens after a prompt (decoder LMs), using a key/value cache.",
                                      signature: "m:generate(ids [, {max_tokens=64, temperature=1, top_k=0, top_p=1, greedy=false, stop={ids...}, seed=}]) -> {ids...}",
@@ -152,7 +152,7 @@ extension NNModule {
                 g.stopIds = Set((try o.numberArray("stop") ?? []).map { Int($0) })
                 if let s = try o.int("seed") { g.seed = UInt64(bitPattern: Int64(s)) }
                 let out = try lm.generate(prompt: ids, g)
-                return c.ret(.ints(out))
+                return try c.ret(.ints(out))
             }
             b.getter("tokenizer") { c in
                 if let t = try selfM(c).pretrained?.tokenizer { c.push(t) } else { c.pushNil() }
@@ -182,17 +182,17 @@ extension NNModule {
                 let mod = try selfM(c)
                 if let lm = mod as? DecoderLM {
                     let k = lm.config
-                    return c.ret(.record([("vocab", .int(k.vocab)), ("layers", .int(k.layers)), ("dim", .int(k.dim)), ("heads", .int(k.heads)),
+                    return try c.ret(.record([("vocab", .int(k.vocab)), ("layers", .int(k.layers)), ("dim", .int(k.dim)), ("heads", .int(k.heads)),
                                           ("kv_heads", .int(k.kvHeads ?? k.heads)), ("seq", .int(k.maxSeq)), ("hidden", .int(k.hidden ?? 4 * k.dim)),
                                           ("positions", .string(k.positions)), ("norm", .string(k.norm == .rms ? "rmsnorm" : "layernorm")),
                                           ("mlp", .string(k.gated ? "swiglu" : k.activation.rawValue)), ("tie", .bool(k.tieEmbeddings))]))
                 }
                 if let e = mod as? Encoder {
                     let k = e.config
-                    return c.ret(.record([("vocab", .int(k.vocab)), ("layers", .int(k.layers)), ("dim", .int(k.dim)), ("heads", .int(k.heads)),
+                    return try c.ret(.record([("vocab", .int(k.vocab)), ("layers", .int(k.layers)), ("dim", .int(k.dim)), ("heads", .int(k.heads)),
                                           ("seq", .int(k.maxSeq)), ("classes", .int(e.classifier?.outFeatures ?? 0)), ("pooling", .string(e.pooling))]))
                 }
-                return c.ret(.record([("type", .string(mod.typeName))]))
+                return try c.ret(.record([("type", .string(mod.typeName))]))
             }
         }
     }

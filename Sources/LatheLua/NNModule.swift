@@ -209,7 +209,7 @@ enum NNModule: LuaInstaller {
             let a = try SelfAttention(dim: dim, heads: heads, kvHeads: try o.int("kv_heads"), causal: try o.bool("causal", true),
                                       bias: try o.bool("bias", true), rng: &rng)
             if try o.bool("rotary", false) {
-                let t = F.ropeTables(headDim: a.headDim, maxPositions: try c.intOpt(o, "seq", 2048, min: 1), theta: try c.floatOpt(o, "rope_theta", 10000, min: 1))
+                let t = try F.ropeTables(headDim: a.headDim, maxPositions: try c.intOpt(o, "seq", 2048, min: 1), theta: try c.floatOpt(o, "rope_theta", 10000, min: 1))
                 a.rope = (t.0, t.1)
             }
             if try o.int("seed") == nil { Runtime.rng = rng }

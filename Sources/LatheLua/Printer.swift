@@ -118,7 +118,7 @@ public enum Printer {
         mutating func table(_ i: Int32, depth: Int, indent: Int) -> String {
             guard let ptr = lua_topointer(L, i) else { return "{}" }
             if path.contains(ptr) { return "<cycle>" }
-            if depth >= limits.maxDepth { return "{...}" }
+            if depth >= limits.maxDepth || lua_checkstack(L, 4) == 0 { return "{...}" }
             path.append(ptr)
             defer { path.removeLast() }
 

@@ -25,7 +25,7 @@ extension TensorModule {
             guard t.dtype == .int64 else {
                 throw c.argError(i, label, "positions must be an int64 tensor (1-based), got \(t.dtype.rawValue)")
             }
-            let p = t.contiguous()
+            let p = try t.contiguous()
             for k in 0..<p.count where p.int64Pointer[k] == 0 {
                 throw c.argError(i, label, "positions are 1-based; 0 is not a position")
             }
@@ -55,13 +55,13 @@ extension TensorModule {
         b.method("shape", Doc("The size of each dimension.", signature: "t:shape() -> {d1, d2, ...}",
                               example: "print(table.concat(tensor.zeros(2, 3):shape(), 'x'))")) { c in
             let t = try selfT(c)
-            return c.ret(.ints(t.shape))
+            return try c.ret(.ints(t.shape))
         }
         b.method("size", Doc("The size of one dimension (or the shape table without an argument).",
                              signature: "t:size([dim])", errors: "dim out of range.",
                              example: "local t = tensor.zeros(2, 3)\nprint(t:size(2), t:size(-1))")) { c in
             let t = try selfT(c)
-            guard let d = try c.optDimArg(2) else { return c.ret(.ints(t.shape)) }
+            guard let d = try c.optDimArg(2) else { return try c.ret(.ints(t.shape)) }
             c.push(t.shape[try t.dim(d, op: "size")])
             return 1
         }
@@ -96,7 +96,7 @@ extension TensorModule {
                                 signature: "t:totable() -> table", details: "A 0-d tensor gives a number.",
                                 example: "local t = tensor.from({{1, 2}, {3, 4}}):totable()\nprint(t[2][1])")) { c in
             let t = try selfT(c)
-            pushNested(c, t)
+            try pushNested(c, t)
             return 1
         }
         b.method("is_contiguous", Doc("Whether the elements are laid out densely in row-major order.",
@@ -123,7 +123,7 @@ extension TensorModule {
         }
     }
 
-    static func pushNested(_ c: LuaCall, _ t: Tensor) {
+    static func pushNested(_ c: LuaCall, _ t: Tensor) throws {
         let L = c.L
         if t.rank == 0 {
             let v = t.value(at: t.offset)
@@ -134,9 +134,10 @@ extension TensorModule {
             }
             return
         }
-        func rec(_ d: Int, _ off: Int) {
+        func rec(_ d: Int, _ off: Int) throws {
+            try c.reserve()
             let n = t.shape[d]
-            lua_createtable(L, Int32(n), 0)
+            lua_createtable(L, Int32(clamping: n), 0)
             for i in 0..<n {
                 let o = off + i * t.strides[d]
                 if d == t.rank - 1 {
@@ -146,12 +147,12 @@ extension TensorModule {
                     case .bool: lua_pushboolean(L, t.storage.bytes[o] != 0 ? 1 : 0)
                     }
                 } else {
-                    rec(d + 1, o)
+                    try rec(d + 1, o)
                 }
                 lua_rawseti(L, -2, lua_Integer(i + 1))
             }
         }
-        rec(0, t.offset)
+        try rec(0, t.offset)
     }
 
     // MARK: - shape
@@ -286,14 +287,14 @@ extension TensorModule {
                               example: "print(#tensor.arange(10):split(4))")) { c in
             let t = try selfT(c)
             let parts = try t.split(try c.checkInt(2, "size"), dim: try c.optDimArg(3) ?? 0)
-            return c.ret(.array(parts.map { .object($0) }))
+            return try c.ret(.array(parts.map { .object($0) }))
         }
         b.method("chunk", Doc("Splits into n nearly equal pieces along dim.",
                               signature: "t:chunk(n [, dim = 1]) -> {t1, ...}",
                               example: "local q, k, v = table.unpack(tensor.zeros(2, 6):chunk(3, 2))\nprint(q:shape()[2])")) { c in
             let t = try selfT(c)
             let parts = try t.chunk(try c.checkInt(2, "n"), dim: try c.optDimArg(3) ?? 0)
-            return c.ret(.array(parts.map { .object($0) }))
+            return try c.ret(.array(parts.map { .object($0) }))
         }
     }
 

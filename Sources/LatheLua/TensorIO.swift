@@ -24,6 +24,8 @@ extension TensorModule {
             }
             var meta: [String: String]? = nil
             var optIdx: Int32 = 3
+            // tensor.save(path, t, nil, {options}): no metadata, options in the fourth place
+            if c.isNoneOrNil(3) && !c.isNoneOrNil(4) { optIdx = 4 }
             if c.type(3) == LUA_TTABLE && c.type(4) != LUA_TNONE || (c.type(3) == LUA_TTABLE && !isOptionsTable(c, 3)) {
                 meta = [:]
                 lua_pushnil(L)
@@ -51,9 +53,9 @@ extension TensorModule {
             let ck = try SafetensorsCheckpoint(path: path)
             var fields: [(String, LuaValue)] = []
             for n in ck.names { fields.append((n, .object(try ck.tensor(n)))) }
-            c.push(.record(fields))
+            try c.push(.record(fields))
             if let meta = ck.files.first?.metadata {
-                c.push(.record(meta.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }))
+                try c.push(.record(meta.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }))
             } else {
                 c.pushNil()
             }

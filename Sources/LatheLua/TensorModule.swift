@@ -115,6 +115,10 @@ struct NestedReader {
 
     mutating func read(_ idx: Int32, depth: Int, path: String) throws {
         let L = call.L
+        if depth >= Tensor.maxRank {
+            throw LuaError("tensor.from: table nested more than \(Tensor.maxRank) levels deep (a tensor has at most \(Tensor.maxRank) dimensions)")
+        }
+        try call.reserve()
         let abs = lua_absindex(L, idx)
         let n = Int(lua_rawlen(L, abs))
         if depth == shape.count {

@@ -218,7 +218,7 @@ enum TextModule: LuaInstaller {
                 let o = try c.options(3, allowed: encodeOptions)
                 let e = try tok.encode(text, pair: try o.string("pair"), addSpecialTokens: try o.bool("add_special_tokens", true),
                                        withTokens: false, withOffsets: false)
-                return c.ret(.ints(e.ids))
+                return try c.ret(.ints(e.ids))
             }
             b.method("encode_detailed", Doc(
                 "Encodes a text and returns everything the encoding holds: ids, tokens, offsets, word ids, masks.",
@@ -235,7 +235,7 @@ enum TextModule: LuaInstaller {
                 let text = try c.checkString(2, "text")
                 let o = try c.options(3, allowed: encodeOptions)
                 let e = try tok.encode(text, pair: try o.string("pair"), addSpecialTokens: try o.bool("add_special_tokens", true), withTokens: true)
-                return c.ret(encodingValue(e))
+                return try c.ret(encodingValue(e))
             }
             b.method("tokenize", Doc(
                 "The token strings of a text (no special tokens, no padding).",
@@ -246,7 +246,7 @@ enum TextModule: LuaInstaller {
                 let tok = try c.selfObject(TextTokenizer.self)
                 let text = try c.checkString(2, "text")
                 let e = try tok.encode(text, addSpecialTokens: false, withTokens: true, truncation: .some(nil), padding: .some(nil))
-                return c.ret(.strings(e.tokens))
+                return try c.ret(.strings(e.tokens))
             }
             b.method("decode", Doc(
                 "Turns token ids back into text.",
@@ -293,7 +293,7 @@ enum TextModule: LuaInstaller {
                 }
                 var out: [String] = []
                 for r in rows { out.append(try tok.decode(r, skipSpecialTokens: skip)) }
-                return c.ret(.strings(out))
+                return try c.ret(.strings(out))
             }
             b.method("encode_batch", Doc(
                 "Encodes many texts into a batch ready for a model: ids and attention mask as int64 tensors [batch, length].",
@@ -445,7 +445,7 @@ enum TextModule: LuaInstaller {
                 }
                 let e = try tok.encode(text, addSpecialTokens: try o.bool("add_special_tokens", true), withTokens: false,
                                        truncation: .some(trunc), padding: .some(nil))
-                return c.ret(.ints(e.ids), .ints(TextTokenizer.labels(e, responseStart: start)))
+                return try c.ret(.ints(e.ids), .ints(TextTokenizer.labels(e, responseStart: start)))
             }
             b.method("vocab_size", Doc(
                 "The size of the vocabulary (added tokens included unless asked otherwise).",
@@ -498,7 +498,7 @@ enum TextModule: LuaInstaller {
                 returns: "a Lua array of records",
                 example: ex + "print(tok:added_tokens()[1].content)")) { c in
                 let tok = try c.selfObject(TextTokenizer.self)
-                return c.ret(.array(tok.addedTokens.map { .record([("id", .int($0.id)), ("content", .string($0.token.content)), ("special", .bool($0.token.special))]) }))
+                return try c.ret(.array(tok.addedTokens.map { .record([("id", .int($0.id)), ("content", .string($0.token.content)), ("special", .bool($0.token.special))]) }))
             }
             b.method("add_tokens", Doc(
                 "Adds tokens to the vocabulary (new ids after the model's); special ones are skipped by decode.",
@@ -531,7 +531,7 @@ enum TextModule: LuaInstaller {
                 errors: "text is not a string.",
                 example: ex + "show(tok:pre_tokenize(\"the cat, sat\"))")) { c in
                 let tok = try c.selfObject(TextTokenizer.self)
-                return c.ret(.array(tok.preTokenize(try c.checkString(2, "text")).map { .array([.string($0.piece), .int($0.start), .int($0.end)]) }))
+                return try c.ret(.array(tok.preTokenize(try c.checkString(2, "text")).map { .array([.string($0.piece), .int($0.start), .int($0.end)]) }))
             }
             b.method("truncation", Doc(
                 "Sets (or returns) the truncation tok:encode applies.",
@@ -541,7 +541,7 @@ enum TextModule: LuaInstaller {
                 errors: "a bad max_length, strategy or direction.",
                 example: ex + "tok:truncation(3)\nprint(tok:encode(\"the cat sat on the mat\"), tok:truncation().max_length)\ntok:truncation(false)")) { c in
                 let tok = try c.selfObject(TextTokenizer.self)
-                if c.top < 2 { return c.ret(truncationValue(tok.truncation)) }
+                if c.top < 2 { return try c.ret(truncationValue(tok.truncation)) }
                 if c.type(2) == LUA_TBOOLEAN {
                     if try c.checkBool(2) { throw c.argError(2, "setting", "expected a max_length, a table or false, got true") }
                     tok.truncation = nil
@@ -571,7 +571,7 @@ enum TextModule: LuaInstaller {
                 errors: "a bad option.",
                 example: ex + "tok:padding({length = 6})\nprint(tok:encode(\"the cat\"))\ntok:padding(false)")) { c in
                 let tok = try c.selfObject(TextTokenizer.self)
-                if c.top < 2 { return c.ret(paddingValue(tok.padding)) }
+                if c.top < 2 { return try c.ret(paddingValue(tok.padding)) }
                 if c.type(2) == LUA_TBOOLEAN {
                     if try c.checkBool(2) {
                         tok.padding = TextPadding(padId: tok.defaultPadId)

@@ -142,6 +142,25 @@ public final class Shell {
         _ = execute(chunk, record: true)
     }
 
+    /// Runs a file's text as `dofile` would and records the text itself (inside `do ... end`,
+    /// as the file's locals are its own), so a saved session replays what ran then, not what
+    /// the file holds later.
+    func loadFile(_ text: String, name: String) {
+        var body = text
+        if body.hasPrefix("#") { body = String(body.drop { $0 != "\n" }) }  // a #! line, as lua skips it
+        let L = vm.L
+        let base = lua_gettop(L)
+        let (ok, err) = vm.load(body, chunkname: "@" + name)
+        guard ok else { reportError(err ?? "syntax error"); return }
+        if case .failure(let e) = vm.call(nargs: 0, base: base) { reportError(e.message); return }
+        lua_settop(L, base)
+        // inner cell marks would split the do-block when the script is read as cells
+        let lines = body.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            line.hasPrefix("-- %%") ? "-- (a cell of \(name))" + line.dropFirst(5) : String(line)
+        }
+        recorder.recordStatement("-- :load \(name)\ndo\n" + lines.joined(separator: "\n") + "\nend")
+    }
+
     /// Executes code; prints expression results; records it on success. Returns success.
     @discardableResult
     public func execute(_ code: String, record: Bool) -> Bool {
@@ -206,7 +225,7 @@ public final class Shell {
     Shell commands:
       :help              this list (help() documents the Lua modules)
       :save FILE         save the session's successful chunks as a Lua script (:save! FILE replaces)
-      :load FILE         run a Lua file in this session (recorded as dofile)
+      :load FILE         run a Lua file in this session (its text is recorded, for :save)
       :history [N]       the last N history entries (default 20)
       :time CODE         run CODE and report wall and CPU time
       :reset             start a fresh Lua state (the recording starts over)
@@ -243,9 +262,9 @@ public final class Shell {
         case "load":
             guard !rest.isEmpty else { reportError(":load: give a file name, e.g. :load prep.lua"); return }
             let path = Shell.expandPath(rest)
-            guard FileManager.default.fileExists(atPath: path) else { reportError(":load: \(rest): no such file"); return }
-            let code = "dofile(\(luaQuote(path)))"
-            if execute(code, record: false) { recorder.recordStatement(code) }
+            let bytes: [UInt8]
+            do { bytes = try RegularFile.read(path) } catch { reportError(":load: " + error.message); return }
+            loadFile(String(decoding: bytes, as: UTF8.self), name: rest)
         case "history":
             var n = 20
             if !rest.isEmpty {

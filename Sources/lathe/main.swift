@@ -26,8 +26,9 @@ struct LatheCommand: ParsableCommand {
         if !execute.isEmpty {
             for code in execute {
                 let st = Runner.runCode(code, vm: vm)
-                if st != 0 { throw ExitCode(st) }
+                if st != 0 { vm.close(); throw ExitCode(st) }
             }
+            vm.close()
             return
         }
         let interactive = isatty(0) != 0 && isatty(1) != 0
@@ -41,6 +42,7 @@ struct LatheCommand: ParsableCommand {
         }
         let shell = Shell(vm: vm, reader: reader, interactive: interactive)
         let st = shell.run()
+        vm.close()
         if st != 0 { throw ExitCode(st) }
     }
 }
@@ -60,6 +62,7 @@ struct Run: ParsableCommand {
     mutating func run() throws {
         let vm = try makeVM()
         let st = Runner.runFile(file, args: args, vm: vm)
+        vm.close()
         if st != 0 { throw ExitCode(st) }
     }
 }

@@ -448,7 +448,7 @@ struct GemmTests {
         let y16 = try Tensor.matmul(a, b, precision: .bf16).toDoubleArray()
         #expect(rel(y16, y32) < 1e-2)
         let ar = Tensor(floats: Gemm.roundToBF16(a.toFloatArray()), shape: a.shape)
-        let br = Tensor(floats: Gemm.roundToBF16(b.contiguous().toFloatArray()), shape: [20, 31])
+        let br = Tensor(floats: Gemm.roundToBF16(try b.contiguous().toFloatArray()), shape: [20, 31])
         let yr = try Tensor.matmul(ar, br).toDoubleArray()
         if bf16 { #expect(rel(y16, yr) < 1e-5, "bf16 product differs from the product of bf16-rounded operands") }
     }
@@ -460,7 +460,7 @@ struct GemmTests {
         let b = try Tensor.uniform([3, 19, 24], -1, 1, rng: &rng).transpose(1, 2)   // [3, 24, 19], transposed
         let y = try Tensor.matmul(a, b)
         #expect(y.shape == [2, 3, 17, 19])
-        let av = a.toDoubleArray(), bv = b.contiguous().toDoubleArray(), yv = y.toDoubleArray()
+        let av = a.toDoubleArray(), bv = try b.contiguous().toDoubleArray(), yv = y.toDoubleArray()
         var maxErr = 0.0
         for p in 0..<2 {
             for q in 0..<3 {

@@ -119,7 +119,7 @@ func hfInputs(_ g: [String: Any]) -> (Tensor, Tensor) {
             let w = randTensor([7, 96], seed: 5, lo: -2, hi: 1.5)
             let q = try QuantizedMatrix(quantizing: w, type: type)
             #expect(q.byteCount == 7 * 3 * type.typeSize)
-            let mine = q.dequantized().toFloatArray()
+            let mine = try q.dequantized().toFloatArray()
             var ref = [Float](repeating: 0, count: 7 * 96)
             let packed = q.packedBytes
             try packed.withUnsafeBytes { p in
@@ -136,7 +136,7 @@ func hfInputs(_ g: [String: Any]) -> (Tensor, Tensor) {
         for type in QuantizedMatrix.supported {
             let w = randTensor([40, 64], seed: 11, lo: -1, hi: 1)
             let q = try QuantizedMatrix(quantizing: w, type: type)
-            let dense = q.dequantized()
+            let dense = try q.dequantized()
             let bias = randTensor([40], seed: 12)
             for n in [1, 3, 8, 9, 33] {   // the matrix-vector kernel and the tiled BLAS path
                 let x = randTensor([n, 64], seed: UInt64(20 + n))

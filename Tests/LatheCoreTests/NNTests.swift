@@ -110,7 +110,7 @@ import Testing
         let q4 = randTensor([b, t, 4 * d], seed: 63)
         try gradcheck("attention grouped-query", [q4, k, v]) { try F.attention($0[0], $0[1], $0[2], heads: 4, kvHeads: 2, causal: true) }
         let x = randTensor([1, 3, 2, 4], seed: 64)
-        let (c, s) = F.ropeTables(headDim: 4, maxPositions: 8, theta: 10000)
+        let (c, s) = try F.ropeTables(headDim: 4, maxPositions: 8, theta: 10000)
         try gradcheck("rope", [x]) { try F.rope($0[0], cos: c, sin: s, offset: 2) }
     }
 
@@ -123,7 +123,7 @@ import Testing
         m.setTraining(false)
         let ids: [Int64] = [3, 7, 1, 19, 4, 4, 0]
         let full = try Autograd.noGrad { () throws -> Tensor in try m.logits(Tensor(int64s: ids, shape: [1, ids.count])) }
-        let caches = m.makeCaches(maxLength: 16)
+        let caches = try m.makeCaches(maxLength: 16)
         var stepLogits: [Float] = []
         try Autograd.noGrad { () throws in
             let first = try m.logits(Tensor(int64s: Array(ids.prefix(3)), shape: [1, 3]), caches: caches)

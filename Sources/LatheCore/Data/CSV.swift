@@ -32,7 +32,7 @@ public enum CSV {
     /// `progress(bytesDone, bytesTotal)` is called now and then on the calling thread.
     public static func read(path: String, options: CSVReadOptions = CSVReadOptions(),
                             progress: ((Int, Int) -> Void)? = nil) throws(LatheError) -> (DataTable, ReadReport) {
-        try parse(try DataFile.readBytes(path), name: path, options: options, progress: progress)
+        try parse(try RegularFile.read(path), name: path, options: options, progress: progress)
     }
 
     /// Parses CSV bytes; `name` is the file name errors mention.

@@ -16,7 +16,7 @@ public enum JSONL {
     /// `progress(bytesDone, bytesTotal)` is called now and then on the calling thread.
     public static func read(path: String, options: ReadOptions = ReadOptions(),
                             progress: ((Int, Int) -> Void)? = nil) throws(LatheError) -> (DataTable, ReadReport) {
-        try parse(try DataFile.readBytes(path), name: path, options: options, progress: progress)
+        try parse(try RegularFile.read(path), name: path, options: options, progress: progress)
     }
 
     public static func parse(_ raw: [UInt8], name: String, options: ReadOptions = ReadOptions(),

@@ -21,23 +21,7 @@ public final class FileBytes: @unchecked Sendable {
     /// Maps the file at `path` read-only.
     public init(path: String) throws(LatheError) {
         name = path
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-            throw LatheError("\(path): no such file")
-        }
-        if isDir.boolValue { throw LatheError("\(path) is a folder, not a file") }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 { throw LatheError("cannot read \(path): \(String(cString: strerror(errno)))") }
-        var st = stat()
-        if fstat(fd, &st) != 0 {
-            close(fd)
-            throw LatheError("cannot read \(path): \(String(cString: strerror(errno)))")
-        }
-        if (st.st_mode & S_IFMT) != S_IFREG {
-            close(fd)
-            throw LatheError("cannot read \(path): not a regular file")
-        }
-        let size = Int(st.st_size)
+        let (fd, size) = try RegularFile.open(path)
         if size == 0 {
             // mmap of 0 bytes fails; an empty file is simply an empty buffer
             let p = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 64)

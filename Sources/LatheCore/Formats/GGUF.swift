@@ -549,7 +549,7 @@ public final class GGUFFile: @unchecked Sendable {
         }
         let n = i.elementCount
         try checkTensorFits(elements: n, dtype: .float32, "\(path): tensor '\(name)'")
-        let t = Tensor(uninitialized: i.shape, dtype: .float32)
+        let t = try Tensor(uninitialized: i.shape, dtype: .float32)
         // dequantize in slices of rows so a Ctrl-C can stop a big tensor early
         let rowElems = max(i.dims.first ?? 1, 1)
         let rows = n / rowElems

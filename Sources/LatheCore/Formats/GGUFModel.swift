@@ -138,7 +138,7 @@ public enum GGUFLlama {
             throw LatheError("unpermute: \(rows) rows cannot be split into \(heads) heads of two rotary halves")
         }
         let src = w.isContiguous ? w : Tensor(floats: w.toFloatArray(), shape: w.shape)
-        let out = Tensor(uninitialized: w.shape, dtype: .float32)
+        let out = try Tensor(uninitialized: w.shape, dtype: .float32)
         let D = rows / heads, half = D / 2
         let s = src.floatPointer, d = out.floatPointer
         for h in 0..<heads {

@@ -155,7 +155,7 @@ public enum Npy {
         // file order: C order of `shape`, or for fortran_order the C order of reversed `shape`
         try checkTensorFits(elements: n, dtype: h.dtype.latheDType, "\(p): the array")
         let fileShape = h.fortranOrder ? Array(h.shape.reversed()) : h.shape
-        let t = Tensor(uninitialized: fileShape, dtype: h.dtype.latheDType)
+        let t = try Tensor(uninitialized: fileShape, dtype: h.dtype.latheDType)
         func fill(_ s: UnsafeRawPointer) {
             switch h.dtype {
             case .f4: ElementConversion.copyFloats(s, t.floatPointer, count: n)
@@ -192,7 +192,7 @@ public enum Npy {
         if !h.fortranOrder || h.shape.count < 2 {
             return (h.fortranOrder ? reshaped(t, h.shape) : t, h)
         }
-        return (transposeAll(t, to: h.shape), h)
+        return (try transposeAll(t, to: h.shape), h)
     }
 
     /// A contiguous tensor with the same data and a new shape of the same size.
@@ -202,8 +202,8 @@ public enum Npy {
 
     /// `t` has the reversed shape of `shape` (a column-major array read as row-major): returns
     /// the row-major array of `shape` (reverses the order of all axes).
-    static func transposeAll(_ t: Tensor, to shape: [Int]) -> Tensor {
-        let out = Tensor(uninitialized: shape, dtype: t.dtype)
+    static func transposeAll(_ t: Tensor, to shape: [Int]) throws(LatheError) -> Tensor {
+        let out = try Tensor(uninitialized: shape, dtype: t.dtype)
         let r = shape.count
         let n = out.count
         if n == 0 { return out }

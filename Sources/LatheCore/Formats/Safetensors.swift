@@ -275,7 +275,7 @@ public final class SafetensorsFile: @unchecked Sendable {
         }
         let n = i.elementCount
         try checkTensorFits(elements: n, dtype: dt, "\(path): tensor '\(name)'")
-        let t = Tensor(uninitialized: i.shape, dtype: dt)
+        let t = try Tensor(uninitialized: i.shape, dtype: dt)
         let start = 8 + headerSize + i.dataOffsets.lowerBound
         let src = bytes.base + start
         switch i.dtype {

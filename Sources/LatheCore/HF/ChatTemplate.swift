@@ -35,6 +35,7 @@ public struct ChatTemplate {
         for (k, v) in extra { ctx.scopes[0][k] = v }
         var out = ""
         _ = try ctx.run(nodes, &out)
+        if out.utf8.count > JContext.maxStringBytes { throw JContext.tooLong(Double(out.utf8.count)) }
         return out
     }
 
@@ -449,6 +450,11 @@ indirect enum JNode {
 struct JParser {
     let tokens: [JToken]
     var pos = 0
+    /// Statements and expressions open inside each other right now.
+    var depth = 0
+    /// Deeper nesting is an error (the parser recurses once per level; Python's Jinja stops
+    /// at its recursion limit).
+    static let maxDepth = 200
 
     init(tokens: [JToken]) { self.tokens = tokens }
 
@@ -499,6 +505,8 @@ struct JParser {
     /// Parses nodes until a `{% name %}` statement whose name is in `until` (left unconsumed,
     /// positioned at the name).
     mutating func parseBody(until: Set<String>) throws(LatheError) -> [JNode] {
+        try enter()
+        defer { depth -= 1 }
         var nodes: [JNode] = []
         while let t = peek {
             switch t {
@@ -696,7 +704,16 @@ struct JParser {
         return e
     }
 
+    mutating func enter() throws(LatheError) {
+        depth += 1
+        if depth > JParser.maxDepth {
+            throw LatheError("chat template: nested more than \(JParser.maxDepth) levels deep")
+        }
+    }
+
     mutating func parseUnary() throws(LatheError) -> JExpr {
+        try enter()
+        defer { depth -= 1 }
         if isOp("-") { pos += 1; return try parseFilters(.unary("-", try parseUnary())) }
         if isOp("+") { pos += 1; return try parseUnary() }
         return try parseFilters(try parsePostfix(try parsePrimary()))
@@ -818,6 +835,35 @@ struct JParser {
 enum JFlow { case normal, breakLoop, continueLoop }
 
 struct JContext {
+    /// The longest string (and rendered prompt) a template may make: enough for any real
+    /// prompt, small enough that a template doubling a string cannot exhaust memory.
+    static let maxStringBytes = 16 << 20
+
+    static func tooLong(_ bytes: Double) -> LatheError {
+        LatheError("chat template: a string of \(Tensor.humanBytes(bytes)) is longer than templates may make (\(Tensor.humanBytes(Double(maxStringBytes))))")
+    }
+
+    static func join(_ parts: [String], _ sep: String) throws(LatheError) -> String {
+        let n = parts.reduce(0) { $0 + $1.utf8.count } + max(0, parts.count - 1) * sep.utf8.count
+        if n > maxStringBytes { throw tooLong(Double(n)) }
+        return parts.joined(separator: sep)
+    }
+
+    static func replace(_ s: String, _ old: String, _ new: String) throws(LatheError) -> String {
+        if new.utf8.count > old.utf8.count {
+            let hits = Double(s.components(separatedBy: old).count - 1)
+            let n = Double(s.utf8.count) + hits * Double(new.utf8.count - old.utf8.count)
+            if n > Double(maxStringBytes) { throw tooLong(n) }
+        }
+        return s.replacingOccurrences(of: old, with: new)
+    }
+
+    static func joined(_ a: String, _ b: String) throws(LatheError) -> String {
+        let n = a.utf8.count + b.utf8.count
+        if n > maxStringBytes { throw tooLong(Double(n)) }
+        return a + b
+    }
+
     var scopes: [[String: JValue]] = [[:]]
     var steps = 0
     var maxSteps = 1_000_000
@@ -832,6 +878,7 @@ struct JContext {
 
     mutating func run(_ nodes: [JNode], _ out: inout String) throws(LatheError) -> JFlow {
         for n in nodes {
+            if out.utf8.count > JContext.maxStringBytes { throw JContext.tooLong(Double(out.utf8.count)) }
             steps += 1
             if steps > maxSteps { throw LatheError("chat template: too many steps (an endless loop?)") }
             switch n {
@@ -1058,7 +1105,7 @@ struct JContext {
         switch op {
         case "==": return .bool(a == b)
         case "!=": return .bool(a != b)
-        case "~": return .string(a.text + b.text)
+        case "~": return .string(try JContext.joined(a.text, b.text))
         case "in":
             switch b {
             case .string(let s): return .bool(s.contains(a.text) || a.text.isEmpty)
@@ -1077,7 +1124,7 @@ struct JContext {
             throw LatheError("chat template: cannot compare \(a.typeName) and \(b.typeName)")
         case "+":
             switch (a, b) {
-            case (.string(let x), .string(let y)): return .string(x + y)
+            case (.string(let x), .string(let y)): return .string(try JContext.joined(x, y))
             case (.list(let x), .list(let y)): return .list(x + y)
             case (.int(let x), .int(let y)): return .int(x &+ y)
             default:
@@ -1085,7 +1132,11 @@ struct JContext {
                 throw LatheError("chat template: cannot add \(a.typeName) and \(b.typeName)")
             }
         case "-", "*", "/", "//", "%", "**":
-            if op == "*", case .string(let s) = a, case .int(let n) = b { return .string(String(repeating: s, count: max(0, min(n, 1_000_000)))) }
+            if op == "*", case .string(let s) = a, case .int(let n) = b {
+                let count = max(0, n)
+                if count > 0 && s.utf8.count > JContext.maxStringBytes / count { throw JContext.tooLong(Double(s.utf8.count) * Double(count)) }
+                return .string(String(repeating: s, count: count))
+            }
             if op == "%", case .string(let s) = a { return .string(try pyFormat(s, b)) }
             if case .int(let x) = a, case .int(let y) = b {
                 switch op {
@@ -1214,14 +1265,14 @@ struct JContext {
             case "splitlines": return .list(s.split(omittingEmptySubsequences: false, whereSeparator: { $0.isNewline }).map { .string(String($0)) })
             case "replace":
                 guard args.count >= 2 else { throw LatheError("chat template: replace() needs two arguments") }
-                return .string(s.replacingOccurrences(of: args[0].text, with: args[1].text))
+                return .string(try JContext.replace(s, args[0].text, args[1].text))
             case "find":
                 guard let r = s.range(of: args.first?.text ?? "") else { return .int(-1) }
                 return .int(s.distance(from: s.startIndex, to: r.lowerBound))
             case "count": return .int(max(0, s.components(separatedBy: args.first?.text ?? "").count - 1))
             case "join":
                 guard case .list(let l)? = args.first else { throw LatheError("chat template: join() needs a list") }
-                return .string(l.map { $0.text }.joined(separator: s))
+                return .string(try JContext.join(l.map { $0.text }, s))
             case "format":
                 var out = s
                 for a in args { if let r = out.range(of: "{}") { out.replaceSubrange(r, with: a.text) } }
@@ -1273,10 +1324,10 @@ struct JContext {
             return .string(String(v.text.reversed()))
         case "join":
             let sep = args.first?.text ?? ""
-            return .string(try iterate(v).map { $0.text }.joined(separator: sep))
+            return .string(try JContext.join(try iterate(v).map { $0.text }, sep))
         case "replace":
             guard args.count >= 2 else { throw LatheError("chat template: replace needs two arguments") }
-            return .string(v.text.replacingOccurrences(of: args[0].text, with: args[1].text))
+            return .string(try JContext.replace(v.text, args[0].text, args[1].text))
         case "default", "d":
             let useForFalse = args.count > 1 ? args[1].truthy : (kw.first { $0.0 == "boolean" }?.1.truthy ?? false)
             if v == .undefined || (useForFalse && !v.truthy) { return args.first ?? .string("") }

@@ -27,6 +27,19 @@ extension HF {
         guard hc.headDim % 2 == 0, hc.numAttentionHeads % hc.numKeyValueHeads == 0 else {
             throw LatheError("\(path): heads \(hc.numAttentionHeads) / kv heads \(hc.numKeyValueHeads) / head_dim \(hc.headDim) do not make a valid attention layout")
         }
+        // llama.cpp refuses a file whose block_count disagrees with its blk.N tensors; a count
+        // of 0 would otherwise give an empty model and 4e9 would allocate until memory runs out
+        var blocks = Set<Int>()
+        for t in g.tensors where t.name.hasPrefix("blk.") {
+            if let n = Int(t.name.dropFirst(4).prefix { $0 != "." }) { blocks.insert(n) }
+        }
+        let have = (blocks.max() ?? -1) + 1
+        guard hc.numHiddenLayers == have else {
+            throw LatheError("\(path): metadata \(arch).block_count is \(hc.numHiddenLayers), but the file holds tensors for \(have) block\(have == 1 ? "" : "s")")
+        }
+        guard hc.ropeTheta > 0, hc.rmsNormEps >= 0 else {
+            throw LatheError("\(path): \(arch).rope.freq_base must be positive and the norm epsilon not negative (got \(hc.ropeTheta) and \(hc.rmsNormEps))")
+        }
         var c = DecoderConfig()
         c.naming = "llama"
         c.vocab = hc.vocabSize

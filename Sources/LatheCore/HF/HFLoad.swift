@@ -115,6 +115,7 @@ public enum HF {
         c.vocab = try cfg.int("vocab_size")
         c.dim = try cfg.int("hidden_size")
         c.layers = try cfg.int("num_hidden_layers", min: 0)
+        try src.checkLayerCount(c.layers, key: "num_hidden_layers")
         c.heads = try cfg.int("num_attention_heads")
         guard c.dim % c.heads == 0 else { throw LatheError("\(cfg.path): hidden_size \(c.dim) is not divisible by num_attention_heads \(c.heads)") }
         c.hidden = try cfg.int("intermediate_size")
@@ -197,6 +198,7 @@ public enum HF {
             if let t = rp["rope_theta"]?.doubleValue { theta = t }
             params = rp
         }
+        guard theta > 0 else { throw LatheError("\(cfg.path): rope_theta must be positive (got \(theta))") }
         guard let p = params, case .object = p else { return (theta, nil) }
         let kind = p["rope_type"]?.stringValue ?? p["type"]?.stringValue ?? "default"
         func num(_ k: String, _ def: Double?) throws(LatheError) -> Double {
@@ -229,6 +231,7 @@ public enum HF {
         c.vocab = try cfg.int("vocab_size")
         c.dim = try cfg.int("hidden_size")
         c.layers = try cfg.int("num_hidden_layers", min: 0)
+        try src.checkLayerCount(c.layers, key: "num_hidden_layers")
         c.heads = try cfg.int("num_attention_heads")
         c.kvHeads = try cfg.int("num_key_value_heads", c.heads)
         if cfg.has("head_dim") { c.headDim = try cfg.int("head_dim") }
@@ -289,6 +292,7 @@ public enum HF {
         c.vocab = try cfg.int("vocab_size")
         c.dim = try cfg.int("n_embd")
         c.layers = try cfg.int("n_layer", min: 0)
+        try src.checkLayerCount(c.layers, key: "n_layer")
         c.heads = try cfg.int("n_head")
         guard c.dim % c.heads == 0 else { throw LatheError("\(cfg.path): n_embd \(c.dim) is not divisible by n_head \(c.heads)") }
         c.hidden = cfg.has("n_inner") ? try cfg.int("n_inner") : 4 * c.dim
@@ -357,6 +361,26 @@ struct WeightSource {
     init(ck: SafetensorsCheckpoint, configPath: String) {
         self.ck = ck
         self.configPath = configPath
+    }
+
+    /// The layer count of config.json must match the layers the checkpoint holds weights for
+    /// (`layers.N.`, `layer.N.` or `h.N.` in tensor names): a wrong count would build a model
+    /// missing layers, or try to build a billion of them.
+    func checkLayerCount(_ layers: Int, key: String) throws(LatheError) {
+        var found = Set<Int>()
+        for name in ck.names {
+            let parts = name.split(separator: ".")
+            for (i, p) in parts.enumerated() where i + 1 < parts.count && (p == "layers" || p == "layer" || p == "h") {
+                if let n = Int(parts[i + 1]) { found.insert(n) }
+            }
+        }
+        let have = (found.max() ?? -1) + 1
+        if layers > have {
+            throw LatheError("\(configPath): \(key) is \(layers), but \(ck.path) holds weights for \(have) layer\(have == 1 ? "" : "s")")
+        }
+        if layers == 0 && have > 0 {
+            throw LatheError("\(configPath): \(key) is 0, but \(ck.path) holds weights for \(have) layers")
+        }
     }
 
     /// A float tensor of the checkpoint with the expected (row-major, Lathe) shape.

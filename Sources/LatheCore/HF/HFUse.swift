@@ -42,7 +42,7 @@ extension HF {
         guard maxLen > 0 else { throw LatheError("max_length must be positive") }
         let normalize = o.normalize ?? info?.normalizeEmbeddings ?? false
         let dim = enc.config.dim
-        let out = Tensor(uninitialized: [texts.count, dim], dtype: .float32)
+        let out = try Tensor(uninitialized: [texts.count, dim], dtype: .float32)
         if texts.isEmpty { return out }
         // texts are tokenized once (in parallel), then batched longest first as
         // sentence-transformers does, by token count so batches pad little (the vectors do not
@@ -103,7 +103,7 @@ extension HF {
         guard batchSize > 0 else { throw LatheError("batch_size must be positive, got \(batchSize)") }
         let maxLen = min(maxLength ?? enc.config.maxSeq, enc.config.maxSeq)
         let k = head.outFeatures
-        let probs = Tensor(uninitialized: [texts.count, k], dtype: .float32)
+        let probs = try Tensor(uninitialized: [texts.count, k], dtype: .float32)
         var classes = [Int](repeating: 0, count: texts.count)
         let wasTraining = enc.training
         enc.setTraining(false)

@@ -31,8 +31,8 @@ extension F {
         let precision = Runtime.autocast
         let qc = try q.toFloat32().contiguous(), kc = try k.toFloat32().contiguous(), vc = try v.toFloat32().contiguous()
         let maskC = try keyMask.map { m throws(LatheError) in try m.to(.float32).contiguous() }
-        let out = Tensor(uninitialized: [bsz, t, qw], dtype: .float32)
-        let probs = Tensor(uninitialized: [bsz, heads, t, s], dtype: .float32)
+        let out = try Tensor(uninitialized: [bsz, t, qw], dtype: .float32)
+        let probs = try Tensor(uninitialized: [bsz, heads, t, s], dtype: .float32)
         let group = heads / kvHeads
         let ldq = heads * d, ldk = kvHeads * d
         let qp = qc.floatPointer, kp = kc.floatPointer, vp = vc.floatPointer, op = out.floatPointer, pp = probs.floatPointer
@@ -94,11 +94,11 @@ extension F {
             let needQ = q.requiresGrad, needK = k.requiresGrad, needV = v.requiresGrad
             out.record("attention", [q, k, v]) { [qc, kc, vc, probs] g throws(LatheError) in
                 _ = (qc, kc, vc, probs)
-                let gc = g.contiguous()
-                let dq = Tensor(uninitialized: qc.shape, dtype: .float32)
+                let gc = try g.contiguous()
+                let dq = try Tensor(uninitialized: qc.shape, dtype: .float32)
                 // dK and dV: the first query head of each key/value head writes them (beta 0), the
                 // others of its group add to them; each task owns its slice
-                let dk = Tensor(uninitialized: kc.shape, dtype: .float32), dv = Tensor(uninitialized: vc.shape, dtype: .float32)
+                let dk = try Tensor(uninitialized: kc.shape, dtype: .float32), dv = try Tensor(uninitialized: vc.shape, dtype: .float32)
                 let gp = gc.floatPointer, dqp = dq.floatPointer, dkp = dk.floatPointer, dvp = dv.floatPointer
                 var failure: LatheError? = nil
                 let lock = NSLock()

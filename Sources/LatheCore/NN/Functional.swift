@@ -13,8 +13,8 @@ public enum F {
         if let bias, bias.shape != [n] { throw LatheError("layer_norm: bias shape \(bias.shapeString) does not match the last dimension \(n)") }
         let xc = try x.toFloat32().contiguous()
         let rows = xc.count / n
-        let out = Tensor(uninitialized: x.shape, dtype: .float32)
-        let stats = Tensor(uninitialized: [rows, 2], dtype: .float32)
+        let out = try Tensor(uninitialized: x.shape, dtype: .float32)
+        let stats = try Tensor(uninitialized: [rows, 2], dtype: .float32)
         let wp = try weight.map { w throws(LatheError) in try w.toFloat32().contiguous() }
         let bp = try bias.map { b throws(LatheError) in try b.toFloat32().contiguous() }
         let xs = xc.floatPointer, ys = out.floatPointer, st = stats.floatPointer
@@ -31,11 +31,11 @@ public enum F {
             // the closure keeps the buffers its pointers point into alive
             out.record("layer_norm", inputs) { [xc, stats, wp, bp] g throws(LatheError) in
                 _ = (xc, stats, wp, bp)
-                let gc = g.contiguous()
-                let dx = Tensor(uninitialized: xc.shape, dtype: .float32)
+                let gc = try g.contiguous()
+                let dx = try Tensor(uninitialized: xc.shape, dtype: .float32)
                 let parts = max(1, min(Runtime.threads, rows))
                 // per-thread partial sums for dw/db, reduced at the end
-                let partial = Tensor.full([parts, 2, n], 0)
+                let partial = try Tensor.full([parts, 2, n], 0)
                 let gp = gc.floatPointer, dxp = dx.floatPointer, pp = partial.floatPointer
                 Parallel.forEach(parts, costPerItem: rows * n * 4 / parts) { part in
                     let lo = rows * part / parts, hi = rows * (part + 1) / parts
@@ -60,8 +60,8 @@ public enum F {
         if let weight, weight.shape != [n] { throw LatheError("rms_norm: weight shape \(weight.shapeString) does not match the last dimension \(n) of the input \(x.shapeString)") }
         let xc = try x.toFloat32().contiguous()
         let rows = xc.count / n
-        let out = Tensor(uninitialized: x.shape, dtype: .float32)
-        let rr = Tensor(uninitialized: [rows], dtype: .float32)
+        let out = try Tensor(uninitialized: x.shape, dtype: .float32)
+        let rr = try Tensor(uninitialized: [rows], dtype: .float32)
         let wp = try weight.map { w throws(LatheError) in try w.toFloat32().contiguous() }
         let xs = xc.floatPointer, ys = out.floatPointer, rp = rr.floatPointer, wptr = wp?.floatPointer
         Parallel.forEach(rows, costPerItem: n * 3) { r in lk_rmsnorm_row(xs + r * n, wptr, ys + r * n, n, eps, rp + r) }
@@ -71,10 +71,10 @@ public enum F {
             let needX = x.requiresGrad, needW = weight?.requiresGrad ?? false, hasW = weight != nil
             out.record("rms_norm", inputs) { [xc, rr, wp] g throws(LatheError) in
                 _ = (xc, rr, wp)
-                let gc = g.contiguous()
-                let dx = Tensor(uninitialized: xc.shape, dtype: .float32)
+                let gc = try g.contiguous()
+                let dx = try Tensor(uninitialized: xc.shape, dtype: .float32)
                 let parts = max(1, min(Runtime.threads, rows))
-                let partial = Tensor.full([parts, n], 0)
+                let partial = try Tensor.full([parts, n], 0)
                 let gp = gc.floatPointer, dxp = dx.floatPointer, pp = partial.floatPointer
                 Parallel.forEach(parts, costPerItem: rows * n * 3 / parts) { part in
                     let lo = rows * part / parts, hi = rows * (part + 1) / parts
@@ -113,7 +113,7 @@ public enum F {
         if let weight, weight.shape != [c] { throw LatheError("cross_entropy: weight shape \(weight.shapeString) does not match \(c) classes") }
         guard ["mean", "sum", "none"].contains(reduction) else { throw LatheError("cross_entropy: reduction must be \"mean\", \"sum\" or \"none\", got \"\(reduction)\"") }
         let lc = try logits.toFloat32().contiguous()
-        let tc = targets.contiguous()
+        let tc = try targets.contiguous()
         let tp = tc.int64Pointer
         for i in 0..<rows {
             let t = tp[i]
@@ -125,7 +125,7 @@ public enum F {
         let wptr = wc?.floatPointer
         var denom: Double = 0
         for i in 0..<rows where tp[i] != Int64(ignoreIndex) { denom += wptr.map { Double($0[Int(tp[i])]) } ?? 1 }
-        let losses = Tensor.full([rows], 0)
+        let losses = try Tensor.full([rows], 0)
         let lp = lc.floatPointer, op = losses.floatPointer
         Parallel.forEach(rows, costPerItem: c * 4) { i in
             let t = tp[i]
@@ -151,8 +151,8 @@ public enum F {
             let shape = logits.shape
             out.record("cross_entropy", [logits]) { [lc, tc, wc] g throws(LatheError) in
                 _ = (lc, tc, wc)
-                let gc = g.contiguous()
-                let grad = Tensor.full([rows, c], 0)
+                let gc = try g.contiguous()
+                let grad = try Tensor.full([rows, c], 0)
                 let gp = grad.floatPointer, gg = gc.floatPointer
                 Parallel.forEach(rows, costPerItem: c * 4) { i in
                     let t = tp[i]
@@ -203,7 +203,7 @@ public enum F {
         if p <= 0 { return x }
         if p >= 1 { return try x.mulScalar(0) }
         let n = x.count
-        let mask = Tensor(uninitialized: x.shape, dtype: .float32)
+        let mask = try Tensor(uninitialized: x.shape, dtype: .float32)
         let mp = mask.floatPointer
         let keep = 1 / (1 - p)
         let threshold = UInt64(Double(p) * 18446744073709551615.0)
@@ -243,11 +243,11 @@ public enum F {
     /// cos/sin tables [maxPositions, headDim] for rotary embeddings, HF rotate_half layout
     /// (frequencies repeated for the two halves); angles are float32 products position x
     /// frequency, as in transformers.
-    public static func ropeTables(headDim: Int, maxPositions: Int, theta: Double, scaling: RopeScaling? = nil) -> (Tensor, Tensor) {
+    public static func ropeTables(headDim: Int, maxPositions: Int, theta: Double, scaling: RopeScaling? = nil) throws(LatheError) -> (Tensor, Tensor) {
         let half = headDim / 2
         let inv = ropeInverseFrequencies(headDim: headDim, theta: theta, scaling: scaling)
-        let cosT = Tensor(uninitialized: [maxPositions, headDim], dtype: .float32)
-        let sinT = Tensor(uninitialized: [maxPositions, headDim], dtype: .float32)
+        let cosT = try Tensor(uninitialized: [maxPositions, headDim], dtype: .float32)
+        let sinT = try Tensor(uninitialized: [maxPositions, headDim], dtype: .float32)
         let cp = cosT.floatPointer, sp = sinT.floatPointer
         for p in 0..<maxPositions {
             for i in 0..<half {
@@ -271,8 +271,8 @@ public enum F {
         guard offset + t <= cos.shape[0] else {
             throw LatheError("rope: positions up to \(offset + t) exceed the model's maximum of \(cos.shape[0])")
         }
-        let xc = x.contiguous()
-        let out = Tensor(uninitialized: x.shape, dtype: .float32)
+        let xc = try x.contiguous()
+        let out = try Tensor(uninitialized: x.shape, dtype: .float32)
         let half = d / 2
         let cp = cos.floatPointer, sp = sin.floatPointer
         func apply(_ src: UnsafeMutablePointer<Float>, _ dst: UnsafeMutablePointer<Float>, sign: Float) {
@@ -292,8 +292,8 @@ public enum F {
         apply(xc.floatPointer, out.floatPointer, sign: 1)
         if Autograd.needs(x) {
             out.record("rope", [x]) { g throws(LatheError) in
-                let gc = g.contiguous()
-                let dx = Tensor(uninitialized: gc.shape, dtype: .float32)
+                let gc = try g.contiguous()
+                let dx = try Tensor(uninitialized: gc.shape, dtype: .float32)
                 apply(gc.floatPointer, dx.floatPointer, sign: -1)
                 return [dx]
             }

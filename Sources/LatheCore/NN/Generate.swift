@@ -37,7 +37,7 @@ extension DecoderLM {
         var rng = o.seed.map { RandomGenerator(seed: $0) } ?? Runtime.rng
         defer { if o.seed == nil { Runtime.rng = rng } }
         let steps = min(o.maxTokens, room)
-        let caches = makeCaches(maxLength: prompt.count + steps)
+        let caches = try makeCaches(maxLength: prompt.count + steps)
         var out: [Int] = []
         try Autograd.noGrad { () throws(LatheError) in
             var input = Tensor(int64s: prompt.map { Int64($0) }, shape: [1, prompt.count])

@@ -150,8 +150,8 @@ public final class LayerNorm: Module {
     public init(_ dim: Int, eps: Float = 1e-5, affine: Bool = true, bias: Bool = true) throws(LatheError) {
         self.dim = dim
         self.eps = eps
-        weight = affine ? Tensor.full([dim], 1) : nil
-        self.bias = affine && bias ? Tensor.full([dim], 0) : nil
+        weight = affine ? try Tensor.full([dim], 1) : nil
+        self.bias = affine && bias ? try Tensor.full([dim], 0) : nil
         super.init()
         if let w = weight { param("weight", w) }
         if let b = self.bias { param("bias", b) }
@@ -169,7 +169,7 @@ public final class RMSNorm: Module {
     public init(_ dim: Int, eps: Float = 1e-6) throws(LatheError) {
         self.dim = dim
         self.eps = eps
-        weight = Tensor.full([dim], 1)
+        weight = try Tensor.full([dim], 1)
         super.init()
         param("weight", weight)
     }

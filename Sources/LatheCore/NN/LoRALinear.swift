@@ -20,7 +20,7 @@ extension F {
         var mask: Tensor? = nil
         var xd = x2
         if training && dropout > 0 {
-            let m = Tensor(uninitialized: [rows, inF], dtype: .float32)
+            let m = try Tensor(uninitialized: [rows, inF], dtype: .float32)
             let mp = m.floatPointer
             let keep = 1 / (1 - dropout)
             let threshold = UInt64(Double(dropout) * 18446744073709551615.0)
@@ -29,7 +29,7 @@ extension F {
             xd = try Autograd.noGrad { () throws(LatheError) -> Tensor in try x2 * m }
         }
         let wc = try w.toFloat32().contiguous(), ac = try a.toFloat32().contiguous(), bc = try b.toFloat32().contiguous()
-        let out = Tensor(uninitialized: [rows, outF], dtype: .float32)
+        let out = try Tensor(uninitialized: [rows, outF], dtype: .float32)
         let op = out.floatPointer
         var beta: Float = 0
         if let bias {
@@ -40,7 +40,7 @@ extension F {
         // y = x Wᵀ (+ b)
         try Gemm.gemm(transA: false, transB: true, m: rows, n: outF, k: inF, alpha: 1, a: x2.floatPointer, lda: inF, b: wc.floatPointer, ldb: inF, beta: beta, c: op, ldc: outF, precision: precision)
         // u = x_d Aᵀ ; y += scale u Bᵀ
-        let u = Tensor(uninitialized: [rows, r], dtype: .float32)
+        let u = try Tensor(uninitialized: [rows, r], dtype: .float32)
         try Gemm.gemm(transA: false, transB: true, m: rows, n: r, k: inF, alpha: 1, a: xd.floatPointer, lda: inF, b: ac.floatPointer, ldb: inF, beta: 0, c: u.floatPointer, ldc: r, precision: precision)
         try Gemm.gemm(transA: false, transB: true, m: rows, n: outF, k: r, alpha: scale, a: u.floatPointer, lda: r, b: bc.floatPointer, ldb: r, beta: 1, c: op, ldc: outF, precision: precision)
         let res = Tensor(storage: out.storage, shape: Array(x.shape.dropLast()) + [outF], dtype: .float32)
@@ -54,11 +54,11 @@ extension F {
                 let gc = try g.reshape([rows, outF]).contiguous()
                 let gp = gc.floatPointer
                 // gu = g B  [rows, r]
-                let gu = Tensor(uninitialized: [rows, r], dtype: .float32)
+                let gu = try Tensor(uninitialized: [rows, r], dtype: .float32)
                 try Gemm.gemm(transA: false, transB: false, m: rows, n: r, k: outF, alpha: 1, a: gp, lda: outF, b: bc.floatPointer, ldb: r, beta: 0, c: gu.floatPointer, ldc: r, precision: precision)
                 var gx: Tensor? = nil
                 if needX {
-                    let d = Tensor(uninitialized: [rows, inF], dtype: .float32)
+                    let d = try Tensor(uninitialized: [rows, inF], dtype: .float32)
                     if let mask {
                         // the adapter path sees dropout(x): its gradient is masked, the base path's not
                         try Gemm.gemm(transA: false, transB: false, m: rows, n: inF, k: r, alpha: scale, a: gu.floatPointer, lda: r, b: ac.floatPointer, ldb: inF, beta: 0, c: d.floatPointer, ldc: inF, precision: precision)
@@ -72,19 +72,19 @@ extension F {
                 }
                 var gw: Tensor? = nil
                 if needW {
-                    let t = Tensor(uninitialized: [outF, inF], dtype: .float32)
+                    let t = try Tensor(uninitialized: [outF, inF], dtype: .float32)
                     try Gemm.gemm(transA: true, transB: false, m: outF, n: inF, k: rows, alpha: 1, a: gp, lda: outF, b: x2.floatPointer, ldb: inF, beta: 0, c: t.floatPointer, ldc: inF, precision: precision)
                     gw = t
                 }
                 var ga: Tensor? = nil
                 if needA {
-                    let t = Tensor(uninitialized: [r, inF], dtype: .float32)
+                    let t = try Tensor(uninitialized: [r, inF], dtype: .float32)
                     try Gemm.gemm(transA: true, transB: false, m: r, n: inF, k: rows, alpha: scale, a: gu.floatPointer, lda: r, b: xd.floatPointer, ldb: inF, beta: 0, c: t.floatPointer, ldc: inF, precision: precision)
                     ga = t
                 }
                 var gb: Tensor? = nil
                 if needB {
-                    let t = Tensor(uninitialized: [outF, r], dtype: .float32)
+                    let t = try Tensor(uninitialized: [outF, r], dtype: .float32)
                     try Gemm.gemm(transA: true, transB: false, m: outF, n: r, k: rows, alpha: scale, a: gp, lda: outF, b: u.floatPointer, ldb: r, beta: 0, c: t.floatPointer, ldc: r, precision: precision)
                     gb = t
                 }

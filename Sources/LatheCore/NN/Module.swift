@@ -123,6 +123,19 @@ open class Module {
         namedParameters().first { $0.0 == path }?.1
     }
 
+    /// Throws when `count` layers like `first` (built already) would not fit in memory: models
+    /// build their layers one by one, so a typo like layers = 1e9 would otherwise allocate until
+    /// the system runs out.
+    public static func checkLayersFit(_ first: Module, count: Int, what: String) throws(LatheError) {
+        let bytes = Double(first.parameterCount()) * 4 * Double(max(count - 1, 0))
+        if bytes > Double(TensorMemory.maxBytes) {
+            throw LatheError("\(count) \(what) need \(Tensor.humanBytes(bytes)), more than Lathe allocates")
+        }
+        do { try TensorMemory.checkAvailable(Int(bytes)) } catch {
+            throw LatheError("\(count) \(what): \(error.message)")
+        }
+    }
+
     /// Number of parameter elements (all, or only trainable ones).
     public func parameterCount(trainableOnly: Bool = false) -> Int {
         let plain = namedParameters().reduce(0) { $0 + (trainableOnly && !$1.1.requiresGrad ? 0 : $1.1.count) }

@@ -32,7 +32,7 @@ public final class QuantizedMatrix: @unchecked Sendable {
         self.type = type
         self.rows = rows
         self.cols = cols
-        data = Storage.make(byteCount: need)
+        data = try Storage.make(byteCount: need)
         data.raw.copyMemory(from: base, byteCount: need)
     }
 
@@ -53,7 +53,7 @@ public final class QuantizedMatrix: @unchecked Sendable {
                 QuantizedMatrix.quantizeBlock(xp + blk * 32, type, o.baseAddress! + blk * type.typeSize)
             }
         }
-        let storage = Storage.make(byteCount: out.count)
+        let storage = try Storage.make(byteCount: out.count)
         out.withUnsafeBytes { b in storage.raw.copyMemory(from: b.baseAddress!, byteCount: b.count) }
         self.init(type: type, rows: rows, cols: cols, storage: storage)
     }
@@ -106,8 +106,8 @@ public final class QuantizedMatrix: @unchecked Sendable {
     var bytes: UnsafePointer<UInt8> { UnsafePointer(data.bytes) }
 
     /// The whole matrix as float32 [rows, cols].
-    public func dequantized() -> Tensor {
-        let t = Tensor(uninitialized: [rows, cols], dtype: .float32)
+    public func dequantized() throws(LatheError) -> Tensor {
+        let t = try Tensor(uninitialized: [rows, cols], dtype: .float32)
         let tp = UnsafeSendable(t.floatPointer)
         Parallel.chunks(rows, grain: max(1, 16384 / cols)) { lo, hi in
             lk_q_dequant_rows(self.cType, self.bytes, self.cols, lo, hi, tp.value + lo * self.cols)
@@ -130,7 +130,7 @@ public final class QuantizedMatrix: @unchecked Sendable {
         }
         try Gemm.ensureReady()
         let tr = tileRows
-        let tile = Tensor(uninitialized: [tr, cols], dtype: .float32)
+        let tile = try Tensor(uninitialized: [tr, cols], dtype: .float32)
         let tp = UnsafeSendable(tile.floatPointer)
         var r0 = 0
         while r0 < rows {
@@ -149,7 +149,7 @@ public final class QuantizedMatrix: @unchecked Sendable {
     func multiplyTransposed(_ g: UnsafePointer<Float>, n: Int, into dx: UnsafeMutablePointer<Float>) throws(LatheError) {
         try Gemm.ensureReady()
         let tr = tileRows
-        let tile = Tensor(uninitialized: [tr, cols], dtype: .float32)
+        let tile = try Tensor(uninitialized: [tr, cols], dtype: .float32)
         let tp = UnsafeSendable(tile.floatPointer)
         var r0 = 0
         while r0 < rows {
@@ -186,7 +186,7 @@ extension F {
         }
         let n = x.count / w.cols
         let xc = try x.toFloat32().contiguous()
-        let out = Tensor(uninitialized: Array(x.shape.dropLast()) + [w.rows], dtype: .float32)
+        let out = try Tensor(uninitialized: Array(x.shape.dropLast()) + [w.rows], dtype: .float32)
         if n > 0 { try w.multiply(xc.floatPointer, n: n, into: out.floatPointer) }
         var y = out
         if let bias { y = try Autograd.noGrad { () throws(LatheError) in try out + bias } }
@@ -196,10 +196,10 @@ extension F {
             let needX = x.requiresGrad, needB = bias?.requiresGrad ?? false, hasB = bias != nil
             let xShape = x.shape, rows = w.rows
             y.record("quant_linear", inputs) { g throws(LatheError) in
-                let gc = g.contiguous()
+                let gc = try g.contiguous()
                 var grads: [Tensor?] = []
                 if needX {
-                    let dx = Tensor(uninitialized: xShape, dtype: .float32)
+                    let dx = try Tensor(uninitialized: xShape, dtype: .float32)
                     if n > 0 { try w.multiplyTransposed(gc.floatPointer, n: n, into: dx.floatPointer) }
                     grads.append(dx)
                 } else {
@@ -254,7 +254,7 @@ public final class QuantLinear: Module, LoRAHost {
         return try addLoRA(F.quantLinear(x, weight, bias), x)
     }
 
-    public func denseWeight() throws(LatheError) -> Tensor { weight.dequantized() }
+    public func denseWeight() throws(LatheError) -> Tensor { try weight.dequantized() }
 
     public func attachLoRA(_ adapter: LoRAAdapter) {
         lora = adapter

@@ -4,9 +4,9 @@ import Foundation
 public final class KVCache {
     public let k: Tensor, v: Tensor
     public var length = 0
-    public init(maxLength: Int, width: Int) {
-        k = Tensor(uninitialized: [1, maxLength, width], dtype: .float32)
-        v = Tensor(uninitialized: [1, maxLength, width], dtype: .float32)
+    public init(maxLength: Int, width: Int) throws(LatheError) {
+        k = try Tensor(uninitialized: [1, maxLength, width], dtype: .float32)
+        v = try Tensor(uninitialized: [1, maxLength, width], dtype: .float32)
     }
 }
 
@@ -246,6 +246,10 @@ public final class DecoderLM: Module {
         if c.positions != "learned" && c.positions != "rotary" {
             throw LatheError("gpt: positions must be \"learned\" or \"rotary\", got \"\(c.positions)\"")
         }
+        if c.positions == "rotary" && !(c.ropeTheta > 0 && c.ropeTheta.isFinite) {
+            throw LatheError("gpt: rope_theta must be a positive number (got \(c.ropeTheta))")
+        }
+        if !(c.normEps >= 0 && c.normEps.isFinite) { throw LatheError("gpt: norm_eps must be a number >= 0 (got \(c.normEps))") }
         guard ["lathe", "llama", "gpt2"].contains(c.naming) else {
             throw LatheError("gpt: naming must be \"lathe\", \"llama\" or \"gpt2\", got \"\(c.naming)\"")
         }
@@ -269,7 +273,7 @@ public final class DecoderLM: Module {
         }
         let hd = c.headDim ?? c.dim / c.heads
         let ropeTables: (Tensor, Tensor)? = c.positions == "rotary"
-            ? F.ropeTables(headDim: hd, maxPositions: c.maxSeq, theta: c.ropeTheta, scaling: c.ropeScaling) : nil
+            ? try F.ropeTables(headDim: hd, maxPositions: c.maxSeq, theta: c.ropeTheta, scaling: c.ropeScaling) : nil
         var blocks: [Block] = []
         for _ in 0..<c.layers {
             let attn = try SelfAttention(dim: c.dim, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, causal: true,
@@ -279,6 +283,7 @@ public final class DecoderLM: Module {
             let mlp = try FeedForward(dim: c.dim, hidden: c.hidden ?? 4 * c.dim, act: c.activation, gated: c.gated, bias: c.mlpBias ?? c.bias,
                                       dropout: 0, names: style.mlpNames, rng: &rng)
             blocks.append(try Block(attn: attn, mlp: mlp, style: style, dim: c.dim, dropout: c.dropout))
+            if blocks.count == 1 { try Module.checkLayersFit(blocks[0], count: c.layers, what: "layers") }
         }
         finalNorm = c.norm == .layer ? try LayerNorm(c.dim, eps: c.normEps) : try RMSNorm(c.dim, eps: c.normEps)
         head = c.tieEmbeddings ? nil : try Linear(c.dim, c.vocab, bias: false, rng: &rng)
@@ -343,8 +348,10 @@ public final class DecoderLM: Module {
         try logits(inputs[0], keyMask: inputs.count > 1 ? inputs[1] : nil)
     }
 
-    public func makeCaches(maxLength: Int) -> [KVCache] {
-        blocks.map { KVCache(maxLength: maxLength, width: $0.attn.kvHeads * $0.attn.headDim) }
+    public func makeCaches(maxLength: Int) throws(LatheError) -> [KVCache] {
+        var caches: [KVCache] = []
+        for b in blocks { caches.append(try KVCache(maxLength: maxLength, width: b.attn.kvHeads * b.attn.headDim)) }
+        return caches
     }
 }
 
@@ -392,7 +399,10 @@ public final class Encoder: Module {
         typeEmb = c.typeVocab > 0 ? try Embedding(c.typeVocab, c.dim, std: c.initStd, rng: &rng) : nil
         embNorm = try LayerNorm(c.dim, eps: c.normEps)
         var blocks: [BertLayer] = []
-        for _ in 0..<c.layers { blocks.append(try BertLayer(c, rng: &rng)) }
+        for _ in 0..<c.layers {
+            blocks.append(try BertLayer(c, rng: &rng))
+            if blocks.count == 1 { try Module.checkLayersFit(blocks[0], count: c.layers, what: "layers") }
+        }
         classifier = c.classes > 0 ? try Linear(c.dim, c.classes, rng: &rng) : nil
         pooler = c.pooler || c.pooling == "pooler" ? try Linear(c.dim, c.dim, rng: &rng) : nil
         super.init()

@@ -4,6 +4,13 @@ import Foundation
 /// disk, then renamed over the target, so a crash leaves either the old file or the new one,
 /// never a torn one. Existing files are only replaced when `overwrite` is true.
 public enum AtomicFile {
+    /// The process's umask, read once (umask(2) can only be read by setting it).
+    static let umaskBits: mode_t = {
+        let m = umask(0o022)
+        umask(m)
+        return m
+    }()
+
     public static func write(_ data: [UInt8], to path: String, overwrite: Bool) throws(LatheError) {
         try write(to: path, overwrite: overwrite) { fd in
             var off = 0
@@ -65,7 +72,8 @@ public enum AtomicFile {
             close(fd)
             throw LatheError("cannot write \(path): \(e)")
         }
-        fchmod(fd, 0o644)
+        // mkstemp creates 0600; a new file gets what open(2) would give it: 0666 less the umask
+        fchmod(fd, 0o666 & ~AtomicFile.umaskBits)
         if fsync(fd) != 0 {
             let e = String(cString: strerror(errno))
             close(fd)
@@ -88,22 +96,8 @@ public enum AtomicFile {
         if dfd >= 0 { fsync(dfd); close(dfd) }
     }
 
-    /// Reads a whole file.
+    /// Reads a whole file (a regular file only: see `RegularFile`).
     public static func read(_ path: String) throws(LatheError) -> [UInt8] {
-        guard let fh = FileHandle(forReadingAtPath: path) else {
-            var isDir: ObjCBool = false
-            if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
-                if isDir.boolValue { throw LatheError("\(path) is a folder, not a file") }
-                throw LatheError("cannot read \(path): permission denied")
-            }
-            throw LatheError("\(path): no such file")
-        }
-        defer { try? fh.close() }
-        do {
-            let d = try fh.readToEnd() ?? Data()
-            return [UInt8](d)
-        } catch {
-            throw LatheError("cannot read \(path): \(error.localizedDescription)")
-        }
+        try RegularFile.read(path)
     }
 }

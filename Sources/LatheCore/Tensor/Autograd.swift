@@ -69,7 +69,7 @@ extension Tensor {
             guard count == 1 else {
                 throw LatheError("backward() without a gradient needs a single-element tensor (got shape \(shapeString)); pass a gradient or reduce first (e.g. :sum())")
             }
-            seed = Tensor.full(shape, 1)
+            seed = try Tensor.full(shape, 1)
         }
         // reverse topological order (iterative DFS)
         var order: [Tensor] = []
@@ -114,7 +114,7 @@ extension Tensor {
                     try existing.addInPlace(gc)
                 } else {
                     // a copy: incoming gradients may alias other tensors (x + y passes g to both)
-                    t.grad = gc.contiguous(copy: true)
+                    t.grad = try gc.contiguous(copy: true)
                 }
             }
         }

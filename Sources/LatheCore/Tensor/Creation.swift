@@ -1,12 +1,15 @@
 import Foundation
 
-/// The largest tensor Lathe agrees to allocate in one piece (guards typos like zeros(1e12)).
-public let maxTensorBytes = 1 << 40
-
 extension Tensor {
+    /// The most dimensions a tensor may have (numpy's limit).
+    public static let maxRank = 64
+
     /// Validates a shape and returns its element count (no negatives, no overflow, within
     /// the memory limit).
-    public static func checkShape(_ shape: [Int], dtype: DType = .float32) throws(LatheError) -> Int {
+    public static func checkShape(_ shape: [Int], dtype: DType = .float32, checkMemory: Bool = true) throws(LatheError) -> Int {
+        if shape.count > maxRank {
+            throw LatheError("a tensor has at most \(maxRank) dimensions (got \(shape.count))")
+        }
         var n = 1
         for d in shape {
             if d < 0 { throw LatheError("negative size \(d) in shape \(Tensor.shapeString(shape))") }
@@ -15,14 +18,12 @@ extension Tensor {
             n = m
         }
         let (bytes, o) = n.multipliedReportingOverflow(by: dtype.byteSize)
-        if o || bytes > maxTensorBytes {
+        if o || bytes > TensorMemory.maxBytes {
             throw LatheError("shape \(Tensor.shapeString(shape)) needs \(Tensor.humanBytes(Double(n) * Double(dtype.byteSize))), more than Lathe allocates at once")
         }
-        // only big requests consult the system (reading /proc/meminfo costs microseconds)
-        let avail = bytes > (256 << 20) ? Tensor.availableMemory() : 0
-        if avail > 0 && bytes > avail {
-            throw LatheError("shape \(Tensor.shapeString(shape)) needs \(Tensor.humanBytes(Double(bytes))), but only \(Tensor.humanBytes(Double(avail))) of memory is available")
-        }
+        if checkMemory { do { try TensorMemory.checkAvailable(bytes) } catch {
+            throw LatheError("shape \(Tensor.shapeString(shape)): \(error.message)")
+        } }
         return n
     }
 
@@ -49,12 +50,12 @@ extension Tensor {
     /// A new contiguous tensor after checking the shape.
     public static func empty(_ shape: [Int], dtype: DType = .float32) throws(LatheError) -> Tensor {
         _ = try checkShape(shape, dtype: dtype)
-        return Tensor(uninitialized: shape, dtype: dtype)
+        return try Tensor(uninitialized: shape, dtype: dtype)
     }
 
-    /// Filled with a value (shape already validated by the caller or small).
-    public static func full(_ shape: [Int], _ value: Float) -> Tensor {
-        let t = Tensor(uninitialized: shape, dtype: .float32)
+    /// Filled with a value.
+    public static func full(_ shape: [Int], _ value: Float) throws(LatheError) -> Tensor {
+        let t = try Tensor(uninitialized: shape, dtype: .float32)
         let n = t.count
         let p = t.storage.floats
         if value == 0 {
@@ -69,7 +70,7 @@ extension Tensor {
 
     public static func zeros(_ shape: [Int], dtype: DType = .float32) throws(LatheError) -> Tensor {
         _ = try checkShape(shape, dtype: dtype)
-        let t = Tensor(storage: Storage.zeroed(byteCount: shape.reduce(1, *) * dtype.byteSize), shape: shape, dtype: dtype)
+        let t = Tensor(storage: try Storage.zeroed(byteCount: shape.reduce(1, *) * dtype.byteSize), shape: shape, dtype: dtype)
         return t
     }
 
@@ -80,13 +81,13 @@ extension Tensor {
     public static func filled(_ shape: [Int], _ value: Double, dtype: DType = .float32) throws(LatheError) -> Tensor {
         _ = try checkShape(shape, dtype: dtype)
         switch dtype {
-        case .float32: return full(shape, Float(value))
+        case .float32: return try full(shape, Float(value))
         case .int64:
-            let t = Tensor(uninitialized: shape, dtype: .int64)
+            let t = try Tensor(uninitialized: shape, dtype: .int64)
             t.storage.int64s.initialize(repeating: Int64(value), count: t.count)
             return t
         case .bool:
-            let t = Tensor(uninitialized: shape, dtype: .bool)
+            let t = try Tensor(uninitialized: shape, dtype: .bool)
             t.storage.bytes.initialize(repeating: value != 0 ? 1 : 0, count: t.count)
             return t
         }

@@ -52,7 +52,7 @@ extension Tensor {
             // the common case, kept short for small tensors where the call costs more than the math:
             // the result shares the operand's shape and strides arrays
             let n = a.count
-            let out = Tensor(storage: Storage.make(byteCount: n * 4), contiguousShapeOf: a)
+            let out = Tensor(storage: try Storage.make(byteCount: n * 4), contiguousShapeOf: a)
             let ap = a.floatPointer, bp = b.floatPointer, o = out.floatPointer
             Parallel.chunks(n) { lo, hi in lk_binary_f32(op.kernel, ap + lo, bp + lo, o + lo, hi - lo) }
             if Autograd.needs(a, b) { recordBinary(a, b, op, out) }
@@ -67,7 +67,7 @@ extension Tensor {
             return try binary(a.toFloat32(), b.toFloat32(), op)
         }
         _ = try checkShape(shape)
-        let out = Tensor(uninitialized: shape, dtype: .float32)
+        let out = try Tensor(uninitialized: shape, dtype: .float32)
         floatBinaryKernel(a, b, op.kernel, out)
         if Autograd.needs(a, b) { recordBinary(a, b, op, out) }
         return out
@@ -169,7 +169,7 @@ extension Tensor {
     static func intBinary(_ a: Tensor, _ b: Tensor, _ op: BinaryOp, _ shape: [Int]) throws(LatheError) -> Tensor {
         let a64 = try a.to(.int64), b64 = try b.to(.int64)
         _ = try checkShape(shape, dtype: .int64)
-        let out = Tensor(uninitialized: shape, dtype: .int64)
+        let out = try Tensor(uninitialized: shape, dtype: .int64)
         let av = try a64.broadcastView(to: shape), bv = try b64.broadcastView(to: shape)
         let (shp, sts) = coalesce(shape, [out.strides, av.strides, bv.strides])
         let o = out.int64Pointer, ap = a64.int64Pointer, bp = b64.int64Pointer
@@ -203,7 +203,7 @@ extension Tensor {
             return try toFloat32().scalarOp(s, op, reversed: reversed)
         }
         let f = Float(s)
-        let out = Tensor(uninitialized: shape, dtype: .float32)
+        let out = try Tensor(uninitialized: shape, dtype: .float32)
         let k: Int32
         switch (op, reversed) {
         case (.sub, true): k = Int32(LK_RSUB)
@@ -211,7 +211,7 @@ extension Tensor {
         case (.pow, true): k = Int32(LK_RPOW)
         default: k = op.kernel
         }
-        let src = contiguous()
+        let src = try contiguous()
         let ap = src.floatPointer, o = out.floatPointer
         Parallel.chunks(count) { lo, hi in lk_binary_scalar_f32(k, ap + lo, f, o + lo, hi - lo) }
         if Autograd.needs(self) {
@@ -243,7 +243,7 @@ extension Tensor {
     public func unary(_ op: UnaryOp) throws(LatheError) -> Tensor {
         if dtype != .float32 {
             if dtype == .int64 && (op == .neg || op == .abs || op == .sign) {
-                let src = contiguous(), out = Tensor(uninitialized: shape, dtype: .int64)
+                let src = try contiguous(), out = try Tensor(uninitialized: shape, dtype: .int64)
                 let s = src.int64Pointer, d = out.int64Pointer
                 for i in 0..<count {
                     d[i] = op == .neg ? 0 &- s[i] : op == .abs ? (s[i] < 0 ? 0 &- s[i] : s[i]) : (s[i] > 0 ? 1 : s[i] < 0 ? -1 : 0)
@@ -252,8 +252,8 @@ extension Tensor {
             }
             return try toFloat32().unary(op)
         }
-        let src = contiguous()
-        let out = Tensor(uninitialized: shape, dtype: .float32)
+        let src = try contiguous()
+        let out = try Tensor(uninitialized: shape, dtype: .float32)
         let x = src.floatPointer, y = out.floatPointer
         Parallel.chunks(count, grain: op == .sin || op == .cos || op == .log1p || op == .expm1 ? 8192 : 32768) { lo, hi in
             lk_unary_f32(op.rawValue, x + lo, y + lo, hi - lo)
@@ -261,8 +261,8 @@ extension Tensor {
         if Autograd.needs(self) {
             let xd = src.detach(), yd = out.detach()
             out.record(op.name, [self]) { g throws(LatheError) in
-                let gc = g.contiguous()
-                let gx = Tensor(uninitialized: xd.shape, dtype: .float32)
+                let gc = try g.contiguous()
+                let gx = try Tensor(uninitialized: xd.shape, dtype: .float32)
                 let xp = xd.floatPointer, yp = yd.floatPointer, gp = gc.floatPointer, op2 = gx.floatPointer
                 Parallel.chunks(gx.count) { lo, hi in
                     lk_unary_grad_f32(op.rawValue, xp + lo, yp + lo, gp + lo, op2 + lo, hi - lo)
@@ -299,7 +299,7 @@ extension Tensor {
             throw LatheError("\(op.name): shapes \(a.shapeString) and \(b.shapeString) are not broadcastable")
         }
         _ = try checkShape(shape, dtype: .bool)
-        let out = Tensor(uninitialized: shape, dtype: .bool)
+        let out = try Tensor(uninitialized: shape, dtype: .bool)
         if a.dtype == .float32 || b.dtype == .float32 {
             let af = try a.toFloat32(), bf = try b.toFloat32()
             let av = try af.broadcastView(to: shape), bv = try bf.broadcastView(to: shape)
@@ -354,7 +354,7 @@ extension Tensor {
         let dt: DType = a.dtype == .float32 || b.dtype == .float32 ? .float32 : (a.dtype == .int64 || b.dtype == .int64 ? .int64 : .bool)
         let ac = try a.to(dt), bc = try b.to(dt)
         _ = try checkShape(shape, dtype: dt)
-        let out = Tensor(uninitialized: shape, dtype: dt)
+        let out = try Tensor(uninitialized: shape, dtype: dt)
         let cv = try c.broadcastView(to: shape), av = try ac.broadcastView(to: shape), bv = try bc.broadcastView(to: shape)
         let (shp, sts) = coalesce(shape, [out.strides, cv.strides, av.strides, bv.strides])
         let es = dt.byteSize
@@ -405,7 +405,7 @@ extension Tensor {
             throw LatheError("logical_\(op): shapes \(a.shapeString) and \(b.shapeString) are not broadcastable")
         }
         let ab = try a.to(.bool), bb = try b.to(.bool)
-        let out = Tensor(uninitialized: shape, dtype: .bool)
+        let out = try Tensor(uninitialized: shape, dtype: .bool)
         let av = try ab.broadcastView(to: shape), bv = try bb.broadcastView(to: shape)
         let (shp, sts) = coalesce(shape, [out.strides, av.strides, bv.strides])
         let ap = ab.bytePointer, bp = bb.bytePointer, o = out.bytePointer
@@ -421,7 +421,7 @@ extension Tensor {
 
     public func logicalNot() throws(LatheError) -> Tensor {
         let b = try to(.bool).contiguous()
-        let out = Tensor(uninitialized: shape, dtype: .bool)
+        let out = try Tensor(uninitialized: shape, dtype: .bool)
         for i in 0..<count { out.storage.bytes[i] = b.bytePointer[i] == 0 ? 1 : 0 }
         return out
     }
@@ -479,7 +479,7 @@ extension Tensor {
         }
         if a.dtype != .float32 && b.dtype != .float32 {
             let a64 = try a.to(.int64), b64 = try b.to(.int64)
-            let out = Tensor(uninitialized: shape, dtype: .int64)
+            let out = try Tensor(uninitialized: shape, dtype: .int64)
             let av = try a64.broadcastView(to: shape), bv = try b64.broadcastView(to: shape)
             let (shp, sts) = coalesce(shape, [out.strides, av.strides, bv.strides])
             let o = out.int64Pointer, ap = a64.int64Pointer, bp = b64.int64Pointer
@@ -497,7 +497,7 @@ extension Tensor {
             return out
         }
         let af = try a.toFloat32(), bf = try b.toFloat32()
-        let out = Tensor(uninitialized: shape, dtype: .float32)
+        let out = try Tensor(uninitialized: shape, dtype: .float32)
         let av = try af.broadcastView(to: shape), bv = try bf.broadcastView(to: shape)
         let (shp, sts) = coalesce(shape, [out.strides, av.strides, bv.strides])
         let o = out.floatPointer, ap = af.floatPointer, bp = bf.floatPointer

@@ -20,7 +20,7 @@ extension Tensor {
         var shp = first.shape
         shp[dd] = total
         _ = try checkShape(shp, dtype: dt)
-        let out = Tensor(uninitialized: shp, dtype: dt)
+        let out = try Tensor(uninitialized: shp, dtype: dt)
         var pos = 0
         for t in ts {
             let len = t.shape[dd]
@@ -101,8 +101,8 @@ extension Tensor {
         let n = idx.count
         var shp = shape
         shp[dd] = n
-        let out = Tensor(uninitialized: shp, dtype: dtype)
-        let src = contiguous()
+        let out = try Tensor(uninitialized: shp, dtype: dtype)
+        let src = try contiguous()
         let (outer, r, inner) = src.blockSplit(dd, dd)
         let es = dtype.byteSize
         let ip = idx.int64Pointer
@@ -117,7 +117,7 @@ extension Tensor {
             let idxd = idx
             out.record("index_select", [self]) { g throws(LatheError) in
                 let z = try Tensor.zeros(inShape)
-                let gc = g.contiguous()
+                let gc = try g.contiguous()
                 let gp = gc.floatPointer, zp = z.floatPointer, ipp = idxd.int64Pointer
                 for o in 0..<outer {
                     for k in 0..<n {
@@ -155,7 +155,7 @@ extension Tensor {
             throw LatheError("gather: index shape \(indices.shapeString) is larger than the tensor \(shapeString) in dimension \(k + 1)")
         }
         let idx = try checkIndices(indices, shape[dd], op: "gather", dim: dd)
-        let out = Tensor(uninitialized: idx.shape, dtype: dtype)
+        let out = try Tensor(uninitialized: idx.shape, dtype: dtype)
         let es = dtype.byteSize
         let ip = idx.int64Pointer
         let sp = storage.raw, op = out.storage.raw
@@ -228,7 +228,7 @@ extension Tensor {
     public func triangle(lower: Bool, k: Int = 0) throws(LatheError) -> Tensor {
         guard rank >= 2 else { throw LatheError("\(lower ? "tril" : "triu") needs at least 2 dimensions, got shape \(shapeString)") }
         let rows = shape[rank - 2], cols = shape[rank - 1]
-        let m = Tensor(uninitialized: [rows, cols], dtype: .bool)
+        let m = try Tensor(uninitialized: [rows, cols], dtype: .bool)
         for i in 0..<rows {
             for j in 0..<cols {
                 let keep = lower ? j - i <= k : j - i >= k
@@ -242,7 +242,7 @@ extension Tensor {
     public func oneHot(_ numClasses: Int) throws(LatheError) -> Tensor {
         guard dtype == .int64 else { throw LatheError("one_hot: needs an int64 tensor of class ids, got \(dtype.rawValue)") }
         if numClasses <= 0 { throw LatheError("one_hot: number of classes must be positive, got \(numClasses)") }
-        let src = contiguous()
+        let src = try contiguous()
         let out = try Tensor.zeros(shape + [numClasses], dtype: .int64)
         let sp = src.int64Pointer, op = out.int64Pointer
         for i in 0..<count {

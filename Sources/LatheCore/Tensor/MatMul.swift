@@ -37,7 +37,7 @@ extension Tensor {
         let outShape = batch + [m, n]
         _ = try checkShape(outShape)
         try Gemm.ensureReady()
-        let out = Tensor(uninitialized: outShape, dtype: .float32)
+        let out = try Tensor(uninitialized: outShape, dtype: .float32)
         try gemmInto(af, bf, out, batch: batch, m: m, n: n, k: k, precision: precision)
         if Autograd.needs(a, b) {
             let ad = af.detach(), bd = bf.detach()
@@ -72,12 +72,12 @@ extension Tensor {
         var A = av, B = bv
         var la = A.blasLayout(m, k, A.strides[A.rank - 2], A.strides[A.rank - 1])
         if la == nil {
-            A = av.contiguous(copy: true)
+            A = try av.contiguous(copy: true)
             la = (false, k)
         }
         var lb = B.blasLayout(k, n, B.strides[B.rank - 2], B.strides[B.rank - 1])
         if lb == nil {
-            B = bv.contiguous(copy: true)
+            B = try bv.contiguous(copy: true)
             lb = (false, n)
         }
         let nb = batch.reduce(1, *)
@@ -137,7 +137,7 @@ extension Tensor {
         let rows = x.count / max(inF, 1)
         let x2 = try Autograd.noGrad { () throws(LatheError) -> Tensor in try x.toFloat32().reshape([rows, inF]) }
         try Gemm.ensureReady()
-        let out = Tensor(uninitialized: [rows, outF], dtype: .float32)
+        let out = try Tensor(uninitialized: [rows, outF], dtype: .float32)
         let wt = Autograd.noGrad { try! w.toFloat32().transpose(0, 1) }
         if let bias {
             // the kernels add the bias to each tile of the output as they finish it

@@ -70,7 +70,7 @@ extension Tensor {
             return try intSum(ds, keepdim: keepdim)
         }
         let outShape = reducedShape(ds, keepdim: keepdim)
-        let src = contiguous()
+        let src = try contiguous()
         var cur = src
         var curShape = shape
         // reduce maximal blocks of consecutive dims, from the last block to the first
@@ -84,7 +84,7 @@ extension Tensor {
             let inner = curShape[(last + 1)...].reduce(1, *)
             var ns = curShape
             for i in first...last { ns[i] = 1 }
-            let out = Tensor(uninitialized: ns, dtype: .float32)
+            let out = try Tensor(uninitialized: ns, dtype: .float32)
             if r == 0 {
                 memset(out.floatPointer, 0, out.count * 4)
             } else {
@@ -157,7 +157,7 @@ extension Tensor {
                 let inShape = shape
                 v.record(op, [self]) { g throws(LatheError) in
                     let z = try Tensor.zeros(inShape)
-                    z.storage.floats[idx] = g.contiguous().floatPointer[0]
+                    z.storage.floats[idx] = try g.contiguous().floatPointer[0]
                     return [z]
                 }
             }
@@ -166,8 +166,8 @@ extension Tensor {
         let dd = try dim(d, op: op)
         if shape[dd] == 0 { throw LatheError("\(op) over an empty dimension \(dd + 1) (shape \(shapeString))") }
         let (outer, r, inner) = x.blockSplit(dd, dd)
-        let vals = Tensor(uninitialized: reducedShape([dd], keepdim: true), dtype: .float32)
-        let idxs = Tensor(uninitialized: vals.shape, dtype: .int64)
+        let vals = try Tensor(uninitialized: reducedShape([dd], keepdim: true), dtype: .float32)
+        let idxs = try Tensor(uninitialized: vals.shape, dtype: .int64)
         let src = x.floatPointer, vp = vals.floatPointer, ip = idxs.int64Pointer
         Parallel.forEach(outer, costPerItem: r * inner) { o in
             if inner == 1 {
@@ -208,7 +208,7 @@ extension Tensor {
         let dd = try dim(d, op: op)
         let last = rank - 1
         let moved = dd == last ? try toFloat32().contiguous() : try toFloat32().transpose(dd, last).contiguous()
-        let out = Tensor(uninitialized: moved.shape, dtype: .float32)
+        let out = try Tensor(uninitialized: moved.shape, dtype: .float32)
         let n = moved.shape.last ?? 1
         let rows = moved.count / max(n, 1)
         let src = moved.floatPointer, dst = out.floatPointer
@@ -249,9 +249,9 @@ extension Tensor {
     static func rowwise2(_ a: Tensor, _ b: Tensor, _ dd: Int,
                          _ kernel: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) throws(LatheError) -> Tensor {
         let last = a.rank - 1
-        let am = dd == last ? a.contiguous() : try a.transpose(dd, last).contiguous()
-        let bm = dd == last ? b.contiguous() : try b.transpose(dd, last).contiguous()
-        let out = Tensor(uninitialized: am.shape, dtype: .float32)
+        let am = dd == last ? try a.contiguous() : try a.transpose(dd, last).contiguous()
+        let bm = dd == last ? try b.contiguous() : try b.transpose(dd, last).contiguous()
+        let out = try Tensor(uninitialized: am.shape, dtype: .float32)
         let n = am.shape.last ?? 1
         let rows = am.count / max(n, 1)
         let ap = am.floatPointer, bp = bm.floatPointer, op = out.floatPointer
@@ -281,8 +281,8 @@ extension Tensor {
     public func cumsum(_ d: Int) throws(LatheError) -> Tensor {
         let dd = try dim(d, op: "cumsum")
         if dtype == .int64 {
-            let x = contiguous()
-            let out = Tensor(uninitialized: shape, dtype: .int64)
+            let x = try contiguous()
+            let out = try Tensor(uninitialized: shape, dtype: .int64)
             let (outer, r, inner) = x.blockSplit(dd, dd)
             let s = x.int64Pointer, o = out.int64Pointer
             for a in 0..<outer {
@@ -294,7 +294,7 @@ extension Tensor {
             return out
         }
         let x = try toFloat32().contiguous()
-        let out = Tensor(uninitialized: shape, dtype: .float32)
+        let out = try Tensor(uninitialized: shape, dtype: .float32)
         let (outer, r, inner) = x.blockSplit(dd, dd)
         let s = x.floatPointer, o = out.floatPointer
         for a in 0..<outer {
@@ -332,13 +332,13 @@ extension Tensor {
         let isInt = dtype == .int64
         let last = rank - 1
         let xf = try toFloat32()
-        let moved = dd == last ? xf.contiguous() : try xf.transpose(dd, last).contiguous()
-        let x64: Tensor? = isInt ? (dd == last ? contiguous() : try transpose(dd, last).contiguous()) : nil
+        let moved = dd == last ? try xf.contiguous() : try xf.transpose(dd, last).contiguous()
+        let x64: Tensor? = isInt ? (dd == last ? try contiguous() : try transpose(dd, last).contiguous()) : nil
         let rows = moved.count / max(n, 1)
         var outShape = moved.shape
         outShape[last] = k
-        let vals = Tensor(uninitialized: outShape, dtype: .float32)
-        let idxs = Tensor(uninitialized: outShape, dtype: .int64)
+        let vals = try Tensor(uninitialized: outShape, dtype: .float32)
+        let idxs = try Tensor(uninitialized: outShape, dtype: .int64)
         let src = moved.floatPointer, vp = vals.floatPointer, ip = idxs.int64Pointer
         let ints = x64?.int64Pointer
         Parallel.forEach(rows, costPerItem: n * 8) { r in

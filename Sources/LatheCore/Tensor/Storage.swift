@@ -32,8 +32,11 @@ public struct StorageHeader {
 }
 
 public final class Storage: ManagedBuffer<StorageHeader, UInt8>, @unchecked Sendable {
-    /// Uninitialized storage for `byteCount` bytes.
-    public static func make(byteCount: Int) -> Storage {
+    /// Uninitialized storage for `byteCount` bytes. Every tensor buffer comes from here, so
+    /// this is the one place where sizes from users and files are checked against the memory
+    /// there is, and where an allocation the system refuses becomes an error, not an abort.
+    public static func make(byteCount: Int) throws(LatheError) -> Storage {
+        if byteCount < 0 { throw LatheError("cannot allocate a negative number of bytes (\(byteCount))") }
         if byteCount <= BlockCache.smallLimit {
             // create returns the class it is called on (ManagedBuffer's contract): no checked cast
             let s = unsafeDowncast(Storage.create(minimumCapacity: max(byteCount, 16)) { _ in
@@ -42,16 +45,19 @@ public final class Storage: ManagedBuffer<StorageHeader, UInt8>, @unchecked Send
             s.withUnsafeMutablePointers { h, e in h.pointee.raw = UnsafeMutableRawPointer(e) }
             return s
         }
+        try TensorMemory.checkAvailable(byteCount)
         let cap = BlockCache.roundUp(byteCount)
-        let p = BlockCache.shared.take(cap)
+        guard let p = BlockCache.shared.take(cap) else {
+            throw LatheError("out of memory: the system refused \(Tensor.humanBytes(Double(cap))) for a tensor")
+        }
         return unsafeDowncast(Storage.create(minimumCapacity: 0) { _ in
             StorageHeader(raw: p, byteCount: byteCount, capacity: cap, cached: true)
         }, to: Storage.self)
     }
 
     /// Zero-filled storage.
-    public static func zeroed(byteCount: Int) -> Storage {
-        let s = make(byteCount: byteCount)
+    public static func zeroed(byteCount: Int) throws(LatheError) -> Storage {
+        let s = try make(byteCount: byteCount)
         memset(s.raw, 0, max(byteCount, 0))
         return s
     }
@@ -96,7 +102,8 @@ final class BlockCache: @unchecked Sendable {
         return (n + g - 1) / g * g
     }
 
-    func take(_ cap: Int) -> UnsafeMutableRawPointer {
+    /// A block of `cap` bytes, or nil when the system has no memory for it.
+    func take(_ cap: Int) -> UnsafeMutableRawPointer? {
         lock.lock()
         var hit: UnsafeMutableRawPointer? = nil
         if var list = s.free[cap], let p = list.popLast() {
@@ -114,9 +121,7 @@ final class BlockCache: @unchecked Sendable {
         if posix_memalign(&p, align, cap) != 0 || p == nil {
             // give cached blocks back and retry once
             trim(to: 0)
-            if posix_memalign(&p, align, cap) != 0 || p == nil {
-                fatalError("out of memory allocating \(cap) bytes")
-            }
+            if posix_memalign(&p, align, cap) != 0 || p == nil { return nil }
         }
         if huge { _ = madvise(p!, cap & ~((2 << 20) - 1), MADV_HUGEPAGE) }
         return p!
@@ -172,4 +177,20 @@ public enum TensorMemory {
     public static var cachedBytes: Int { BlockCache.shared.cachedBytes }
     /// Returns cached blocks to the system.
     public static func releaseCache() { BlockCache.shared.trim(to: 0) }
+
+    /// The largest tensor Lathe agrees to allocate in one piece (guards typos like zeros(1e12)).
+    public static let maxBytes = 1 << 40
+
+    /// Throws when `bytes` is more than Lathe allocates at once or than the system has free.
+    public static func checkAvailable(_ bytes: Int) throws(LatheError) {
+        if bytes > maxBytes {
+            throw LatheError("a tensor of \(Tensor.humanBytes(Double(bytes))) is more than Lathe allocates at once (\(Tensor.humanBytes(Double(maxBytes))))")
+        }
+        // only big requests consult the system (reading /proc/meminfo costs microseconds)
+        guard bytes > (256 << 20) else { return }
+        let avail = Tensor.availableMemory() + BlockCache.shared.cachedBytes
+        if avail > 0 && bytes > avail {
+            throw LatheError("a tensor of \(Tensor.humanBytes(Double(bytes))) does not fit: only \(Tensor.humanBytes(Double(avail))) of memory is available")
+        }
+    }
 }

@@ -35,10 +35,10 @@ public final class Tensor: @unchecked Sendable {
         self.dtype = dtype
     }
 
-    /// A new uninitialized contiguous tensor.
-    public init(uninitialized shape: [Int], dtype: DType = .float32) {
-        let n = shape.reduce(1, *)
-        storage = Storage.make(byteCount: n * dtype.byteSize)
+    /// A new uninitialized contiguous tensor; throws when the shape is invalid or the memory
+    /// is not there.
+    public init(uninitialized shape: [Int], dtype: DType = .float32) throws(LatheError) {
+        storage = try Storage.make(byteCount: try Tensor.checkShape(shape, dtype: dtype, checkMemory: false) * dtype.byteSize)
         offset = 0
         self.shape = shape
         strides = Tensor.contiguousStrides(shape)
@@ -61,7 +61,8 @@ public final class Tensor: @unchecked Sendable {
     /// A float32 tensor from values (count must equal the product of shape).
     public convenience init(floats: [Float], shape: [Int]) {
         precondition(floats.count == shape.reduce(1, *), "Tensor(floats:shape:): \(floats.count) values for shape \(shape)")
-        self.init(uninitialized: shape, dtype: .float32)
+        // the values are already in memory, so the size was checked when they were made
+        try! self.init(uninitialized: shape, dtype: .float32)
         floats.withUnsafeBufferPointer { src in
             if let b = src.baseAddress { storage.floats.update(from: b, count: floats.count) }
         }
@@ -70,7 +71,8 @@ public final class Tensor: @unchecked Sendable {
     /// An int64 tensor from values.
     public convenience init(int64s: [Int64], shape: [Int]) {
         precondition(int64s.count == shape.reduce(1, *), "Tensor(int64s:shape:): \(int64s.count) values for shape \(shape)")
-        self.init(uninitialized: shape, dtype: .int64)
+        // the values are already in memory, so the size was checked when they were made
+        try! self.init(uninitialized: shape, dtype: .int64)
         int64s.withUnsafeBufferPointer { src in
             if let b = src.baseAddress { storage.int64s.update(from: b, count: int64s.count) }
         }
@@ -79,7 +81,8 @@ public final class Tensor: @unchecked Sendable {
     /// A bool tensor from values.
     public convenience init(bools: [Bool], shape: [Int]) {
         precondition(bools.count == shape.reduce(1, *))
-        self.init(uninitialized: shape, dtype: .bool)
+        // the values are already in memory, so the size was checked when they were made
+        try! self.init(uninitialized: shape, dtype: .bool)
         for (i, b) in bools.enumerated() { storage.bytes[i] = b ? 1 : 0 }
     }
 

@@ -15,9 +15,9 @@ extension Tensor {
     // MARK: - copies
 
     /// A contiguous tensor with the same values (self when already contiguous and `copy` is false).
-    public func contiguous(copy: Bool = false) -> Tensor {
+    public func contiguous(copy: Bool = false) throws(LatheError) -> Tensor {
         if isContiguous && !copy { return self }
-        let out = Tensor(uninitialized: shape, dtype: dtype)
+        let out = try Tensor(uninitialized: shape, dtype: dtype)
         copyInto(out)
         if Autograd.needs(self) {
             out.record("contiguous", [self]) { g in [g] }
@@ -122,7 +122,7 @@ extension Tensor {
         } else if known != n {
             throw LatheError("reshape: shape \(Tensor.shapeString(newShape)) has \(known) elements but the tensor \(shapeString) has \(n)")
         }
-        let src = isContiguous ? self : contiguous()
+        let src = isContiguous ? self : try contiguous()
         let out = Tensor(storage: src.storage, offset: src.offset, shape: shp, dtype: dtype)
         if Autograd.needs(self) {
             let inShape = shape
@@ -409,9 +409,9 @@ extension Tensor {
     /// Converts to another dtype (a copy; float -> int truncates toward zero).
     public func to(_ dt: DType) throws(LatheError) -> Tensor {
         if dt == dtype { return self }
-        let src = contiguous()
+        let src = try contiguous()
         let n = count
-        let out = Tensor(uninitialized: shape, dtype: dt)
+        let out = try Tensor(uninitialized: shape, dtype: dt)
         switch (dtype, dt) {
         case (.float32, .int64):
             let s = src.floatPointer, d = out.storage.int64s

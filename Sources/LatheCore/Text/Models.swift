@@ -479,7 +479,7 @@ final class WordPieceModel: @unchecked Sendable {
         (vocabR, table) = try textParseVocab(j["vocab"], what: "WordPiece model")
         unkToken = j["unk_token"]?.stringValue ?? "[UNK]"
         prefix = j["continuing_subword_prefix"]?.stringValue ?? "##"
-        maxChars = j["max_input_chars_per_word"]?.intValue ?? 100
+        maxChars = try j.usize("max_input_chars_per_word", in: "WordPiece model") ?? 100
         var ct = TextBytesTable(capacity: vocabR.count)
         for (i, k) in vocabR.enumerated() {
             if let k, k.utf8HasPrefix(prefix) { ct.insert(Array(k.utf8.dropFirst(prefix.utf8.count)), Int32(i)) }

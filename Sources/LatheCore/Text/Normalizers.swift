@@ -235,7 +235,8 @@ indirect enum TextNormalizer {
 /// `{"String": "..."}` or `{"Regex": "..."}` patterns of Split, Replace.
 func textParsePattern(_ j: TextJSON?, what: String) throws(LatheError) -> TextPattern {
     guard let j else { throw LatheError("\(what): missing \"pattern\"") }
-    if let s = j["String"]?.stringValue { return TextRegex.literal(s) }
+    // the reference escapes a string into a regex, so an empty one matches at every position
+    if let s = j["String"]?.stringValue { return s.isEmpty ? .regex(try TextRegex("")) : TextRegex.literal(s) }
     if let r = j["Regex"]?.stringValue { return .regex(try TextRegex(r)) }
     throw LatheError("\(what): \"pattern\" must be {\"String\": ...} or {\"Regex\": ...}")
 }

@@ -46,6 +46,16 @@ public indirect enum TextJSON: Equatable, Sendable {
         default: return nil
         }
     }
+    /// A field that must be a non-negative integer when present (Rust's `usize`: no sign, no
+    /// fraction, not a float literal), as the tokenizers library reads it; nil when absent or null.
+    public func usize(_ key: String, in what: String) throws(LatheError) -> Int? {
+        guard let v = self[key], !v.isNull else { return nil }
+        guard case .int(let i) = v, i >= 0 else {
+            throw LatheError("\(what): \"\(key)\" must be a non-negative integer (got \(v.serialized(pretty: false)))")
+        }
+        return i
+    }
+
     public var doubleValue: Double? {
         switch self {
         case .int(let i): return Double(i)

@@ -18,13 +18,17 @@ public struct TextTruncation: Sendable, Equatable {
 
     static func from(_ j: TextJSON) throws(LatheError) -> TextTruncation? {
         if j.isNull { return nil }
-        guard let m = j["max_length"]?.intValue, m >= 0 else { throw LatheError("truncation: \"max_length\" must be a non-negative integer") }
+        guard let m = try j.usize("max_length", in: "truncation") else { throw LatheError("truncation: \"max_length\" is missing") }
         var p = TextTruncation(maxLength: m)
         if let s = j["strategy"]?.stringValue {
             guard let st = Strategy(rawValue: s) else { throw LatheError("truncation: unknown strategy \"\(s)\"") }
             p.strategy = st
         }
-        p.stride = j["stride"]?.intValue ?? 0
+        p.stride = try j.usize("stride", in: "truncation") ?? 0
+        // the reference panics on the first long text instead
+        if p.stride > 0 && p.stride >= m {
+            throw LatheError("truncation: \"stride\" (\(p.stride)) must be smaller than \"max_length\" (\(m))")
+        }
         p.left = j["direction"]?.stringValue == "Left"
         return p
     }
@@ -59,14 +63,14 @@ public struct TextPadding: Sendable, Equatable {
         if j.isNull { return nil }
         var p = TextPadding()
         if let s = j["strategy"] {
-            if let f = s["Fixed"]?.intValue { p.length = f } else if s.stringValue != "BatchLongest" {
+            if let f = try s.usize("Fixed", in: "padding strategy") { p.length = f } else if s.stringValue != "BatchLongest" {
                 throw LatheError("padding: \"strategy\" must be \"BatchLongest\" or {\"Fixed\": n}")
             }
         }
         p.left = j["direction"]?.stringValue == "Left"
-        p.padToMultipleOf = j["pad_to_multiple_of"]?.intValue
-        p.padId = j["pad_id"]?.intValue ?? 0
-        p.padTypeId = j["pad_type_id"]?.intValue ?? 0
+        p.padToMultipleOf = try j.usize("pad_to_multiple_of", in: "padding")
+        p.padId = try j.usize("pad_id", in: "padding") ?? 0
+        p.padTypeId = try j.usize("pad_type_id", in: "padding") ?? 0
         p.padToken = j["pad_token"]?.stringValue ?? "[PAD]"
         return p
     }

@@ -45,7 +45,7 @@ public final class Optimizer {
             guard g0.shape == p.shape else {
                 throw LatheError("gradient of '\(name)' has shape \(g0.shapeString), the parameter \(p.shapeString)")
             }
-            let g = g0.contiguous()
+            let g = try g0.contiguous()
             guard p.isContiguous, p.dtype == .float32 else { throw LatheError("parameter '\(name)' must be a contiguous float32 tensor") }
             let wd = noDecay.contains { Glob.match($0, name) } ? 0 : weightDecay
             let n = p.count
@@ -54,8 +54,8 @@ public final class Optimizer {
             var st = state[name] ?? [:]
             switch kind {
             case .adam, .adamw:
-                let m = st["exp_avg"] ?? Tensor.full(p.shape, 0)
-                let v = st["exp_avg_sq"] ?? Tensor.full(p.shape, 0)
+                let m = try Optimizer.stateTensor(st["exp_avg"], p.shape)
+                let v = try Optimizer.stateTensor(st["exp_avg_sq"], p.shape)
                 st["exp_avg"] = m
                 st["exp_avg_sq"] = v
                 let bc1 = 1 - Foundation.pow(beta1, Float(t)), bc2 = 1 - Foundation.pow(beta2, Float(t))
@@ -67,7 +67,7 @@ public final class Optimizer {
             case .sgd:
                 var buf: Tensor? = nil
                 if momentum != 0 {
-                    buf = st["momentum_buffer"] ?? Tensor.full(p.shape, 0)
+                    buf = try Optimizer.stateTensor(st["momentum_buffer"], p.shape)
                     st["momentum_buffer"] = buf
                 }
                 let first = t == 1 ? 1 : 0
@@ -107,12 +107,12 @@ public final class Optimizer {
     /// before clipping.
     @discardableResult
     public static func clipGradNorm(_ params: [(String, Tensor)], maxNorm: Float) throws(LatheError) -> Double {
-        let total = gradNorm(params)
+        let total = try gradNorm(params)
         if maxNorm > 0 && total.isFinite && total > Double(maxNorm) {
             let s = Float(Double(maxNorm) / (total + 1e-6))
             for (_, p) in params {
                 guard let g = p.grad else { continue }
-                let gc = g.isContiguous ? g : g.contiguous(copy: true)
+                let gc = g.isContiguous ? g : try g.contiguous(copy: true)
                 try gc.scaleInPlace(s)
                 p.grad = gc
             }
@@ -120,11 +120,17 @@ public final class Optimizer {
         return total
     }
 
-    public static func gradNorm(_ params: [(String, Tensor)]) -> Double {
+    /// An optimizer state tensor: the existing one, or zeros of the parameter's shape.
+    static func stateTensor(_ t: Tensor?, _ shape: [Int]) throws(LatheError) -> Tensor {
+        if let t { return t }
+        return try Tensor.full(shape, 0)
+    }
+
+    public static func gradNorm(_ params: [(String, Tensor)]) throws(LatheError) -> Double {
         var ss = 0.0
         for (_, p) in params {
             guard let g = p.grad else { continue }
-            let gc = g.contiguous()
+            let gc = try g.contiguous()
             ss += lk_sumsq_f32(gc.floatPointer, gc.count)
         }
         return ss.squareRoot()

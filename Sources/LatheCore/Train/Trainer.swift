@@ -17,9 +17,9 @@ public struct Dataset: Sendable {
         if let mask, mask.shape.first != inputs.shape[0] {
             throw LatheError("mask \(mask.shapeString) does not match inputs \(inputs.shapeString)")
         }
-        self.inputs = inputs.contiguous()
-        self.targets = targets.contiguous()
-        self.mask = mask?.contiguous()
+        self.inputs = try inputs.contiguous()
+        self.targets = try targets.contiguous()
+        self.mask = try mask?.contiguous()
     }
 
     /// Language-model examples from sequences [N, T+1]: inputs are tokens 0..T-1, targets 1..T.
@@ -52,9 +52,9 @@ public struct Dataset: Sendable {
         let floatPerPosition = y.rank >= 2 && y.shape[0] == x.shape[0] && y.dtype != .int64
         if m.rank == 2, x.rank == 2, m.shape == x.shape, m.shape[1] > 1, !floatPerPosition {
             let (n, t) = (m.shape[0], m.shape[1])
-            let mv = m.contiguous().toFloatArray()
+            let mv = try m.contiguous().toFloatArray()
             let perPosition = y.shape == x.shape && y.dtype == .int64
-            let yv = perPosition ? y.contiguous().toInt64Array() : []
+            let yv = perPosition ? try y.contiguous().toInt64Array() : []
             var keep = 1
             for r in 0..<n {
                 var j = t - 1
@@ -141,6 +141,8 @@ public final class FitHistory {
     public var unitsPerSecond = 0.0
     public var unit = "tokens"
     public var checkpoint: String? = nil
+    /// Why the final checkpoint could not be written (nil when it was, or none was asked for).
+    public var checkpointError: String? = nil
     public init() {}
 }
 
@@ -223,7 +225,7 @@ public final class Trainer {
     func outputs(_ x: Tensor, _ y: Tensor, _ m: Tensor?) throws(LatheError) -> (Tensor, Tensor) {
         guard task == .languageModel else { return (try forward(x, m), y) }
         if let lm = model as? DecoderLM, y.dtype == .int64, y.shape == x.shape, x.rank == 2 {
-            let yv = y.contiguous().toInt64Array()
+            let yv = try y.contiguous().toInt64Array()
             var live: [Int64] = [], tv: [Int64] = []
             for (i, t) in yv.enumerated() where t != -100 { live.append(Int64(i)); tv.append(t) }
             if !live.isEmpty {
@@ -452,7 +454,7 @@ public final class Trainer {
                 if let clip = config.clip {
                     norm = try Optimizer.clipGradNorm(trainable, maxNorm: clip)
                 } else {
-                    norm = Optimizer.gradNorm(trainable)
+                    norm = try Optimizer.gradNorm(trainable)
                 }
                 if !norm.isFinite {
                     throw LatheError("gradients became \(norm.isNaN ? "nan" : "inf") at step \(st.step + 1) (epoch \(st.epoch + 1)); the update was skipped and the weights from the last good step are kept. Try a lower lr or clip = 1.0")
@@ -485,7 +487,11 @@ public final class Trainer {
                         st.bestStep = st.step
                         st.badEvals = 0
                         if config.earlyStopping != nil {
-                            bestWeights = Autograd.noGrad { model.namedParameters().map { $0.1.contiguous(copy: true) } }
+                            bestWeights = try Autograd.noGrad { () throws(LatheError) in
+                                var copies: [Tensor] = []
+                                for (_, p) in model.namedParameters() { copies.append(try p.contiguous(copy: true)) }
+                                return copies
+                            }
                         }
                     } else {
                         st.badEvals += 1
@@ -522,7 +528,11 @@ public final class Trainer {
             history.restoredStep = bestStep
         }
         if let dir = config.checkpointDir ?? (history.interrupted ? Trainer.defaultInterruptDir() : nil) {
-            history.checkpoint = try saveCheckpoint(dir: dir, state: st)
+            // a failed save (a full disk) must not throw away the run: the model holds the
+            // trained weights and the history is returned with the reason
+            do { history.checkpoint = try saveCheckpoint(dir: dir, state: st) } catch {
+                history.checkpointError = error.message
+            }
         }
         history.loss = st.loss
         history.lr = st.lr
@@ -545,13 +555,19 @@ public final class Trainer {
 
     // MARK: - checkpoints
 
-    /// Writes checkpoint-STEP/ (trainable weights, optimizer state, trainer_state.json) into
-    /// dir atomically (a temporary folder renamed into place) and returns its path.
+    /// The file written last into a checkpoint folder: a folder without it is not a checkpoint.
+    static let completeMarker = "checkpoint_complete"
+
+    /// Writes checkpoint-STEP/ (trainable weights, optimizer state, trainer_state.json and,
+    /// last, the completion marker) into dir atomically: everything goes into a temporary
+    /// folder that is renamed into place, and old checkpoints are renamed away before they are
+    /// deleted, so a kill at any moment leaves only whole checkpoints under checkpoint-* names.
     func saveCheckpoint(dir: String, state st: State) throws(LatheError) -> String {
         let fm = FileManager.default
         do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
             throw LatheError("cannot create checkpoint folder \(dir): \(error.localizedDescription)")
         }
+        Trainer.removeStaleFolders(in: dir)
         let final = (dir as NSString).appendingPathComponent(String(format: "checkpoint-%06d", st.step))
         let tmp = final + ".tmp-\(getpid())"
         try? fm.removeItem(atPath: tmp)
@@ -566,24 +582,66 @@ public final class Trainer {
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         guard let json = try? enc.encode(st) else { throw LatheError("cannot encode the trainer state") }
         try AtomicFile.write([UInt8](json), to: tmp + "/trainer_state.json", overwrite: false)
-        try? fm.removeItem(atPath: final)
+        try AtomicFile.write([UInt8]("step \(st.step)\n".utf8), to: tmp + "/" + Trainer.completeMarker, overwrite: false)
+        Trainer.syncFolder(tmp)
+        if fm.fileExists(atPath: final) { try Trainer.retire(final) }
         if rename(tmp, final) != 0 {
             throw LatheError("cannot move the checkpoint into \(final): \(String(cString: strerror(errno)))")
         }
+        Trainer.syncFolder(dir)
         // keep only the newest checkpoints
-        if let names = try? fm.contentsOfDirectory(atPath: dir) {
-            let cks = names.filter { $0.hasPrefix("checkpoint-") && !$0.contains(".tmp") }.sorted()
-            if cks.count > config.keepCheckpoints {
-                for old in cks.prefix(cks.count - config.keepCheckpoints) { try? fm.removeItem(atPath: (dir as NSString).appendingPathComponent(old)) }
-            }
+        let cks = Trainer.checkpointNames(in: dir)
+        if cks.count > config.keepCheckpoints {
+            for old in cks.prefix(cks.count - config.keepCheckpoints) { try? Trainer.retire((dir as NSString).appendingPathComponent(old)) }
         }
         return final
     }
 
-    /// The newest checkpoint-* folder in dir.
+    /// Renames a checkpoint folder out of the checkpoint-* names, then deletes it: a kill in the
+    /// middle leaves a `.deleting` folder that is cleaned up later, never a torn checkpoint.
+    static func retire(_ path: String) throws(LatheError) {
+        let gone = path + ".deleting-\(getpid())"
+        if rename(path, gone) != 0 {
+            throw LatheError("cannot remove the old checkpoint \(path): \(String(cString: strerror(errno)))")
+        }
+        try? FileManager.default.removeItem(atPath: gone)
+    }
+
+    /// Removes what killed runs left: `.deleting-*` folders, and `.tmp-PID` folders whose
+    /// process is gone.
+    static func removeStaleFolders(in dir: String) {
+        let fm = FileManager.default
+        guard let names = try? fm.contentsOfDirectory(atPath: dir) else { return }
+        for n in names where n.hasPrefix("checkpoint-") {
+            let stale: Bool
+            if n.contains(".deleting-") {
+                stale = true
+            } else if let r = n.range(of: ".tmp-"), let pid = Int32(n[r.upperBound...]) {
+                stale = pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH
+            } else {
+                stale = false
+            }
+            if stale { try? fm.removeItem(atPath: (dir as NSString).appendingPathComponent(n)) }
+        }
+    }
+
+    static func syncFolder(_ path: String) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY)
+        if fd >= 0 { fsync(fd); close(fd) }
+    }
+
+    /// Whole checkpoints in dir (checkpoint-NNNNNN folders holding the completion marker), oldest first.
+    static func checkpointNames(in dir: String) -> [String] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return [] }
+        return names.filter { n in
+            n.hasPrefix("checkpoint-") && n.dropFirst("checkpoint-".count).allSatisfy(\.isNumber)
+                && FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent(n) + "/" + completeMarker)
+        }.sorted()
+    }
+
+    /// The newest whole checkpoint folder in dir.
     public static func latestCheckpoint(in dir: String) -> String? {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return nil }
-        guard let last = names.filter({ $0.hasPrefix("checkpoint-") && !$0.contains(".tmp") }).sorted().last else { return nil }
+        guard let last = checkpointNames(in: dir).last else { return nil }
         return (dir as NSString).appendingPathComponent(last)
     }
 
@@ -595,6 +653,9 @@ public final class Trainer {
             path = p
         } else if Trainer.latestCheckpoint(in: spec) != nil && !FileManager.default.fileExists(atPath: spec + "/trainer_state.json") {
             path = Trainer.latestCheckpoint(in: spec)!
+        }
+        guard FileManager.default.fileExists(atPath: path + "/" + Trainer.completeMarker) else {
+            throw LatheError("\(path) is not a complete checkpoint (no \(Trainer.completeMarker): its writing was interrupted, or it is not a Lathe checkpoint)")
         }
         let statePath = path + "/trainer_state.json"
         let bytes = try AtomicFile.read(statePath)
