@@ -513,6 +513,15 @@ static int b_supported(int k) {
     return k == LG_BGEMM_NONE;
 }
 
+// Why a LATHE_GEMM / LATHE_GEMM_BF16 setting was not followed (empty when it was): said once
+// on stderr and kept for lathe.blas(), so a forced kernel is never silently replaced.
+static char s_env_note[256];
+static void env_note(const char *var, const char *value, const char *why) {
+    size_t n = strlen(s_env_note);
+    snprintf(s_env_note + n, sizeof s_env_note - n, "%s%s=%s %s; the automatic choice is used", n ? "; " : "", var, value, why);
+    fprintf(stderr, "warning: %s=%s %s; the automatic choice is used\n", var, value, why);
+}
+
 static void select_kernels(void) {
     lg_kd_tune(&lg_kd_avx512);
     lg_kd_tune(&lg_kd_avx2);
@@ -523,18 +532,33 @@ static void select_kernels(void) {
     const char *e = getenv("LATHE_GEMM");
     if (s_supported(LG_SGEMM_AVX512)) s_auto = LG_SGEMM_AVX512;
     else if (s_supported(LG_SGEMM_AVX2)) s_auto = LG_SGEMM_AVX2;
-    if (e && *e) {
-        if (!strcmp(e, "openblas") || !strcmp(e, "blas") || !strcmp(e, "fallback")) s_auto = LG_SGEMM_FALLBACK;
-        else if (!strcmp(e, "avx2") && s_supported(LG_SGEMM_AVX2)) s_auto = LG_SGEMM_AVX2;
+    if (e && *e && strcmp(e, "lathe") != 0) {
+        int want = -1;
+        if (!strcmp(e, "openblas") || !strcmp(e, "blas") || !strcmp(e, "fallback")) want = LG_SGEMM_FALLBACK;
+        else if (!strcmp(e, "avx2")) want = LG_SGEMM_AVX2;
+        else if (!strcmp(e, "avx512")) want = LG_SGEMM_AVX512;
+        if (want < 0) env_note("LATHE_GEMM", e, "is not a kernel (openblas, avx2, avx512 or lathe)");
+        else if (!s_supported(want)) env_note("LATHE_GEMM", e, "names a kernel this CPU cannot run");
+        else s_auto = want;
     }
     if (b_supported(LG_BGEMM_AMX)) b_auto = LG_BGEMM_AMX;
     else if (b_supported(LG_BGEMM_AVX512BF16)) b_auto = LG_BGEMM_AVX512BF16;
     const char *eb = getenv("LATHE_GEMM_BF16");
     if (eb && *eb) {
-        if (!strcmp(eb, "none")) b_auto = LG_BGEMM_NONE;
-        else if (!strcmp(eb, "avx512bf16") && b_supported(LG_BGEMM_AVX512BF16)) b_auto = LG_BGEMM_AVX512BF16;
-        else if (!strcmp(eb, "amx-emulated") && b_supported(LG_BGEMM_AMX_EMULATED)) b_auto = LG_BGEMM_AMX_EMULATED;
+        int want = -1;
+        if (!strcmp(eb, "none")) want = LG_BGEMM_NONE;
+        else if (!strcmp(eb, "amx")) want = LG_BGEMM_AMX;
+        else if (!strcmp(eb, "avx512bf16")) want = LG_BGEMM_AVX512BF16;
+        else if (!strcmp(eb, "amx-emulated")) want = LG_BGEMM_AMX_EMULATED;
+        if (want < 0) env_note("LATHE_GEMM_BF16", eb, "is not a kernel (amx, avx512bf16, amx-emulated or none)");
+        else if (!b_supported(want)) env_note("LATHE_GEMM_BF16", eb, "names a kernel this CPU cannot run");
+        else b_auto = want;
     }
+}
+
+const char *lg_env_note(void) {
+    pthread_once(&sel_once, select_kernels);
+    return s_env_note;
 }
 
 int lg_sgemm_kernel(void) {

@@ -1,6 +1,7 @@
 #include "ShellShim.h"
 
 #include <langinfo.h>
+#include <wchar.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,11 +18,28 @@ static char *dup_range(const char *s, size_t n) {
     return p;
 }
 
+// libedit edits wide characters and passes the completion range in characters; the line
+// buffer (and the completer) are UTF-8 bytes.
+static int char_to_byte_offset(const char *s, int chars) {
+    size_t len = strlen(s), off = 0;
+    mbstate_t st;
+    memset(&st, 0, sizeof st);
+    for (int i = 0; i < chars && off < len; i++) {
+        size_t n = mbrlen(s + off, len - off, &st);
+        if (n == (size_t)-1 || n == (size_t)-2 || n == 0) {
+            n = 1;  // an invalid byte counts as one character, as libedit decodes it
+            memset(&st, 0, sizeof st);
+        }
+        off += n;
+    }
+    return (int)off;
+}
+
 static char **attempted_completion(const char *text, int start, int end) {
     (void)text;
     rl_attempted_completion_over = 1;  // no fallback to filename completion
     if (!complete_fn) return NULL;
-    char *cands = complete_fn(rl_line_buffer, start, end);
+    char *cands = complete_fn(rl_line_buffer, char_to_byte_offset(rl_line_buffer, start), char_to_byte_offset(rl_line_buffer, end));
     if (!cands) return NULL;
     // split on '\n'
     int n = 0;
@@ -85,6 +103,16 @@ void ls_init(const char *name, ls_complete_fn fn, int max_history, const char *h
     rl_attempted_completion_function = attempted_completion;
     rl_basic_word_break_characters = " \t\n\"'`=({[,;+*%^<>~#|&";
     rl_completion_append_character = '\0';
+    rl_initialize();  // the key map below needs the editor, which readline() makes lazily
+    // Ctrl-R's incremental search looks a typed character up in the key map by its low byte
+    // only, and the map leaves 0x80-0x9F unassigned, so a character such as ん (U+3093) ended
+    // the search. Those entries (C1 controls) mean nothing else; the key is given as the UTF-8
+    // of U+0080..U+009F, which libedit decodes to the one map entry.
+    for (int c = 0x80; c <= 0x9F; c++) {
+        char cmd[32];
+        snprintf(cmd, sizeof cmd, "bind %c%c ed-insert", 0xC0 | (c >> 6), 0x80 | (c & 0x3F));
+        rl_parse_and_bind(cmd);
+    }
     using_history();
     stifle_history(max_history);
     if (history_path) read_history(history_path);

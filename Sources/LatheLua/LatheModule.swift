@@ -47,8 +47,8 @@ enum LatheModule: LuaInstaller {
 
         m.function("blas", Doc(
             "Tells which kernel serves which matrix product on this CPU (fp32, bf16, the OpenBLAS fallback).",
-            signature: "lathe.blas() -> {fp32=, bf16=, fallback=, cpu=, caches=, threads=}",
-            details: "Lathe's own kernels serve matrix products: fp32 on AVX-512 (14x32 micro-kernel) or\nAVX2+FMA (6x16), bf16 (precision=\"bf16\") on AMX tiles or AVX512_BF16, chosen at run time from\nCPUID. OpenBLAS serves fp32 on CPUs without AVX2 or when LATHE_GEMM=openblas is set (for\ncomparisons); LATHE_GEMM=avx2 forces the AVX2 kernel, LATHE_GEMM_BF16=avx512bf16|amx|none the\nbf16 one (amx-emulated: the AMX code path with its tile instructions modelled in C, for\ntesting without AMX). OpenBLAS is held to one thread while Lathe's kernels are in use.",
+            signature: "lathe.blas() -> {fp32=, bf16=, fallback=, cpu=, caches=, threads=, override=}",
+            details: "Lathe's own kernels serve matrix products: fp32 on AVX-512 (14x32 micro-kernel) or\nAVX2+FMA (6x16), bf16 (precision=\"bf16\") on AMX tiles or AVX512_BF16, chosen at run time from\nCPUID. OpenBLAS serves fp32 on CPUs without AVX2 or when LATHE_GEMM=openblas is set (for\ncomparisons); LATHE_GEMM=avx2|avx512 forces an fp32 kernel, LATHE_GEMM_BF16=avx512bf16|amx|none the\nbf16 one (amx-emulated: the AMX code path with its tile instructions modelled in C, for\ntesting without AMX). A forced kernel this CPU cannot run is not used: a warning says so and\nthe field `override` keeps the reason. OpenBLAS is held to one thread while Lathe's kernels are in use.",
             returns: "a table of strings: fp32, bf16 and fallback name the kernel for each; cpu lists the\ninstruction sets found; caches the L1d/L2 sizes the blocking uses; threads the pool size",
             example: "local b = lathe.blas()\nprint(b.fp32)\nprint(b.bf16)")) { c in
             return try c.ret(.record(Gemm.report().map { ($0.op, .string($0.kernel)) }))

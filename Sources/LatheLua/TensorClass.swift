@@ -75,6 +75,13 @@ extension TensorModule {
             c.push(try selfT(c).count)
             return 1
         }
+        b.method("stored_dtype", Doc("The element type in the file the tensor was read from, when it was converted on load.",
+                              signature: "t:stored_dtype() -> string or nil",
+                              details: "safetensors names (\"F16\", \"BF16\", \"F64\", \"I32\", ...) or numpy's (\"<f2\", \"<f8\", ...); nil when the\ntensor was not read from a file or was stored as its own dtype (F32, I64, BOOL, <f4, <i8, |b1).",
+                              example: "local p = os.tmpname()\nos.remove(p)\ntensor.save(p, {w = tensor.ones(2)}, nil, {dtype = \"bfloat16\"})\nlocal w = tensor.load(p).w\nprint(w:dtype(), w:stored_dtype())\nos.remove(p)")) { c in
+            if let s = try selfT(c).storedDType { c.push(s) } else { c.pushNil() }
+            return 1
+        }
         b.method("dtype", Doc("The element type: \"float32\", \"int64\" or \"bool\".", signature: "t:dtype() -> string",
                               example: "print(tensor.arange(3):dtype(), tensor.zeros(1):dtype())")) { c in
             c.push(try selfT(c).dtype.rawValue)

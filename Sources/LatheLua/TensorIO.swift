@@ -62,13 +62,22 @@ extension TensorModule {
             return 2
         }
         m.function("save_npy", Doc("Writes one tensor as a NumPy .npy file (numpy.load reads it).",
-            signature: "tensor.save_npy(path, t [, {overwrite=false}])",
-            errors: "an existing file without overwrite.",
-            example: "local p = os.tmpname()\nos.remove(p)\ntensor.save_npy(p, tensor.eye(2))\nprint(tensor.load_npy(p))\nos.remove(p)")) { c in
+            signature: "tensor.save_npy(path, t [, {overwrite=false, dtype=}])",
+            details: "dtype: the stored type, as numpy names it: \"<f4\" (float32's default), \"<f2\" (float16, round to\nnearest even) or \"<f8\" for float tensors; int64 tensors are written \"<i8\", bool \"|b1\".",
+            errors: "an existing file without overwrite; a dtype that does not fit the tensor's type.",
+            example: "local p = os.tmpname()\nos.remove(p)\ntensor.save_npy(p, tensor.eye(2), {dtype = \"<f2\"})\nlocal t = tensor.load_npy(p)\nprint(t, t:stored_dtype())\nos.remove(p)")) { c in
             let path = try c.checkString(1, "path")
             let t = try c.tensorArg(2, "t")
-            let o = try c.options(3, allowed: ["overwrite"])
-            try Npy.write(t, to: path, overwrite: try o.bool("overwrite", false))
+            let o = try c.options(3, allowed: ["overwrite", "dtype"])
+            var stored: NpyDType? = nil
+            if let d = try o.string("dtype") {
+                let allowed: [String] = t.dtype == .float32 ? ["<f2", "<f4", "<f8"] : (t.dtype == .int64 ? ["<i8"] : ["|b1"])
+                guard allowed.contains(d), let nd = NpyDType(rawValue: String(d.dropFirst())) else {
+                    throw LuaError("bad option 'dtype' (expected \(allowed.map { "\"\($0)\"" }.joined(separator: " or ")) for a \(t.dtype.rawValue) tensor, got \"\(d)\")")
+                }
+                stored = nd
+            }
+            try Npy.write(t, to: path, as: stored, overwrite: try o.bool("overwrite", false))
             return 0
         }
         m.function("load_npy", Doc("Reads a NumPy .npy file (v1-v3; float types become float32, integers int64).",

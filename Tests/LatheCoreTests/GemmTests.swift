@@ -70,9 +70,8 @@ enum Path: CustomStringConvertible {
         case .bf16(let k): return k != .none && Gemm.supports(k)
         }
     }
-    static var all: [Path] {
-        [.fp32(.avx512), .fp32(.avx2), .bf16(.amx), .bf16(.avx512bf16), .bf16(.amxEmulated)].filter { $0.supported }
-    }
+    static let every: [Path] = [.fp32(.avx512), .fp32(.avx2), .bf16(.amx), .bf16(.avx512bf16), .bf16(.amxEmulated)]
+    static var all: [Path] { every.filter { $0.supported } }
 }
 
 /// Runs one path on a case and returns C.
@@ -151,6 +150,10 @@ struct GemmTests {
         }
         if Gemm.supports(.avx512) { #expect(Gemm.supports(.avx2)) }
         if Gemm.supports(.amx) { #expect(Gemm.supports(.avx512)) }
+        // the kernel tests below run every path this CPU has; say which, and which not
+        let ran = Path.every.filter { $0.supported }.map(\.description)
+        let skipped = Path.every.filter { !$0.supported }.map(\.description)
+        print("GEMM kernels tested on this CPU: \(ran.joined(separator: ", ")); skipped (not on this CPU): \(skipped.isEmpty ? "none" : skipped.joined(separator: ", "))")
     }
 
     @Test("seeded random shapes 1..300, all transposes, strides, alpha/beta, every kernel")

@@ -33,13 +33,16 @@ for _, f in ipairs(files) do
   end
 end
 
-local passed, failed = 0, load_failures
+local passed, failed, skipped = 0, load_failures, 0
 local verbose = os.getenv("LATHE_TEST_VERBOSE")
 for _, t in ipairs(T.tests) do
   local full = t.file .. ": " .. t.name
   if not filter or full:find(filter, 1, true) then
-    local ok, err = xpcall(t.fn, debug.traceback)
-    if ok then
+    local ok, err = xpcall(t.fn, function(e) return T.is_skip(e) and e or debug.traceback(e) end)
+    if not ok and T.is_skip(err) then
+      skipped = skipped + 1
+      print("skip " .. full .. ": " .. err.reason)
+    elseif ok then
       passed = passed + 1
       if verbose then print("ok   " .. full) end
     else
@@ -49,5 +52,5 @@ for _, t in ipairs(T.tests) do
     collectgarbage()
   end
 end
-print(string.format("lua: %d passed, %d failed", passed, failed))
+print(string.format("lua: %d passed, %d failed, %d skipped", passed, failed, skipped))
 os.exit(failed == 0 and 0 or 1)

@@ -14,6 +14,14 @@ local function show(v)
   return tostring(v)
 end
 
+-- Ends the running test as skipped (counted apart; a skip must say why). Use it only for what
+-- the machine cannot do (a CPU feature), never for a tool the set-up installs.
+local SKIP = {}
+function T.skip(reason)
+  error(setmetatable({reason = reason}, SKIP), 2)
+end
+function T.is_skip(e) return getmetatable(e) == SKIP end
+
 function T.fail(msg, level)
   error(msg, (level or 1) + 1)
 end

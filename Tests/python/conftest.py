@@ -12,7 +12,7 @@ def lathe_bin():
     for cand in (ROOT / ".build/release/lathe", ROOT / ".build/debug/lathe"):
         if cand.exists():
             return str(cand)
-    pytest.skip("lathe is not built")
+    pytest.fail("lathe is not built (scripts/test builds it; or set LATHE_BIN)")
 
 
 @pytest.fixture

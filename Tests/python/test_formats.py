@@ -139,3 +139,23 @@ def test_python_safetensors_reads_files_lathe_writes(lathe, tmp_path):
     r = subprocess.run([lathe, "-e", f'tensor.save_npy("{npy}", tensor.from({{{{1.0, 2.0}}, {{3.0, 4.0}}}}))'], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     np.testing.assert_array_equal(np.load(npy), np.array([[1, 2], [3, 4]], dtype=np.float32))
+
+
+@pytest.mark.parametrize("descr", ["<f2", "<f4", "<f8"])
+def test_save_npy_dtype_is_what_numpy_writes(lathe, tmp_path, descr):
+    # numpy reads the stored type back; the bytes equal np.save of the same values
+    ours = tmp_path / "ours.npy"
+    code = (f'local t = tensor.from({{{{1.5, -2.25, 3.1}}, {{65504, 1e-3, 0}}}})\n'
+            f'tensor.save_npy("{ours}", t, {{dtype = "{descr}"}})\n'
+            f'local back = tensor.load_npy("{ours}")\n'
+            f'print(back:stored_dtype())')
+    r = subprocess.run([lathe, "-e", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == ("nil" if descr == "<f4" else descr)
+    a = np.load(ours)
+    assert a.dtype == np.dtype(descr)
+    want = np.array([[1.5, -2.25, 3.1], [65504, 1e-3, 0]], dtype=np.float32).astype(descr)
+    np.testing.assert_array_equal(a, want)
+    ref = tmp_path / "ref.npy"
+    np.save(ref, want)
+    assert ours.read_bytes() == ref.read_bytes()

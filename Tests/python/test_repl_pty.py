@@ -8,7 +8,8 @@ import uuid
 
 import pytest
 
-pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+# tmux is installed by scripts/setup: its absence is a failure, not a skip
+assert shutil.which("tmux"), "tmux is not installed (scripts/setup installs it)"
 
 
 class Term:
@@ -19,11 +20,12 @@ class Term:
         full_env.update(env or {})
         full_env["TERM"] = "xterm"
         envs = " ".join(f"{k}={v}" for k, v in (env or {}).items())
-        subprocess.run(["tmux", "-L", self.sock, "new-session", "-d", "-s", self.name, "-x", str(width),
+        # -u: the terminal speaks UTF-8 whatever the host's locale
+        subprocess.run(["tmux", "-u", "-L", self.sock, "new-session", "-d", "-s", self.name, "-x", str(width),
                         "-y", str(height), f"env {envs} {cmd}"], check=True, env=full_env)
 
     def tmux(self, *args):
-        return subprocess.run(["tmux", "-L", self.sock, *args], capture_output=True, text=True)
+        return subprocess.run(["tmux", "-u", "-L", self.sock, *args], capture_output=True, text=True)
 
     def type(self, text):
         self.tmux("send-keys", "-t", self.name, "-l", text)
@@ -245,3 +247,45 @@ def test_ctrl_c_stops_training_after_a_step_and_keeps_the_session(term, home):
     term.line("h2.steps == h.steps + 2")
     term.wait_for("\ntrue\n", timeout=60)
     assert term.alive()
+
+
+def test_non_ascii_text_is_typed_edited_recalled_and_completed_whole(lathe, home):
+    # LANG/LC_ALL unset, as on a bare server: Lathe still reads UTF-8 from the terminal
+    t = Term(lathe, env={"LATHE_HISTORY": os.path.join(home, "hist"), "HOME": home, "LANG": "", "LC_ALL": ""})
+    try:
+        t.wait_for("lathe> ")
+        t.line('print("café あいう 😀 e\u0301")')
+        t.wait_for("\ncafé あいう 😀 e\u0301\n")
+        # cursor moves and deletion work on whole characters (wide and emoji included)
+        t.type('w = "Zürich 東京😀"')
+        t.key("Left", "Left", "BSpace")  # deletes 京 (the cursor was after 😀 and the quote)
+        t.key("Enter")
+        t.line("print(w .. '|' .. #w .. '|' .. utf8.len(w))")
+        t.wait_for("\nZürich 東😀|15|9\n")
+        # history: Up recalls the line with its characters intact; edit the recalled line
+        t.key("Up")
+        t.key("Up")
+        t.key("End")
+        t.key("Left", "Left", "BSpace")
+        t.type("x")
+        t.key("Enter")
+        t.line("print(w)")
+        t.wait_for("\nZürich x😀\n")
+        # Ctrl-R finds a line by a Japanese word
+        t.line('jp = "こんにちは"')
+        t.line("jp = nil")
+        t.key("C-r")
+        t.type("こんにち")
+        t.key("Enter")
+        t.line("print(jp)")
+        t.wait_for("\nこんにちは\n")
+        # completion after non-ASCII text on the line replaces the right word
+        t.type('s = "é" .. stri')
+        t.key("Tab")
+        t.type('.upper("x")')
+        t.key("Enter")
+        t.line("print(s)")
+        t.wait_for("\néX\n")
+        assert "syntax error" not in t.screen()
+    finally:
+        t.close()

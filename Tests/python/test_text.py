@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-tokenizers = pytest.importorskip("tokenizers")
+import tokenizers  # noqa: E402  (pinned in scripts/requirements-test.txt: missing is a failure)
 from tokenizers import Tokenizer  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -24,6 +24,8 @@ TEXTS = [
     "",
     "<|endoftext|>special<pad> in text",
     "supercalifragilisticexpialidocious" * 3,
+    # unassigned (Cn), private use (Co), format (Cf) and control characters
+    "a\u0378b \ufffe \U0010ffff c\ue000d e\u200bf g\u0007h",
 ]
 
 

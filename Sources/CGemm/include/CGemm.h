@@ -57,6 +57,8 @@ int lg_set_bgemm_kernel(int k);
 // Human-readable names ("avx512 14x32", "amx bf16 32x32", ...).
 const char *lg_sgemm_kernel_name(void);
 const char *lg_bgemm_kernel_name(void);
+// Why a LATHE_GEMM / LATHE_GEMM_BF16 setting was not followed ("" when it was or none is set).
+const char *lg_env_note(void);
 
 // ---- GEMM -------------------------------------------------------------------------------
 // fp32 GEMM with Lathe's kernels; returns 0 on success, -1 when the fp32 kernel is

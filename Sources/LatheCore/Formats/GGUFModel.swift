@@ -167,6 +167,8 @@ public enum GGUFLlama {
                 if let d = def { return d }
                 throw LatheError("\(g.path): metadata '\(arch).\(k)' is missing")
             }
+            // a float32 value as the decimal it was written from (1e-05, not 9.999999747378752e-06)
+            if case .float32(let f) = v, f.isFinite, let d = Double(f.description) { return d }
             guard let x = v.double else { throw LatheError("\(g.path): metadata '\(arch).\(k)' is not a number (got \(v))") }
             return x
         }

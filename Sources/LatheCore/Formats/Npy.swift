@@ -51,7 +51,9 @@ public enum Npy {
     /// Reads a `.npy` file into a new contiguous tensor (C order; float16/float64 become
     /// float32, every integer type becomes int64, bool stays bool) and returns its header too.
     public static func read(path: String) throws(LatheError) -> (tensor: Tensor, header: NpyHeader) {
-        try decode(FileBytes(path: path))
+        let r = try decode(FileBytes(path: path))
+        if !(r.header.dtype == .f4 || r.header.dtype == .i8 || r.header.dtype == .b1) { r.tensor.storedDType = r.header.descr }
+        return r
     }
 
     /// Decodes `.npy` bytes held in memory; `name` is used in error messages.

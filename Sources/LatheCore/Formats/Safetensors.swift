@@ -301,6 +301,7 @@ public final class SafetensorsFile: @unchecked Sendable {
             throw LatheError("\(path): tensor '\(name)' has dtype \(i.dtype.rawValue), which Lathe cannot load")
         }
         t.name = name
+        if !(i.dtype == .f32 || i.dtype == .i64 || i.dtype == .bool) { t.storedDType = i.dtype.rawValue }
         return t
     }
 

@@ -54,9 +54,7 @@ extension HF {
             throw LatheError("only language models (decoders) and encoders can be written as Hugging Face models, got \(model.typeName)")
         }
         config = config.setting("torch_dtype", .string(torchDType)).removing("dtype").sortedKeys
-        do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
-            throw LatheError("cannot create \(dir): \(error.localizedDescription)")
-        }
+        try Folder.create(dir)
         // everything is checked before the first file is written
         var files: [(String, [UInt8])] = [("config.json", Array((config.serialized(pretty: true) + "\n").utf8))]
         let info = model.pretrained
@@ -90,9 +88,7 @@ extension HF {
             let p = path(f)
             let sub = (p as NSString).deletingLastPathComponent
             if !fm.fileExists(atPath: sub) {
-                do { try fm.createDirectory(atPath: sub, withIntermediateDirectories: true) } catch {
-                    throw LatheError("cannot create \(sub): \(error.localizedDescription)")
-                }
+                try Folder.create(sub)
             }
             try AtomicFile.write(bytes, to: p, overwrite: overwrite)
         }
@@ -156,9 +152,9 @@ extension HF {
             for (k, v): (String, TextJSON) in [
                 ("architectures", .array([.string("GPT2LMHeadModel")])), ("model_type", .string("gpt2")),
                 ("vocab_size", .int(c.vocab)), ("n_embd", .int(c.dim)), ("n_layer", .int(c.layers)), ("n_head", .int(c.heads)),
-                ("n_inner", .int(c.hidden ?? 4 * c.dim)), ("n_positions", .int(c.maxSeq)), ("layer_norm_epsilon", .double(Double(c.normEps))),
+                ("n_inner", .int(c.hidden ?? 4 * c.dim)), ("n_positions", .int(c.maxSeq)), ("layer_norm_epsilon", .float(c.normEps)),
                 ("activation_function", .string(actName(c.activation))), ("tie_word_embeddings", .bool(c.tieEmbeddings)),
-                ("resid_pdrop", .double(Double(c.dropout))), ("embd_pdrop", .double(Double(c.dropout))), ("attn_pdrop", .double(Double(c.dropout))),
+                ("resid_pdrop", .float(c.dropout)), ("embd_pdrop", .float(c.dropout)), ("attn_pdrop", .float(c.dropout)),
                 ("scale_attn_weights", .bool(true)), ("scale_attn_by_inverse_layer_idx", .bool(false)),
             ] { cfg = cfg.setting(k, v) }
             if info?.config == nil { cfg = cfg.setting("bos_token_id", .int(0)).setting("eos_token_id", .int(0)) }
@@ -221,7 +217,7 @@ extension HF {
             ("vocab_size", .int(c.vocab)), ("hidden_size", .int(c.dim)), ("intermediate_size", .int(c.hidden ?? 4 * c.dim)),
             ("num_hidden_layers", .int(c.layers)), ("num_attention_heads", .int(c.heads)), ("num_key_value_heads", .int(kv)),
             ("head_dim", .int(hd)), ("hidden_act", .string(actName(c.activation))), ("max_position_embeddings", .int(maxPos)),
-            ("rms_norm_eps", .double(Double(c.normEps))), ("rope_theta", .double(c.ropeTheta)),
+            ("rms_norm_eps", .float(c.normEps)), ("rope_theta", .double(c.ropeTheta)),
             ("tie_word_embeddings", .bool(c.tieEmbeddings)),
         ] { cfg = cfg.setting(k, v) }
         if let s = c.ropeScaling {
@@ -270,7 +266,7 @@ extension HF {
             ("vocab_size", .int(c.vocab)), ("hidden_size", .int(c.dim)), ("num_hidden_layers", .int(c.layers)),
             ("num_attention_heads", .int(c.heads)), ("intermediate_size", .int(c.hidden ?? 4 * c.dim)),
             ("max_position_embeddings", .int(c.maxSeq)), ("type_vocab_size", .int(c.typeVocab)),
-            ("layer_norm_eps", .double(Double(c.normEps))), ("hidden_act", .string(actName(c.activation))),
+            ("layer_norm_eps", .float(c.normEps)), ("hidden_act", .string(actName(c.activation))),
             ("position_embedding_type", .string("absolute")),
         ] { cfg = cfg.setting(k, v) }
         cfg = cfg.removing("id2label").removing("label2id").removing("lathe_pooling")

@@ -46,8 +46,9 @@ struct HFConfig {
         guard FileManager.default.fileExists(atPath: path) else {
             throw LatheError("\(path): no such file (a Hugging Face model folder has a config.json)")
         }
+        let bytes = try AtomicFile.read(path)
         let j: TextJSON
-        do { j = try TextJSON.parse(try AtomicFile.read(path)) } catch {
+        do { j = try TextJSON.parse(bytes) } catch {
             throw LatheError("\(path): not valid JSON: \(error.message)")
         }
         guard case .object = j else { throw LatheError("\(path): expected a JSON object (got \(j.kindName))") }

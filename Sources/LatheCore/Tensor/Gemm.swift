@@ -119,6 +119,8 @@ public enum Gemm {
         rows.append(("cpu", isa.isEmpty ? "baseline x86-64" : isa.joined(separator: " ")))
         rows.append(("caches", "L1d \(lg_cache_l1d() / 1024) KiB, L2 \(lg_cache_l2() / 1024) KiB"))
         rows.append(("threads", "\(Runtime.threads) (Lathe pool; OpenBLAS \(kernel == .openblas ? Runtime.threads : 1))"))
+        let note = String(cString: lg_env_note())
+        if !note.isEmpty { rows.append(("override", note)) }
         return rows
     }
 

@@ -20,6 +20,10 @@ public final class Tensor: @unchecked Sendable {
     public var gradFn: GradNode?
     /// Optional name (parameters carry their dotted path).
     public var name: String?
+    /// The element type in the file this tensor was read from, when it differs from `dtype`
+    /// (safetensors "F16", "BF16", "I32"...; .npy "<f2", "<f8"...): values are converted on
+    /// load, the origin stays visible.
+    public var storedDType: String?
 
     public init(storage: Storage, offset: Int = 0, shape: [Int], strides: [Int]? = nil, dtype: DType) {
         self.storage = storage

@@ -142,6 +142,12 @@ public indirect enum TextJSON: Equatable, Sendable {
         for _ in 0..<(2 * level) { out.append(0x20) }
     }
 
+    /// A float32 setting as the decimal the user wrote: the shortest decimal that reads back as
+    /// this Float (1e-5 stays 1e-05, not 9.999999747378752e-06 as its exact double would).
+    public static func float(_ f: Float) -> TextJSON {
+        .double(f.isFinite ? (Double(f.description) ?? Double(f)) : Double(f))
+    }
+
     static func formatDouble(_ d: Double) -> String {
         if d.isNaN || d.isInfinite { return "null" }
         if d == d.rounded() && abs(d) < 1e16 { return String(format: "%.1f", d) }

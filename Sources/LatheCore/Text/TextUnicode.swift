@@ -105,11 +105,13 @@ enum TextChar {
         }
     }
 
-    /// General category C* (Cc, Cf, Cs, Co, Cn): what BERT's clean_text drops as control.
+    /// General categories Cc, Cf, Cs, Co: what BERT's clean_text drops as control. Unassigned
+    /// code points (Cn: U+0378, U+FFFE, U+10FFFF) are kept, as the Rust library keeps them
+    /// (the WordPiece model then maps them to [UNK]).
     static func isOther(_ v: UInt32) -> Bool {
         if v < 0x80 { return v < 0x20 || v == 0x7F }
         switch category(v) {
-        case .control, .format, .surrogate, .privateUse, .unassigned: return true
+        case .control, .format, .surrogate, .privateUse: return true
         default: return false
         }
     }

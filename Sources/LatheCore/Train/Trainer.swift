@@ -564,16 +564,12 @@ public final class Trainer {
     /// deleted, so a kill at any moment leaves only whole checkpoints under checkpoint-* names.
     func saveCheckpoint(dir: String, state st: State) throws(LatheError) -> String {
         let fm = FileManager.default
-        do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
-            throw LatheError("cannot create checkpoint folder \(dir): \(error.localizedDescription)")
-        }
+        try Folder.create(dir)
         Trainer.removeStaleFolders(in: dir)
         let final = (dir as NSString).appendingPathComponent(String(format: "checkpoint-%06d", st.step))
         let tmp = final + ".tmp-\(getpid())"
         try? fm.removeItem(atPath: tmp)
-        do { try fm.createDirectory(atPath: tmp, withIntermediateDirectories: false) } catch {
-            throw LatheError("cannot create \(tmp): \(error.localizedDescription)")
-        }
+        try Folder.create(tmp)
         let weights = trainable.filter { $0.1.requiresGrad || config.gradualUnfreeze || true }.map { (name: $0.0, tensor: $0.1) }
         try SafetensorsWriter.write(weights, to: tmp + "/model.safetensors", metadata: ["format": "pt", "lathe": "checkpoint"])
         let ost = optimizer.stateTensors().sorted { $0.key < $1.key }.map { (name: $0.key, tensor: $0.value) }
