@@ -64,6 +64,28 @@ import LatheCore
         }
     }
 
+    /// Random small patterns (nested quantifiers, lazy ones, empty alternatives, lookarounds)
+    /// on random short texts: the corners of priority and empty-loop semantics.
+    @Test func randomPatternsMatchOniguruma() throws {
+        let g = try TextRegexTests.golden()
+        let mark = g["mark"]!.stringValue!
+        let entries = g["random"]!.arrayValue!
+        #expect(entries.count >= 200)
+        for e in entries {
+            let p = e["pattern"]!.stringValue!
+            let prog = try TextRegexProgram(p)
+            for c in e["cases"]!.arrayValue! {
+                let t = c["text"]!.stringValue!
+                let want = (c["isolated"]!.arrayValue!.map { $0.arrayValue!.map { $0.intValue! } }, c["replaced"]!.stringValue!)
+                for engine in [TextRegexProgram.Engine.backtrack, .pike] {
+                    let got = TextRegexTests.render(t, try prog.matches(in: t, engine: engine), mark: mark)
+                    #expect(got.0 == want.0 && got.1 == want.1,
+                            "\(engine) \(p.debugDescription) on \(t.debugDescription): got \(got.1.debugDescription), want \(want.1.debugDescription)")
+                }
+            }
+        }
+    }
+
     /// The same vectors through tokenizer.json: a Split pre-tokenizer and a Replace normalizer
     /// (the pipeline's own path, scanners included for the GPT-2 and Llama-3 patterns).
     @Test func tokenizerPipelineMatchesOniguruma() throws {

@@ -69,7 +69,7 @@ func tinyTokenizer(normalizer: String = "null", preTokenizer: String = "null", p
         #expect(try nfd.normalize("Ångström naïve") == "Angstrom naive")
     }
 
-    /// The hand-written GPT-2 and Llama-3 scanners against Swift's Regex running the same
+    /// The hand-written GPT-2 and Llama-3 scanners against the regex engine running the same
     /// patterns (wrapped in a group, so the scanner is not used) on random text.
     @Test func scannersAgreeWithTheRegexEngine() throws {
         let gpt2 = #"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"#

@@ -17,9 +17,12 @@ Together they fix every match's position and extent. Also:
             (assigned, not surrogates): "checked", as ranges
   cased     the characters Python's str.lower/upper/casefold change, below U+20000, as ranges
   folds     for each of them, the characters (?i)c matches alone, when that is not c itself
+  random    random small patterns (alternation, groups, greedy and lazy quantifiers, anchors,
+            lookarounds over a and b) on random short texts, seeded: isolated and replaced as above
 """
 import json
 import os
+import random
 import re
 import sys
 import unicodedata
@@ -184,10 +187,55 @@ def fold_vectors():
     return ranges(cased), out
 
 
+def random_pattern(rng, depth=0):
+    def atom():
+        k = rng.randrange(12 if depth < 2 else 7)
+        if k < 7:
+            return rng.choice(["a", "b", ".", "[ab]", "[^a]", "a", "b"]), True
+        if k == 7:
+            return rng.choice([r"\b", "^", "$", r"\B", r"\z"]), False
+        inner = random_pattern(rng, depth + 1)
+        if k == 8:
+            return "(" + inner + ")", True
+        if k == 9:
+            return "(?:" + inner + ")", True
+        if k == 10:
+            return rng.choice(["(?=", "(?!"]) + inner + ")", False
+        return rng.choice(["(?<=", "(?<!"]) + rng.choice(["a", "b", "[ab]", "a|bb"]) + ")", False
+    def piece():
+        a, quantifiable = atom()
+        if quantifiable and rng.random() < 0.6:
+            a += rng.choice(["*", "+", "?", "*?", "+?", "??", "{1,2}", "{2}", "{0,2}?", "{2,}"])
+        return a
+    alts = ["".join(piece() for _ in range(rng.randrange(0, 4))) for _ in range(rng.randrange(1, 4))]
+    return "|".join(alts)
+
+
+def random_vectors(count=250, texts_per=4):
+    rng = random.Random(20240611)
+    out = []
+    while len(out) < count:
+        p = random_pattern(rng)
+        try:
+            r = Regex(p)
+        except Exception:
+            continue
+        split = pre_tokenizers.Split(r, "isolated")
+        rep = normalizers.Replace(r, MARK)
+        cases = []
+        for _ in range(texts_per):
+            t = "".join(rng.choice("aab \n") for _ in range(rng.randrange(0, 9)))
+            cases.append({"text": t, "isolated": [[a, b] for _, (a, b) in split.pre_tokenize_str(t)],
+                          "replaced": rep.normalize_str(t)})
+        out.append({"pattern": p, "cases": cases})
+    return out
+
+
 def main():
     out = {"tokenizers": tokenizers.__version__, "mark": MARK, "texts": TEXTS, "patterns": []}
     cls = class_vectors()
     cased, folds = fold_vectors()
+    rand = random_vectors()
     for p in PATTERNS:
         r = Regex(p)
         split = pre_tokenizers.Split(r, "isolated")
@@ -206,9 +254,9 @@ def main():
             dumps(out["tokenizers"]), dumps(MARK), ",\n".join(dumps(t) for t in TEXTS)))
         f.write(",\n".join('{"pattern":%s,"cases":[\n%s\n]}' % (dumps(e["pattern"]), ",\n".join(dumps(c) for c in e["cases"]))
                            for e in out["patterns"]))
-        f.write("\n],\n\"unicode\":%s,\n\"checked\":%s,\n\"classes\":[\n%s\n],\n\"cased\":%s,\n\"folds\":[\n%s\n]}\n" % (
+        f.write("\n],\n\"unicode\":%s,\n\"checked\":%s,\n\"classes\":[\n%s\n],\n\"cased\":%s,\n\"folds\":[\n%s\n],\n\"random\":[\n%s\n]}\n" % (
             dumps(cls["unicode"]), dumps(cls["checked"]), ",\n".join(dumps(c) for c in cls["classes"]),
-            dumps(cased), ",\n".join(dumps(x) for x in folds)))
+            dumps(cased), ",\n".join(dumps(x) for x in folds), ",\n".join(dumps(x) for x in rand)))
     print(f"wrote {OUT}: {len(PATTERNS)} patterns x {len(TEXTS)} texts, {len(CLASSES)} classes, {len(folds)} folds")
 
 

@@ -12,9 +12,8 @@ extension TextRegexProgram {
     static let maxVisitedBits = 1 << 26
 
     /// Every match of the pattern in UTF-8 text, left to right and not overlapping, as byte
-    /// offsets: the onig crate's `find_iter`, which Hugging Face tokenizers use (after an empty
-    /// match the search resumes one character later, and an empty match right after a
-    /// non-empty one is skipped). Throws `LatheError.interrupted` on Ctrl-C.
+    /// offsets: the onig crate's `find_iter`, which Hugging Face tokenizers use (an empty match
+    /// where the previous match ended is skipped). Throws `LatheError.interrupted` on Ctrl-C.
     public func matches(in text: String, engine: Engine = .automatic) throws(LatheError) -> [(start: Int, end: Int)] {
         var out: [(start: Int, end: Int)] = []
         var bytes = Array(text.utf8)
@@ -226,22 +225,20 @@ final class TextRegexRun {
         return false
     }
 
-    /// onig's `find_iter` over a search function (leftmost match starting at or after `from`).
+    /// onig's `find_iter` over a search function (leftmost match starting at or after `from`):
+    /// an empty match where the previous match ended is dropped and the search moves one
+    /// character on.
     func findIter(_ search: (Int) throws(LatheError) -> (Int, Int)?, _ body: (Int, Int) -> Void) throws(LatheError) {
         var lastEnd = 0
-        var skipNextEmpty = false
+        var lastMatchEnd = -1
         while lastEnd <= n {
             guard let (s, e) = try search(lastEnd) else { return }
-            lastEnd = e
-            if s == e {
-                lastEnd += e < n ? TextChar.seqLen(p[e]) : 1
-                if skipNextEmpty {
-                    skipNextEmpty = false
-                    continue
-                }
-            } else {
-                skipNextEmpty = true
+            if s == e && e == lastMatchEnd {
+                lastEnd += lastEnd < n ? TextChar.seqLen(p[lastEnd]) : 1
+                continue
             }
+            lastEnd = e
+            lastMatchEnd = e
             body(s, e)
         }
     }
