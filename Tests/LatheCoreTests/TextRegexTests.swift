@@ -182,6 +182,36 @@ import LatheCore
         }
     }
 
+    /// Syntax corners, each checked against Oniguruma (tokenizers 0.23.3) by hand.
+    @Test func syntaxCornersMatchOniguruma() throws {
+        let cases: [(String, String, [[Int]])] = [
+            (#"a{,2}"#, "aaa", [[0, 2], [2, 3]]),                 // {,n} is {0,n}
+            (#"a{2}?"#, "aaa", [[0, 2], [3, 3]]),                 // {n}? is (?:a{n})?, not lazy
+            (#"a{2,2}?"#, "aaa", [[0, 2]]),                       // ... but {n,n}? is lazy
+            (#"a{"#, "a{b", [[0, 2]]),                           // not an interval: a literal {
+            (#"x{1,2}+"#, "xxxxx", [[0, 5]]),                     // {n,m}+ is not possessive
+            (#"a(?i)b|c"#, "CaBc", [[1, 3]]),                     // (?i) takes in later alternatives
+            (#"(?x) a b # c"#, "ab", [[0, 2]]),
+            (#"[]a]"#, "]a", [[0, 1], [1, 2]]),
+            (#"[a-z&&[^aeiou]]"#, "abcde", [[1, 2], [2, 3], [3, 4]]),
+            (#"[[:^alpha:][:digit:]]"#, "a1-", [[1, 2], [2, 3]]),
+            (#"(?i)[^\W\d]+"#, "Ab1_c", [[0, 2], [3, 5]]),
+            (#"((?=a)b){0}c"#, "abc", [[2, 3]]),
+            (#"\x41\x{42}\u0043\101"#, "ABCA", [[0, 4]]),
+            (#"\o{101}\x{1F600}"#, "A😀", [[0, 5]]),
+            (#"[\x{1F600}-\x{1F64F}]+"#, "x😀😃y", [[1, 9]]),
+            (#"(?<=^|\s)\w"#, "ab cd", [[0, 1], [3, 4]]),
+            (#"\Aa|b\z|c\Z"#, "abc\n", [[0, 1], [2, 3]]),
+            (#"(?#comment)a"#, "a", [[0, 1]]),
+            (#"\cA\e\0"#, "\u{1}\u{1B}\u{0}", [[0, 3]]),
+        ]
+        for (p, t, want) in cases {
+            for engine in [TextRegexProgram.Engine.backtrack, .pike] {
+                #expect(try TextRegexProgram(p).matches(in: t, engine: engine).map { [$0.start, $0.end] } == want, "\(engine) \(p)")
+            }
+        }
+    }
+
     /// Case-insensitive matching uses simple case folding; Oniguruma's multi-character folds
     /// (ß with "ss") are not applied.
     @Test func caseFoldingClasses() throws {

@@ -48,7 +48,10 @@ public struct TextRegexProgram: @unchecked Sendable {
         let root = try parser.parse()
         var c = TextRegexCompiler(pattern: pattern, lookCount: parser.lookCount)
         main = try c.compileMain(root)
-        looks = c.looks.map { $0! }
+        // a lookaround inside a repeat of zero, x{0}, is never emitted nor reached
+        let unused = TextRegexLook(code: TextRegexCode(insts: [TextRegexInst(op: TextRegexInst.match, a: 0, b: 0)], start: 0),
+                                   behind: false, negate: false)
+        looks = c.looks.map { $0 ?? unused }
         classes = c.classes
         source = pattern
         single = TextRegexProgram.singleClass(root)

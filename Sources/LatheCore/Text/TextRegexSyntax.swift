@@ -310,6 +310,7 @@ struct TextRegexParser {
             guard let c = peek() else { return node }
             var mn = 0, mx = -1
             var interval = false
+            var fixed = false  // {n}, without a comma
             switch c {
             case 0x2A: i += 1
             case 0x2B: mn = 1; i += 1
@@ -323,6 +324,7 @@ struct TextRegexParser {
                     mx = try readInt() ?? -1
                 } else {
                     mx = mn
+                    fixed = true
                 }
                 i += 1  // }
                 interval = true
@@ -334,7 +336,7 @@ struct TextRegexParser {
             try checkTarget(node)
             var greedy = true
             if peekIs("?") {
-                if interval && mn == mx {
+                if fixed {
                     // ONIG_SYNTAX_ONIGURUMA: a{n}? is (?:a{n})?, not a lazy a{n}
                     i += 1
                     node = .rep(.rep(node, min: mn, max: mx, greedy: true), min: 0, max: 1, greedy: true)
