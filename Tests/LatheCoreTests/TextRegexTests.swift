@@ -172,6 +172,8 @@ import LatheCore
             (#"[ab"#, "premature end of char-class"),
             (#"a{100001}"#, "too big number for repeat range (at most 100000)"),
             (#"(?:\w{1000}){1000}"#, "too large once its repeats are expanded (more than 100000 instructions)"),
+            (String(repeating: "(", count: 300) + String(repeating: ")", count: 300), "nested too deeply (at most 200 levels)"),
+            (String(repeating: "[", count: 300), "nested too deeply (at most 200 levels)"),
         ]
         for (p, what) in cases {
             let json = TextRegexTests.jsonString(p)

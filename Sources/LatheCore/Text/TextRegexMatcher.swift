@@ -309,7 +309,11 @@ final class TextRegexRun {
                     pc = Int(ins.b)
                     pos += l
                 case TextRegexInst.split:
-                    stack.append(pos << TextRegexRun.pcBits | Int(ins.b))
+                    // an alternative already explored is not queued again (keeps the stack small)
+                    let alt = pos * m + Int(ins.b)
+                    if visited[alt >> 6] & (UInt64(1) << UInt64(alt & 63)) == 0 {
+                        stack.append(pos << TextRegexRun.pcBits | Int(ins.b))
+                    }
                     pc = Int(ins.a)
                 case TextRegexInst.jmp: pc = Int(ins.a)
                 case TextRegexInst.assert:

@@ -215,22 +215,7 @@ struct TextRegexParser {
             case 0x28: throw fail("conditionals (?(cond)...) are not supported")
             case 0x7B: throw fail("callouts (?{...}) are not supported")
             default:
-                var f = flags
-                var on = true
-                loop: while let d = peek() {
-                    switch d {
-                    case 0x69: f.ignoreCase = on
-                    case 0x6D: f.dotAll = on
-                    case 0x78: f.extended = on
-                    case 0x2D: on = false
-                    case 0x3A: i += 1; break loop
-                    default:
-                        let name = String(Character(Unicode.Scalar(d) ?? "?"))
-                        throw fail("group option \"\(name)\" is not supported (at offset \(i))")
-                    }
-                    i += 1
-                }
-                body = try parseAlt(f)
+                body = try parseAlt(try parseGroupOptions(flags))
                 try closeGroup(open)
                 return .group(body)
             }
@@ -241,6 +226,28 @@ struct TextRegexParser {
         body = try parseAlt(flags)
         try closeGroup(open)
         return .group(body)
+    }
+
+    /// The flags of `(?imx-imx:` (after the `?`, through the colon).
+    mutating func parseGroupOptions(_ flags: Flags) throws(LatheError) -> Flags {
+        var f = flags
+        var on = true
+        while let d = peek() {
+            switch d {
+            case 0x69: f.ignoreCase = on
+            case 0x6D: f.dotAll = on
+            case 0x78: f.extended = on
+            case 0x2D: on = false
+            case 0x3A:
+                i += 1
+                return f
+            default:
+                let name = String(Character(Unicode.Scalar(d) ?? "?"))
+                throw fail("group option \"\(name)\" is not supported (at offset \(i))")
+            }
+            i += 1
+        }
+        throw fail("end pattern in group")
     }
 
     mutating func closeGroup(_ open: Int) throws(LatheError) {
@@ -400,23 +407,41 @@ struct TextRegexParser {
     mutating func parseEscape(inClass: Bool) throws(LatheError) -> Escape {
         guard let c = peek() else { throw fail("end pattern at escape") }
         i += 1
+        if let v = TextRegexParser.controlEscapes[c] { return .char(v) }
+        if let set = TextRegexParser.shorthandClasses[c] { return .set(set) }
         switch c {
-        case 0x74: return .char(0x09)  // t
-        case 0x6E: return .char(0x0A)  // n
-        case 0x72: return .char(0x0D)  // r
-        case 0x66: return .char(0x0C)  // f
-        case 0x76: return .char(0x0B)  // v
-        case 0x61: return .char(0x07)  // a
-        case 0x65: return .char(0x1B)  // e
+        case 0x78, 0x75, 0x6F, 0x30...0x39, 0x63: return try numericEscape(c, inClass: inClass)
+        case 0x70, 0x50:  // p{..} P{..}
+            guard peekIs("{") else { return .char(c) }
+            i += 1
+            return .set(try parseProperty(negated: c == 0x50))
+        default: break
+        }
+        if inClass { return .char(c == 0x62 ? 0x08 : c) }  // \b in a class is backspace
+        return try anchorEscape(c)
+    }
+
+    /// \t \n \r \f \v \a \e
+    static let controlEscapes: [UInt32: UInt32] = [0x74: 0x09, 0x6E: 0x0A, 0x72: 0x0D, 0x66: 0x0C, 0x76: 0x0B, 0x61: 0x07, 0x65: 0x1B]
+
+    /// \d \D \w \W \s \S \h \H with Oniguruma's Unicode meanings.
+    static let shorthandClasses: [UInt32: TextCharSet] = [
+        0x64: .categories(TextUnicodeTables.categories.decimal), 0x44: .not(.categories(TextUnicodeTables.categories.decimal)),
+        0x77: .property(.word), 0x57: .not(.property(.word)),
+        0x73: .property(.whiteSpace), 0x53: .not(.property(.whiteSpace)),
+        0x68: .property(.hexDigit), 0x48: .not(.property(.hexDigit)),
+    ]
+
+    /// \xHH \x{H..} \uHHHH \o{O..} \0OO \OOO \cX, and backreferences (rejected).
+    mutating func numericEscape(_ c: UInt32, inClass: Bool) throws(LatheError) -> Escape {
+        switch c {
         case 0x78:  // x
-            if peekIs("{") {
-                i += 1
-                let v = try hexDigits(max: 8, exact: false)
-                guard peekIs("}") else { throw fail("invalid code point value at offset \(i)") }
-                i += 1
-                return try codePoint(v)
-            }
-            return try codePoint(try hexDigits(max: 2, exact: false))
+            guard peekIs("{") else { return try codePoint(try hexDigits(max: 2, exact: false)) }
+            i += 1
+            let v = try hexDigits(max: 8, exact: false)
+            guard peekIs("}") else { throw fail("invalid code point value at offset \(i)") }
+            i += 1
+            return try codePoint(v)
         case 0x75: return try codePoint(try hexDigits(max: 4, exact: true))  // u
         case 0x6F:  // o{...}
             guard peekIs("{") else { return .char(c) }
@@ -425,43 +450,28 @@ struct TextRegexParser {
             guard peekIs("}") else { throw fail("invalid code point value at offset \(i)") }
             i += 1
             return try codePoint(v)
-        case 0x30: return .char(octalDigits(max: 2))
-        case 0x31...0x39:
-            if inClass {
-                if c >= 0x38 { return .char(c) }
-                i -= 1
-                return try codePoint(octalDigits(max: 3))
-            }
-            let start = i - 1
-            var num = Int(c - 0x30)
-            var k = i
-            while k < src.count, src[k] >= 0x30 && src[k] <= 0x39, num < 1000 { num = num * 10 + Int(src[k] - 0x30); k += 1 }
-            if num <= 9 || num <= groupCount { throw fail("backreferences (\\\(num)) are not supported") }
-            i = start
-            if c >= 0x38 { i += 1; return .char(c) }
-            return try codePoint(octalDigits(max: 3))
         case 0x63:  // cX
             guard let x = peek() else { throw fail("end pattern at control") }
             i += 1
             return .char(x == 0x3F ? 0x7F : x & 0x1F)
-        case 0x64: return .set(.categories(TextUnicodeTables.categories.decimal))
-        case 0x44: return .set(.not(.categories(TextUnicodeTables.categories.decimal)))
-        case 0x77: return .set(.property(.word))
-        case 0x57: return .set(.not(.property(.word)))
-        case 0x73: return .set(.property(.whiteSpace))
-        case 0x53: return .set(.not(.property(.whiteSpace)))
-        case 0x68: return .set(.property(.hexDigit))
-        case 0x48: return .set(.not(.property(.hexDigit)))
-        case 0x70, 0x50:  // p{..} P{..}
-            guard peekIs("{") else { return .char(c) }
-            i += 1
-            return .set(try parseProperty(negated: c == 0x50))
+        case 0x30: return .char(octalDigits(max: 2))
         default: break
         }
-        if inClass {
-            if c == 0x62 { return .char(0x08) }  // \b in a class is backspace
-            return .char(c)
+        // \1-\9...: a backreference when the number can be one (as Oniguruma decides), else
+        // an octal code (\101) or the digit itself (\8)
+        if !inClass {
+            var num = Int(c - 0x30)
+            var k = i
+            while k < src.count, src[k] >= 0x30 && src[k] <= 0x39, num < 1000 { num = num * 10 + Int(src[k] - 0x30); k += 1 }
+            if num <= 9 || num <= groupCount { throw fail("backreferences (\\\(num)) are not supported") }
         }
+        if c >= 0x38 { return .char(c) }
+        i -= 1
+        return try codePoint(octalDigits(max: 3))
+    }
+
+    /// Anchors and the escapes outside classes that are not characters.
+    func anchorEscape(_ c: UInt32) throws(LatheError) -> Escape {
         switch c {
         case 0x62: return .assert(.wordBoundary)
         case 0x42: return .assert(.notWordBoundary)
@@ -590,37 +600,10 @@ struct TextRegexParser {
                 items.append(try parseClass(flags))
                 continue
             }
-            var lo: UInt32
             i += 1
-            if c == 0x5C {
-                switch try parseEscape(inClass: true) {
-                case .char(let v): lo = v
-                case .set(let s):
-                    if peekIs("-") && !peekIs("]", 1) && peek(1) != nil { throw fail("unmatched range specifier in char-class") }
-                    items.append(s)
-                    continue
-                case .assert: throw fail("invalid escape in char-class")
-                }
-            } else {
-                lo = c
-            }
-            if peekIs("-"), let after = peek(1), after != 0x5D {
-                i += 1
-                let hi: UInt32
-                if after == 0x5C {
-                    i += 1
-                    guard case .char(let v) = try parseEscape(inClass: true) else { throw fail("char-class value at end of range") }
-                    hi = v
-                } else if after == 0x5B {
-                    throw fail("char-class value at end of range")
-                } else {
-                    hi = after
-                    i += 1
-                }
-                if hi < lo { throw fail("empty range in char class") }
-                ranges.append(lo...hi)
-            } else {
-                ranges.append(lo...lo)
+            switch try parseClassElement(c) {
+            case .set(let set): items.append(set)
+            case .range(let r): ranges.append(r)
             }
         }
         var set = TextRegexParser.union(items, ranges)
@@ -629,6 +612,41 @@ struct TextRegexParser {
         // does: (?i)[^a] matches neither a nor A
         if flags.ignoreCase { set = .folded(set) }
         return negate ? .not(set) : set
+    }
+
+    enum ClassElement {
+        case set(TextCharSet)
+        case range(ClosedRange<UInt32>)
+    }
+
+    /// A character, a range `a-z` or a class escape inside brackets (its first character `c`
+    /// consumed).
+    mutating func parseClassElement(_ c: UInt32) throws(LatheError) -> ClassElement {
+        var lo = c
+        if c == 0x5C {
+            switch try parseEscape(inClass: true) {
+            case .char(let v): lo = v
+            case .set(let s):
+                if peekIs("-") && !peekIs("]", 1) && peek(1) != nil { throw fail("unmatched range specifier in char-class") }
+                return .set(s)
+            case .assert: throw fail("invalid escape in char-class")
+            }
+        }
+        guard peekIs("-"), let after = peek(1), after != 0x5D else { return .range(lo...lo) }
+        i += 1
+        let hi: UInt32
+        if after == 0x5C {
+            i += 1
+            guard case .char(let v) = try parseEscape(inClass: true) else { throw fail("char-class value at end of range") }
+            hi = v
+        } else if after == 0x5B {
+            throw fail("char-class value at end of range")
+        } else {
+            hi = after
+            i += 1
+        }
+        if hi < lo { throw fail("empty range in char class") }
+        return .range(lo...hi)
     }
 
     static func union(_ items: [TextCharSet], _ ranges: [ClosedRange<UInt32>]) -> TextCharSet {
