@@ -511,7 +511,7 @@ enum TextModule: LuaInstaller {
                 let list = try textsArg(c, 2)
                 let o = try c.options(3, allowed: ["special"])
                 let special = try o.bool("special", false)
-                c.push(tok.addTokens(list.map { TextAddedToken($0, special: special) }))
+                c.push(try tok.addTokens(list.map { TextAddedToken($0, special: special) }))
                 return 1
             }
             b.method("normalize", Doc(
@@ -521,7 +521,7 @@ enum TextModule: LuaInstaller {
                 errors: "text is not a string.",
                 example: "local tok = text.word_vocab({\"Hello\"}, {lowercase = true})\nprint(tok:normalize(\"HeLLo World\"))")) { c in
                 let tok = try c.selfObject(TextTokenizer.self)
-                c.push(tok.normalize(try c.checkString(2, "text")))
+                c.push(try tok.normalize(try c.checkString(2, "text")))
                 return 1
             }
             b.method("pre_tokenize", Doc(
@@ -531,7 +531,7 @@ enum TextModule: LuaInstaller {
                 errors: "text is not a string.",
                 example: ex + "show(tok:pre_tokenize(\"the cat, sat\"))")) { c in
                 let tok = try c.selfObject(TextTokenizer.self)
-                return try c.ret(.array(tok.preTokenize(try c.checkString(2, "text")).map { .array([.string($0.piece), .int($0.start), .int($0.end)]) }))
+                return try c.ret(.array(try tok.preTokenize(try c.checkString(2, "text")).map { .array([.string($0.piece), .int($0.start), .int($0.end)]) }))
             }
             b.method("truncation", Doc(
                 "Sets (or returns) the truncation tok:encode applies.",

@@ -117,14 +117,14 @@ enum TextGolden {
         if let d = c["decoded_with_special"]?.stringValue {
             cmp("decoded_with_special", try tok.decode(e.ids, skipSpecialTokens: false), d)
         }
-        if let n = c["normalized"]?.stringValue { cmp("normalized", tok.normalize(text), n) }
+        if let n = c["normalized"]?.stringValue { cmp("normalized", try tok.normalize(text), n) }
         if let pts = c["pre_tokens"]?.arrayValue {
             let want = pts.map { p -> String in
                 let a = p.arrayValue ?? []
                 let o = a.count > 1 ? (a[1].arrayValue ?? []).compactMap { $0.intValue } : []
                 return "\(a.first?.stringValue ?? "")@\(o)"
             }
-            cmp("pre_tokens", tok.preTokenize(text).map { "\($0.piece)@\([$0.start, $0.end])" }, want)
+            cmp("pre_tokens", try tok.preTokenize(text).map { "\($0.piece)@\([$0.start, $0.end])" }, want)
         }
         return bad
     }

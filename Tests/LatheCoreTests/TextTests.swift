@@ -55,21 +55,21 @@ func tinyTokenizer(normalizer: String = "null", preTokenizer: String = "null", p
         let bytes = Array(s.utf8)
         let pieces = e.offsets.map { String(decoding: bytes[$0.start..<$0.end], as: UTF8.self) }
         #expect(pieces == ["Café", "東", "京", "HELLO"])
-        #expect(tok.normalize(s) == "cafe  東  京  hello")
+        #expect(try tok.normalize(s) == "cafe  東  京  hello")
     }
 
     @Test func nfcNfkcAndLowercaseSpecialCases() throws {
         let nfc = try tinyTokenizer(normalizer: #"{"type": "NFC"}"#)
-        #expect(Array(nfc.normalize("e\u{301} \u{1112}\u{1161}\u{11AB}").utf8) == Array("é 한".utf8))
+        #expect(Array(try nfc.normalize("e\u{301} \u{1112}\u{1161}\u{11AB}").utf8) == Array("é 한".utf8))
         let nfkc = try tinyTokenizer(normalizer: #"{"type": "NFKC"}"#)
-        #expect(nfkc.normalize("ﬁ ① ＡＢ ｶ") == "fi 1 AB カ")
+        #expect(try nfkc.normalize("ﬁ ① ＡＢ ｶ") == "fi 1 AB カ")
         let lower = try tinyTokenizer(normalizer: #"{"type": "Lowercase"}"#)
-        #expect(Array(lower.normalize("İSTANBUL ΣΑΣ").utf8) == Array("i̇stanbul σασ".utf8))
+        #expect(Array(try lower.normalize("İSTANBUL ΣΑΣ").utf8) == Array("i̇stanbul σασ".utf8))
         let nfd = try tinyTokenizer(normalizer: #"{"type": "Sequence", "normalizers": [{"type": "NFD"}, {"type": "StripAccents"}]}"#)
-        #expect(nfd.normalize("Ångström naïve") == "Angstrom naive")
+        #expect(try nfd.normalize("Ångström naïve") == "Angstrom naive")
     }
 
-    /// The hand-written GPT-2 and Llama-3 scanners against Swift's Regex running the same
+    /// The hand-written GPT-2 and Llama-3 scanners against the regex engine running the same
     /// patterns (wrapped in a group, so the scanner is not used) on random text.
     @Test func scannersAgreeWithTheRegexEngine() throws {
         let gpt2 = #"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"#
@@ -86,8 +86,8 @@ func tinyTokenizer(normalizer: String = "null", preTokenizer: String = "null", p
                 let n = Int(rng.next() % 24)
                 var s = ""
                 for _ in 0..<n { s += pool[Int(rng.next() % UInt64(pool.count))] }
-                let a = fast.preTokenize(s).map { "\($0.start)-\($0.end)" }
-                let b = slow.preTokenize(s).map { "\($0.start)-\($0.end)" }
+                let a = try fast.preTokenize(s).map { "\($0.start)-\($0.end)" }
+                let b = try slow.preTokenize(s).map { "\($0.start)-\($0.end)" }
                 #expect(a == b, "\(s.debugDescription)")
             }
         }
@@ -157,7 +157,8 @@ func tinyTokenizer(normalizer: String = "null", preTokenizer: String = "null", p
         #expect(load(#"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": ["a"]}}"#) == "BPE model: merge 1 \"a\" is not two tokens separated by one space")
         #expect(load(#"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}, "pre_tokenizer": {"type": "Magic"}}"#) == "unknown or unsupported pre_tokenizer type \"Magic\"")
         #expect(load(#"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}, "normalizer": {"type": "Precompiled"}}"#) == "the Precompiled normalizer (SentencePiece character maps) is not supported")
-        #expect(load(#"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}, "pre_tokenizer": {"type": "Split", "pattern": {"Regex": "("}, "behavior": "Isolated"}}"#)?.hasPrefix("cannot compile the regular expression \"(\"") == true)
+        #expect(load(#"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}, "pre_tokenizer": {"type": "Split", "pattern": {"Regex": "("}, "behavior": "Isolated"}}"#)
+                == "pre_tokenizer Split: regular expression \"(\": end pattern with unmatched parenthesis (group at offset 0)")
         #expect(load(#"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}, "post_processor": {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "[X]", "type_id": 0}}], "pair": [], "special_tokens": {}}}"#)
                 == "post_processor TemplateProcessing: the template uses \"[X]\", which is not in \"special_tokens\"")
         #expect(errorMessage { _ = try TextTokenizer.load(path: "/nonexistent/tokenizer.json") } == "/nonexistent/tokenizer.json: no such file")

@@ -136,6 +136,26 @@ T.test("load errors name the file and the problem", function()
   os.execute("rm -rf " .. T.sh_quote(dir))
 end)
 
+-- a crafted Split pattern that takes exponential time in a backtracking engine (Python
+-- tokenizers' Oniguruma gives up on it) runs in linear time here
+T.test("Split regex: (a+)+$ on 20,000 characters, unsupported constructs at load", function()
+  local function split_json(pattern)
+    return '{"version": "1.0", "model": {"type": "WordLevel", "vocab": {"<unk>": 0, "\\n": 1}, "unk_token": "<unk>"},'
+      .. ' "pre_tokenizer": {"type": "Split", "pattern": {"Regex": "' .. pattern .. '"}, "behavior": "Isolated", "invert": false}}'
+  end
+  local tok = text.tokenizer_from_json(split_json("(a+)+$"))
+  local s = string.rep("a", 10000) .. "\n" .. string.rep("a", 9999)
+  local pieces = tok:pre_tokenize(s)
+  T.same(#pieces, 3)
+  T.same({pieces[1][2], pieces[1][3], pieces[2][1], pieces[3][2], pieces[3][3]}, {0, 10000, "\n", 10001, 20000})
+  T.same(tok:encode(s), {0, 1, 0})
+  local none = string.rep("a", 19999) .. "b"
+  T.same(#tok:pre_tokenize(none), 1, "no match: $ needs the end or a newline after the a's")
+  T.raises(function() text.tokenizer_from_json(split_json("(a)\\\\1")) end,
+    'pre_tokenizer Split: regular expression "(a)\\\\1": backreferences (\\1) are not supported')
+  T.raises(function() text.tokenizer_from_json(split_json("\\\\p{Greek}+")) end, "character property {Greek} is not supported")
+end)
+
 T.test("method argument errors", function()
   local tok = bpe()
   T.raises(function() tok:encode(5) end, "Tokenizer:encode: bad argument #1 'text' (expected string, got integer 5)")

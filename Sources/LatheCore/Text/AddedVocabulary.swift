@@ -103,7 +103,7 @@ final class TextAddedVocabulary: @unchecked Sendable {
 
     /// Adds tokens, giving each the model's id for its content or the next free id.
     @discardableResult
-    func add(_ tokens: [TextAddedToken], model: TextModel, normalizer: TextNormalizer?, uc: TextUnicodeCache) -> Int {
+    func add(_ tokens: [TextAddedToken], model: TextModel, normalizer: TextNormalizer?, uc: TextUnicodeCache) throws(LatheError) -> Int {
         var added = 0
         let vs = model.vocabSize
         var nextId: Int = byId.keys.max().map { ($0 >= vs || vs == 0) ? $0 + 1 : vs } ?? vs
@@ -121,7 +121,7 @@ final class TextAddedVocabulary: @unchecked Sendable {
                 nextId += 1
             }
             if t.normalized, let normalizer {
-                let n = normalizer.apply(NText(original: Array(t.content.utf8)), uc).string
+                let n = try normalizer.apply(NText(original: Array(t.content.utf8)), uc).string
                 if n != t.content { normalizedForm[id] = n }
             }
             byContent[key] = id
@@ -157,13 +157,13 @@ final class TextAddedVocabulary: @unchecked Sendable {
 
     /// Splits the input on added tokens, normalizing the rest (the Rust library's
     /// `extract_and_normalize`).
-    func extractAndNormalize(_ text: [UInt8], normalizer: TextNormalizer?, uc: TextUnicodeCache) -> [TextPiece] {
+    func extractAndNormalize(_ text: [UInt8], normalizer: TextNormalizer?, uc: TextUnicodeCache) throws(LatheError) -> [TextPiece] {
         let whole = NText(original: text)
         var pieces: [TextPiece] = []
         for p in split(whole, trie) {
             if p.addedId >= 0 { pieces.append(p); continue }
             var t = p.text
-            if let normalizer { t = normalizer.apply(t, uc) }
+            if let normalizer { t = try normalizer.apply(t, uc) }
             if t.isEmpty { continue }
             if normTrie.isEmpty {
                 pieces.append(TextPiece(text: t))

@@ -55,10 +55,10 @@ public struct BPETrainer {
                 progress?("Pre-processing", k, texts.count)
             }
             var text = NText(original: Array(t.utf8))
-            if let normalizer { text = normalizer.apply(text, uc) }
+            if let normalizer { text = try normalizer.apply(text, uc) }
             if text.isEmpty { continue }
             var pieces = [TextPiece(text: text)]
-            pre.apply(&pieces)
+            try pre.apply(&pieces)
             for p in pieces {
                 let w = Array(p.text.bytes)
                 if let i = wordIndex[w] {
@@ -219,7 +219,7 @@ public struct BPETrainer {
                                  prefix: nil, suffix: nil, fuseUnk: false, byteFallback: false,
                                  ignoreMerges: false, dropout: nil)
         let specials = specialTokens.filter { !$0.isEmpty }.map { TextAddedToken($0, special: true) }
-        return TextTokenizer(model: .bpe(model), normalizer: normalizer, preTokenizer: pre,
+        return try TextTokenizer(model: .bpe(model), normalizer: normalizer, preTokenizer: pre,
                              postProcessor: .byteLevel(trimOffsets: false, addPrefixSpace: true),
                              decoder: .byteLevel, addedTokens: specials)
     }

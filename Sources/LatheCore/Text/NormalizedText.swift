@@ -200,9 +200,9 @@ struct NText {
     }
 
     /// Replaces every match of `pattern` with `content`.
-    func replacing(_ pattern: TextPattern, with content: String) -> NText {
+    func replacing(_ pattern: TextPattern, with content: String) throws(LatheError) -> NText {
         let src = materializedByteLevel()
-        let matches = pattern.findMatches(src)
+        let matches = try pattern.findMatches(src)
         var newBytes: [UInt8] = []
         var newAlign: [TextSpan] = []
         newBytes.reserveCapacity(src.count)
@@ -323,11 +323,12 @@ enum TextPattern {
     /// A literal string.
     case literal([UInt8])
     /// A regular expression (the two well-known GPT-2 and Llama-3 patterns run through
-    /// hand-written scanners; others through Swift's Regex).
+    /// hand-written scanners; others through `TextRegexProgram`).
     case regex(TextRegex)
 
-    /// Matches and the text between them, covering the whole text in order.
-    func findMatches(_ t: NText) -> [TextMatch] {
+    /// Matches and the text between them, covering the whole text in order. Throws only when
+    /// Ctrl-C stops a regular expression.
+    func findMatches(_ t: NText) throws(LatheError) -> [TextMatch] {
         let n = t.count
         if n == 0 { return [TextMatch(start: 0, end: 0, isMatch: false)] }
         var out: [TextMatch] = []
@@ -371,7 +372,7 @@ enum TextPattern {
             }
         case .regex(let re):
             var last = 0
-            re.forEachMatch(t) { s, e in
+            try re.forEachMatch(t) { s, e in
                 if last != s { out.append(TextMatch(start: last, end: s, isMatch: false)) }
                 out.append(TextMatch(start: s, end: e, isMatch: true))
                 last = e
@@ -384,12 +385,12 @@ enum TextPattern {
 
 /// A compiled regular expression. The GPT-2 and Llama-3 (also Qwen-2) pre-tokenization
 /// patterns are recognised and run by fast scanners with the exact semantics of Oniguruma;
-/// any other pattern runs through Swift's Regex on Unicode scalars.
+/// any other pattern runs through `TextRegexProgram` (linear time, interruptible).
 final class TextRegex: @unchecked Sendable {
     enum Kind {
         case gpt2
         case llama3(maxDigits: Int)
-        case swift(Regex<AnyRegexOutput>)
+        case program(TextRegexProgram)
     }
     let source: String
     let kind: Kind
@@ -404,46 +405,16 @@ final class TextRegex: @unchecked Sendable {
         case TextRegex.gpt2Pattern: kind = .gpt2
         case TextRegex.llama3Pattern: kind = .llama3(maxDigits: 3)
         case TextRegex.qwen2Pattern: kind = .llama3(maxDigits: 1)
-        default:
-            do {
-                let r = try Regex(TextRegex.translate(source)).matchingSemantics(.unicodeScalar)
-                kind = .swift(r)
-            } catch {
-                throw LatheError("cannot compile the regular expression \(source.debugDescription): \(error)")
-            }
+        default: kind = .program(try TextRegexProgram(source))
         }
-    }
-
-    /// Oniguruma's shorthand classes in Swift Regex terms: Swift's `\d` and `\w` follow other
-    /// Unicode properties (`\d` matches 京, which has a numeric value), Oniguruma's mean
-    /// Decimal_Number and Letter/Mark/Decimal_Number/Connector_Punctuation.
-    static func translate(_ src: String) -> String {
-        var out = ""
-        var depth = 0
-        var it = src.unicodeScalars.makeIterator()
-        let word = #"\p{L}\p{M}\p{Nd}\p{Pc}"#
-        while let c = it.next() {
-            if c == "\\" {
-                guard let e = it.next() else { out.unicodeScalars.append(c); break }
-                switch e {
-                case "d": out += #"\p{Nd}"#
-                case "D": out += #"\P{Nd}"#
-                case "w": out += depth > 0 ? word : "[" + word + "]"
-                case "W": out += depth > 0 ? #"\W"# : "[^" + word + "]"
-                default: out.unicodeScalars.append(c); out.unicodeScalars.append(e)
-                }
-                continue
-            }
-            if c == "[" { depth += 1 } else if c == "]" && depth > 0 { depth -= 1 }
-            out.unicodeScalars.append(c)
-        }
-        return out
     }
 
     /// An escaped literal (the Rust library escapes Split/Replace string patterns).
     static func literal(_ s: String) -> TextPattern { .literal(Array(s.utf8)) }
 
-    func forEachMatch(_ t: NText, _ body: (Int, Int) -> Void) {
+    /// Calls `body` with the byte range of every match, left to right (onig's `find_iter`).
+    /// Throws `LatheError.interrupted` on Ctrl-C.
+    func forEachMatch(_ t: NText, _ body: (Int, Int) -> Void) throws(LatheError) {
         switch kind {
         case .gpt2:
             t.bytes.withUnsafeBufferPointer { buf in
@@ -453,14 +424,16 @@ final class TextRegex: @unchecked Sendable {
             t.bytes.withUnsafeBufferPointer { buf in
                 TextRegex.scanLlama3(buf.baseAddress!, buf.count, maxDigits, body)
             }
-        case .swift(let re):
-            let s = t.string
-            let utf8 = s.utf8
-            for m in s.matches(of: re) {
-                let a = utf8.distance(from: utf8.startIndex, to: m.range.lowerBound)
-                let b = utf8.distance(from: utf8.startIndex, to: m.range.upperBound)
-                body(a, b)
+        case .program(let prog):
+            var failure: LatheError?
+            t.bytes.withUnsafeBufferPointer { buf in
+                do throws(LatheError) {
+                    try prog.forEachMatch(buf.baseAddress!, buf.count, body)
+                } catch {
+                    failure = error
+                }
             }
+            if let failure { throw failure }
         }
     }
 

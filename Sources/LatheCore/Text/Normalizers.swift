@@ -52,7 +52,8 @@ indirect enum TextNormalizer {
         }
     }
 
-    func apply(_ t: NText, _ uc: TextUnicodeCache) -> NText {
+    /// Throws only when Ctrl-C stops a regular expression (Replace).
+    func apply(_ t: NText, _ uc: TextUnicodeCache) throws(LatheError) -> NText {
         switch self {
         case .bert(let clean, let chinese, let strip, let lower):
             var t = t
@@ -68,7 +69,7 @@ indirect enum TextNormalizer {
         case .lowercase: return TextNormalizer.lowercased(t, uc)
         case .strip(let l, let r): return t.stripped(left: l, right: r)
         case .stripAccents: return t.filtered { !TextChar.isCombiningMark($0) }
-        case .replace(let pat, let content): return t.replacing(pat, with: content)
+        case .replace(let pat, let content): return try t.replacing(pat, with: content)
         case .prepend(let s): return t.isEmpty ? t : t.prepended(s)
         case .byteLevel:
             if t.isEmpty { return t }
@@ -86,7 +87,7 @@ indirect enum TextNormalizer {
             }
         case .sequence(let ns):
             var t = t
-            for n in ns { t = n.apply(t, uc) }
+            for n in ns { t = try n.apply(t, uc) }
             return t
         }
     }
@@ -237,7 +238,13 @@ func textParsePattern(_ j: TextJSON?, what: String) throws(LatheError) -> TextPa
     guard let j else { throw LatheError("\(what): missing \"pattern\"") }
     // the reference escapes a string into a regex, so an empty one matches at every position
     if let s = j["String"]?.stringValue { return s.isEmpty ? .regex(try TextRegex("")) : TextRegex.literal(s) }
-    if let r = j["Regex"]?.stringValue { return .regex(try TextRegex(r)) }
+    if let r = j["Regex"]?.stringValue {
+        do throws(LatheError) {
+            return .regex(try TextRegex(r))
+        } catch {
+            throw LatheError("\(what): \(error.message)")
+        }
+    }
     throw LatheError("\(what): \"pattern\" must be {\"String\": ...} or {\"Regex\": ...}")
 }
 

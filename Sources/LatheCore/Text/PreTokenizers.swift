@@ -77,12 +77,12 @@ indirect enum TextPreTokenizer {
     /// Runs `f` on every piece that is not an added token, replacing it by the pieces f
     /// returns (empty ones dropped).
     @inline(__always)
-    static func splitEach(_ pieces: inout [TextPiece], _ f: (NText) -> [NText]) {
+    static func splitEach(_ pieces: inout [TextPiece], _ f: (NText) throws(LatheError) -> [NText]) throws(LatheError) {
         var out: [TextPiece] = []
         out.reserveCapacity(pieces.count * 2)
         for p in pieces {
             if p.addedId >= 0 { out.append(p); continue }
-            for t in f(p.text.materializedByteLevel()) where !t.isEmpty { out.append(TextPiece(text: t)) }
+            for t in try f(p.text.materializedByteLevel()) where !t.isEmpty { out.append(TextPiece(text: t)) }
         }
         pieces = out
     }
@@ -91,11 +91,12 @@ indirect enum TextPreTokenizer {
     static let bertPunct = TextPattern.chars { TextChar.isBertPunctuation($0) }
     static let numeric = TextPattern.chars { TextChar.isNumeric($0) }
 
-    func apply(_ pieces: inout [TextPiece]) {
+    /// Throws only when Ctrl-C stops a regular expression.
+    func apply(_ pieces: inout [TextPiece]) throws(LatheError) {
         switch self {
         case .bert:
-            TextPreTokenizer.splitEach(&pieces) { $0.split(TextPreTokenizer.bertWhitespace.findMatches($0), .removed) }
-            TextPreTokenizer.splitEach(&pieces) { $0.split(TextPreTokenizer.bertPunct.findMatches($0), .isolated) }
+            try TextPreTokenizer.splitEach(&pieces) { (t) throws(LatheError) in t.split(try TextPreTokenizer.bertWhitespace.findMatches(t), .removed) }
+            try TextPreTokenizer.splitEach(&pieces) { (t) throws(LatheError) in t.split(try TextPreTokenizer.bertPunct.findMatches(t), .isolated) }
         case .byteLevel(let addPrefix, _, let useRegex):
             var out: [TextPiece] = []
             out.reserveCapacity(pieces.count * 8)
@@ -127,24 +128,24 @@ indirect enum TextPreTokenizer {
             }
             pieces = out
         case .digits(let individual):
-            TextPreTokenizer.splitEach(&pieces) { $0.split(TextPreTokenizer.numeric.findMatches($0), individual ? .isolated : .contiguous) }
+            try TextPreTokenizer.splitEach(&pieces) { (t) throws(LatheError) in t.split(try TextPreTokenizer.numeric.findMatches(t), individual ? .isolated : .contiguous) }
         case .split(let pat, let behavior, let invert):
-            TextPreTokenizer.splitEach(&pieces) { t in
-                var m = pat.findMatches(t)
+            try TextPreTokenizer.splitEach(&pieces) { (t) throws(LatheError) in
+                var m = try pat.findMatches(t)
                 if invert { for k in m.indices { m[k].isMatch.toggle() } }
                 return t.split(m, behavior)
             }
         case .whitespace:
             // `\w+|[^\w\s]+`, delimiters (the text between matches) removed
-            TextPreTokenizer.splitEach(&pieces) { t in t.split(TextPreTokenizer.whitespaceMatches(t), .removed) }
+            try TextPreTokenizer.splitEach(&pieces) { (t) throws(LatheError) in t.split(TextPreTokenizer.whitespaceMatches(t), .removed) }
         case .whitespaceSplit:
-            TextPreTokenizer.splitEach(&pieces) { $0.split(TextPreTokenizer.bertWhitespace.findMatches($0), .removed) }
+            try TextPreTokenizer.splitEach(&pieces) { (t) throws(LatheError) in t.split(try TextPreTokenizer.bertWhitespace.findMatches(t), .removed) }
         case .metaspace(let rep, let scheme, let split):
             var repStr = ""
             repStr.unicodeScalars.append(Unicode.Scalar(rep) ?? "\u{2581}")
             let repPattern = TextPattern.chars { $0 == rep }
-            TextPreTokenizer.splitEach(&pieces) { t0 in
-                var t = t0.replacing(.literal([0x20]), with: repStr)
+            try TextPreTokenizer.splitEach(&pieces) { (t0) throws(LatheError) in
+                var t = try t0.replacing(.literal([0x20]), with: repStr)
                 switch scheme {
                 case .always:
                     if t.firstScalar != rep { t = t.prepended(repStr) }
@@ -152,15 +153,15 @@ indirect enum TextPreTokenizer {
                     if t.firstScalar != rep && t0.shift == 0 { t = t.prepended(repStr) }
                 case .never: break
                 }
-                if split { return t.split(repPattern.findMatches(t), .mergedWithNext) }
+                if split { return t.split(try repPattern.findMatches(t), .mergedWithNext) }
                 return [t]
             }
         case .punctuation(let behavior):
-            TextPreTokenizer.splitEach(&pieces) { $0.split(TextPreTokenizer.bertPunct.findMatches($0), behavior) }
+            try TextPreTokenizer.splitEach(&pieces) { (t) throws(LatheError) in t.split(try TextPreTokenizer.bertPunct.findMatches(t), behavior) }
         case .delimiter(let d):
-            TextPreTokenizer.splitEach(&pieces) { $0.split(TextPattern.chars { $0 == d }.findMatches($0), .removed) }
+            try TextPreTokenizer.splitEach(&pieces) { (t) throws(LatheError) in t.split(try TextPattern.chars { $0 == d }.findMatches(t), .removed) }
         case .sequence(let ps):
-            for p in ps { p.apply(&pieces) }
+            for p in ps { try p.apply(&pieces) }
         }
     }
 

@@ -336,7 +336,8 @@ indirect enum TextDecoder {
             .utf8Replacing(" 're", with: "'re")
     }
 
-    func decodeChain(_ tokens: [String]) -> [String] {
+    /// Throws only when Ctrl-C stops a regular expression (Replace).
+    func decodeChain(_ tokens: [String]) throws(LatheError) -> [String] {
         switch self {
         case .wordPiece(let prefix, let cleanup):
             var out = tokens
@@ -417,18 +418,18 @@ indirect enum TextDecoder {
                 return String(s)
             }
         case .replace(let pat, let content):
-            return tokens.map { t in
+            return try tokens.map { (t) throws(LatheError) in
                 let nt = NText(original: Array(t.utf8))
                 var out: [UInt8] = []
                 let u = Array(t.utf8)
-                for m in pat.findMatches(nt) {
+                for m in try pat.findMatches(nt) {
                     if m.isMatch { out += Array(content.utf8) } else { out += u[m.start..<m.end] }
                 }
                 return String(decoding: out, as: UTF8.self)
             }
         case .sequence(let ds):
             var t = tokens
-            for d in ds { t = d.decodeChain(t) }
+            for d in ds { t = try d.decodeChain(t) }
             return t
         }
     }

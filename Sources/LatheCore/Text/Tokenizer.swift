@@ -146,17 +146,17 @@ public final class TextTokenizer: @unchecked Sendable {
         } else if let a = j["added_tokens"], !a.isNull {
             throw LatheError("\"added_tokens\" must be an array")
         }
-        added.add(toks, model: model, normalizer: normalizer, uc: workspace.unicode)
+        try added.add(toks, model: model, normalizer: normalizer, uc: workspace.unicode)
     }
 
     init(model: TextModel, normalizer: TextNormalizer?, preTokenizer: TextPreTokenizer?,
-         postProcessor: TextPostProcessor?, decoder: TextDecoder?, addedTokens: [TextAddedToken]) {
+         postProcessor: TextPostProcessor?, decoder: TextDecoder?, addedTokens: [TextAddedToken]) throws(LatheError) {
         self.model = model
         self.normalizer = normalizer
         self.preTokenizer = preTokenizer
         self.postProcessor = postProcessor
         self.decoder = decoder
-        added.add(addedTokens, model: model, normalizer: normalizer, uc: workspace.unicode)
+        try added.add(addedTokens, model: model, normalizer: normalizer, uc: workspace.unicode)
     }
 
     // MARK: Vocabulary
@@ -204,24 +204,24 @@ public final class TextTokenizer: @unchecked Sendable {
     /// Adds tokens to the vocabulary (special ones are matched in text and skipped when
     /// decoding). Returns how many were new.
     @discardableResult
-    public func addTokens(_ tokens: [TextAddedToken]) -> Int {
-        added.add(tokens, model: model, normalizer: normalizer, uc: workspace.unicode)
+    public func addTokens(_ tokens: [TextAddedToken]) throws(LatheError) -> Int {
+        try added.add(tokens, model: model, normalizer: normalizer, uc: workspace.unicode)
     }
 
     // MARK: Inspecting the pipeline
 
     /// The text after the normalizer alone (the Python `normalizer.normalize_str`).
-    public func normalize(_ text: String) -> String {
+    public func normalize(_ text: String) throws(LatheError) -> String {
         guard let normalizer else { return text }
-        return normalizer.apply(NText(original: Array(text.utf8)), workspace.unicode).string
+        return try normalizer.apply(NText(original: Array(text.utf8)), workspace.unicode).string
     }
 
     /// The pieces the pre-tokenizer alone cuts the text into, with their byte offsets in the
     /// text (the Python `pre_tokenizer.pre_tokenize_str`).
-    public func preTokenize(_ text: String) -> [(piece: String, start: Int, end: Int)] {
+    public func preTokenize(_ text: String) throws(LatheError) -> [(piece: String, start: Int, end: Int)] {
         var pieces = [TextPiece(text: NText(original: Array(text.utf8)))]
         if pieces[0].text.isEmpty { pieces = [] }
-        preTokenizer?.apply(&pieces)
+        try preTokenizer?.apply(&pieces)
         return pieces.map { p in
             let t = p.text.materializedByteLevel()
             let (s, e) = t.originalRange(0, t.count)
@@ -246,8 +246,8 @@ public final class TextTokenizer: @unchecked Sendable {
     func encodeSequence(_ text: String, typeId: Int, withTokens: Bool, _ ws: TextWorkspace) throws(LatheError) -> TextEncoding {
         let bytes = Array(text.utf8)
         if bytes.count >= Int(Int32.max) { throw LatheError("text too long (\(bytes.count) bytes; at most 2 GB)") }
-        var pieces = added.extractAndNormalize(bytes, normalizer: normalizer, uc: ws.unicode)
-        preTokenizer?.apply(&pieces)
+        var pieces = try added.extractAndNormalize(bytes, normalizer: normalizer, uc: ws.unicode)
+        try preTokenizer?.apply(&pieces)
         var e = TextEncoding()
         e.ids.reserveCapacity(bytes.count / 3 + 4)
         e.offsets.reserveCapacity(bytes.count / 3 + 4)
@@ -537,7 +537,7 @@ public final class TextTokenizer: @unchecked Sendable {
             if skipSpecialTokens && added.isSpecial(t) { continue }
             toks.append(t)
         }
-        if let decoder { return decoder.decodeChain(toks).joined() }
+        if let decoder { return try decoder.decodeChain(toks).joined() }
         return toks.joined(separator: " ")
     }
 

@@ -68,7 +68,7 @@ public enum TextVocabulary {
         let model = try BPEModel(vocabR: vocabR, merges: [], unkToken: o.unkToken.isEmpty ? nil : o.unkToken,
                                  prefix: nil, suffix: nil, fuseUnk: false, byteFallback: false,
                                  ignoreMerges: false, dropout: nil)
-        return TextTokenizer(model: .bpe(model), normalizer: o.lowercase ? .lowercase : nil, preTokenizer: nil,
+        return try TextTokenizer(model: .bpe(model), normalizer: o.lowercase ? .lowercase : nil, preTokenizer: nil,
                              postProcessor: nil, decoder: .fuse,
                              addedTokens: specials.map { TextAddedToken($0, special: true) })
     }
@@ -86,14 +86,14 @@ public enum TextVocabulary {
             if o.lowercase { text = TextNormalizer.lowercased(text, uc) }
             if text.isEmpty { continue }
             var pieces = [TextPiece(text: text)]
-            pre.apply(&pieces)
+            try pre.apply(&pieces)
             for p in pieces { counts[Array(p.text.bytes), default: 0] += 1 }
         }
         for s in specials { counts[Array(s.utf8)] = nil }
         let words = ranked(counts, o, reserved: specials.count)
         let vocabR: [String?] = specials.map { Optional($0) } + words.map { String(decoding: $0, as: UTF8.self) }
         let model = WordLevelModel(vocabR: vocabR, unkToken: o.unkToken)
-        return TextTokenizer(model: .wordLevel(model), normalizer: o.lowercase ? .lowercase : nil, preTokenizer: pre,
+        return try TextTokenizer(model: .wordLevel(model), normalizer: o.lowercase ? .lowercase : nil, preTokenizer: pre,
                              postProcessor: nil, decoder: nil,
                              addedTokens: specials.map { TextAddedToken($0, special: true) })
     }
