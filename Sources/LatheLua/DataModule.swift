@@ -166,20 +166,28 @@ enum DataLua {
     static func readReport(_ c: LuaCall, _ r: ReadReport) throws {
         var problems: [LuaValue] = []
         for p in r.problems {
-            var f: [(String, LuaValue)] = [("line", .int(p.line)), ("message", .string(p.message))]
+            var f: [(String, LuaValue)] = [("line", .int(p.line)), ("end_line", .int(p.endLine)), ("message", .string(p.message))]
             if let col = p.column { f.append(("column", .int(col))) }
             problems.append(.record(f))
         }
-        try c.push(.record([("title", .string("read: \(r.rows) rows, \(r.skipped) skipped")), ("rows", .int(r.rows)), ("skipped", .int(r.skipped)),
+        let title = "read: \(r.rows) row\(r.rows == 1 ? "" : "s") (\(lines(r.rowLines))), \(r.skipped) skipped (\(lines(r.skippedLines))), of \(lines(r.lines))"
+        try c.push(.record([("title", .string(title)), ("rows", .int(r.rows)), ("skipped", .int(r.skipped)),
+                        ("lines", .int(r.lines)), ("row_lines", .int(r.rowLines)), ("skipped_lines", .int(r.skippedLines)),
+                        ("blank_lines", .int(r.blankLines)), ("header_lines", .int(r.headerLines)),
                         ("problems", .array(problems)), ("notes", .strings(r.notes))]))
         setReportMeta(c)
     }
 
+    static func lines(_ n: Int) -> String { n == 1 ? "1 line" : "\(n) lines" }
+
+    /// Notes, and one warning when rows were skipped: how many rows and physical lines, and
+    /// the first problem.
     static func warnReport(_ fn: String, _ path: String, _ r: ReadReport) {
         for n in r.notes { warn("\(fn): \(path): \(n)") }
         if r.skipped > 0, let p = r.problems.first {
             let col = p.column.map { ", column \($0)" } ?? ""
-            warn("\(fn): skipped \(r.skipped) bad row\(r.skipped == 1 ? "" : "s") of \(path) (first at line \(p.line)\(col): \(p.message)); the second result lists them")
+            let at = p.endLine > p.line ? "lines \(p.line)-\(p.endLine)" : "line \(p.line)\(col)"
+            warn("\(fn): skipped \(r.skipped) bad row\(r.skipped == 1 ? "" : "s") covering \(lines(r.skippedLines)) of \(path) (read \(r.rows) row\(r.rows == 1 ? "" : "s") from \(lines(r.lines)); first at \(at): \(p.message)); the second result lists them")
         }
     }
 
@@ -206,6 +214,26 @@ enum DataLua {
     static func onError(_ o: LuaOptions) throws -> Bool {
         try o.choice("on_error", ["error", "skip"], "error") == "skip"
     }
+
+    /// The `quote` option: a one-character string, true (the default double quote) or false
+    /// (no quoting).
+    static func quote(_ o: LuaOptions, separator: UInt8) throws -> UInt8? {
+        let t = o.push("quote")
+        defer { lp_pop(o.call.L, 1) }
+        if t == LUA_TNIL { return UInt8(ascii: "\"") }
+        if t == LUA_TBOOLEAN { return lua_toboolean(o.call.L, -1) != 0 ? UInt8(ascii: "\"") : nil }
+        if t == LUA_TSTRING, let s = o.call.string(-1) {
+            let b = Array(s.utf8)
+            guard b.count == 1, b[0] < 0x80, b[0] != 10, b[0] != 13 else {
+                throw LuaError("bad option 'quote' (expected one ASCII character such as \"'\", or false for no quoting, got \(JSONL.jsonString(s)))")
+            }
+            if b[0] == separator {
+                throw LuaError("bad option 'quote' (it is the separator \(JSONL.jsonString(s)); quote and sep must differ)")
+            }
+            return b[0]
+        }
+        throw o.bad("quote", expected: "a one-character string or false")
+    }
 }
 
 /// The `data` module: tables, CSV/JSONL, cleaning, PII, de-duplication, splits, balancing,
@@ -213,11 +241,11 @@ enum DataLua {
 enum DataModule: LuaInstaller {
     static func install(_ vm: LuaVM) throws {
         let L = vm.L
-        let m = vm.module("data", summary: "Data preparation: tables, CSV/JSONL, cleaning, PII masking, de-duplication, splits, balancing, augmentation, prompt templates.",
+        let m = vm.module("data", summary: "Data preparation: tables, CSV/JSONL/JSON, cleaning, PII masking, de-duplication, splits, balancing, augmentation, prompt templates.",
                           details: """
         Tables are columnar with typed columns (string, number, integer, boolean) and real
         missing values, shown as data.NA. Tables are values: every method returns a new table.
-        Read: data.read_csv, data.read_jsonl, data.from. Inspect: print(t), t:describe(),
+        Read: data.read_csv, data.read_jsonl, data.read_json, data.from. Inspect: print(t), t:describe(),
         t:value_counts(col). Clean: data.clean and its steps, data.mask_pii, data.dedupe.
         Prepare: data.split, data.kfold, data.oversample, data.augment, data.template.
         """)
@@ -297,27 +325,42 @@ enum DataModule: LuaInstaller {
 
         m.function("read_csv", Doc(
             "Reads a CSV file (RFC 4180) into a table, inferring column types.",
-            signature: "data.read_csv(path, {sep = \",\", header = true, types = {}, encoding = \"utf-8\", na = {...}, on_error = \"error\"}) -> DataTable, report",
+            signature: "data.read_csv(path, {sep = \",\", quote = '\"', max_quoted_lines = 1000, header = true, types = {}, encoding = \"utf-8\", na = {...}, on_error = \"error\"}) -> DataTable, report",
             details: """
             Follows RFC 4180: quoted fields, doubled quotes ("" inside quotes), line breaks inside
             quoted fields, CRLF or LF line ends, a UTF-8 byte-order mark. Blank lines are skipped.
-            `sep` is one character (default "," or tab for .tsv files). Column types are inferred:
+            `sep` is one character (default "," or tab for .tsv files). `quote` is the quote
+            character (default '"', e.g. "'"), or false for no quoting at all: every quote is then
+            an ordinary character (pandas' quoting=csv.QUOTE_NONE; use it for TSV exports that
+            never quote). Column types are inferred:
             integer (no leading zeros, so "007" stays text), number, boolean (true/false in three
             spellings), else string; `types = {zip = "string"}` overrides. An unquoted empty field,
             or one of `na` (default "", NA, N/A, n/a, NaN, nan, null, NULL, None, #N/A), is missing;
             a quoted field is always a value, so "" is an empty string. `encoding` may be
             "utf-8", "latin-1", "cp1252" or "utf-16". Duplicate header names get _2, _3; with
             header = false the columns are col1, col2, ... A progress bar shows for big files.
-            With on_error = "skip", rows with the wrong number of fields, bad quoting or invalid
-            UTF-8 are skipped and counted (a warning says how many) instead of failing.
+            A quote that opens a field and never closes properly (no closing quote before the end
+            of the file, a field spanning more than `max_quoted_lines` lines, a closing quote
+            followed by text, or a row with the wrong number of fields through a multi-line quoted
+            field) is a stray quote: an error naming the line and column where it opened, or with
+            on_error = "skip" a skip of the row's lines up to the line where it opened, and reading
+            resumes on the next line (so one stray quote costs one row, not the rest of the file;
+            pandas and Python's csv module instead merge the following lines into one field).
+            With on_error = "skip", rows with the wrong number of fields, bad quoting, invalid
+            UTF-8 or values not fitting `types` are skipped, and a warning says how many rows and
+            physical lines. The report accounts for every line of the file:
+            row_lines + skipped_lines + blank_lines + header_lines == lines.
             """,
-            returns: "the table, and a report {rows =, skipped =, problems = {{line =, column =, message =}...}, notes =}",
-            errors: "a missing file; invalid UTF-8, a malformed row or a value not fitting `types`, named by file, line and column.",
-            example: "local path = os.tmpname()\nlocal f = io.open(path, \"w\")\nf:write('id,text,score\\n1,\"hello, world\",0.5\\n2,\"say \"\"hi\"\"\",\\n')\nf:close()\nlocal t = data.read_csv(path)\nprint(t)\nos.remove(path)")) { c in
+            returns: "the table, and a report {rows =, lines =, row_lines =, skipped =, skipped_lines =, blank_lines =, header_lines =, problems = {{line =, end_line =, column =, message =}...}, notes =}",
+            errors: "a missing file; invalid UTF-8, a malformed row, a stray quote or a value not fitting `types`, named by file, line and column.",
+            example: "local path = os.tmpname()\nlocal f = io.open(path, \"w\")\nf:write('id,text,score\\n1,\"hello, world\",0.5\\n2,\"say \"\"hi\"\"\",\\n3,\"stray,7\\n4,fine,1\\n')\nf:close()\nlocal t, report = data.read_csv(path, {on_error = \"skip\"})\nprint(t)\nprint(report.lines, report.row_lines, report.skipped_lines, report.problems[1].message)\nprint(data.read_csv(path, {quote = false, on_error = \"skip\"}):column(\"text\")[2])\nos.remove(path)")) { c in
             let path = try c.checkString(1, "path")
-            let o = try c.options(2, allowed: ["sep", "header", "types", "encoding", "na", "on_error"])
+            let o = try c.options(2, allowed: ["sep", "quote", "max_quoted_lines", "header", "types", "encoding", "na", "on_error"])
             var opts = CSVReadOptions()
             opts.separator = try DataLua.separator(o, path: path)
+            opts.quote = try DataLua.quote(o, separator: opts.separator)
+            opts.maxQuotedLines = try o.int("max_quoted_lines", 1000)
+            if opts.maxQuotedLines < 1 { throw LuaError("bad option 'max_quoted_lines' (expected a positive integer, got \(opts.maxQuotedLines))") }
             opts.header = try o.bool("header", true)
             opts.types = try DataLua.types(c, o)
             opts.encoding = try DataLua.encoding(o)
@@ -337,26 +380,30 @@ enum DataModule: LuaInstaller {
 
         m.function("write_csv", Doc(
             "Writes a table as CSV (RFC 4180).",
-            signature: "data.write_csv(t, path, {sep = \",\", header = true, na = \"\", crlf = false, overwrite = false})",
+            signature: "data.write_csv(t, path, {sep = \",\", quote = '\"', header = true, na = \"\", crlf = false, overwrite = false})",
             details: """
-            Fields holding the separator, a quote, a line break, leading or trailing spaces, or
+            Fields holding the separator, the quote, a line break, leading or trailing spaces, or
             text that would read back as missing are quoted (quotes doubled); an empty string is
             written as "" and a missing value as an empty field (or `na`), so data.read_csv reads
             the file back to the same table. Numbers use the shortest text that reads back
-            exactly. The write is atomic; an existing file is replaced only with overwrite = true.
+            exactly. `quote` picks the quote character; quote = false writes every field as it
+            is (pandas' QUOTE_NONE): a field holding the separator or a line break is then an
+            error naming its column and row, and empty strings or texts such as "NA" read back as
+            missing. The write is atomic; an existing file is replaced only with overwrite = true.
             """,
             returns: "nothing",
-            errors: "the file exists (without overwrite); the folder does not exist.",
-            example: "local path = os.tmpname()\nlocal t = data.from({a = {1, 2}, b = {\"x, y\", \"\"}}, {columns = {\"a\", \"b\"}})\ndata.write_csv(t, path, {overwrite = true})\nprint(io.open(path):read(\"a\"))\nos.remove(path)")) { c in
+            errors: "the file exists (without overwrite); the folder does not exist; with quote = false, a field holding the separator or a line break.",
+            example: "local path = os.tmpname()\nlocal t = data.from({a = {1, 2}, b = {\"x, y\", \"\"}}, {columns = {\"a\", \"b\"}})\ndata.write_csv(t, path, {overwrite = true})\nprint(io.open(path):read(\"a\"))\ndata.write_csv(data.from({q = {'say \"hi\"'}}), path, {sep = \"\\t\", quote = false, overwrite = true})\nprint(io.open(path):read(\"a\"))\nos.remove(path)")) { c in
             let t = try DataLua.table(c, 1, "t")
             let path = try c.checkString(2, "path")
-            let o = try c.options(3, allowed: ["sep", "header", "na", "crlf", "overwrite"])
+            let o = try c.options(3, allowed: ["sep", "quote", "header", "na", "crlf", "overwrite"])
             var w = CSV.WriteOptions()
             w.separator = try DataLua.separator(o, path: path)
+            w.quote = try DataLua.quote(o, separator: w.separator)
             w.header = try o.bool("header", true)
             w.na = try o.string("na", "")
             w.lineEnding = try o.bool("crlf", false) ? "\r\n" : "\n"
-            let bytes = CSV.write(t, options: w)
+            let bytes = try CSV.write(t, options: w)
             try AtomicFile.write(bytes, to: path, overwrite: try o.bool("overwrite", false))
             return 0
         }
@@ -367,14 +414,16 @@ enum DataModule: LuaInstaller {
             details: """
             Keys become columns in order of first appearance; a key absent from a line, or null, is
             missing. Strings, integers, other numbers and booleans give typed columns. Nested
-            objects and arrays are kept as their JSON text in a string column (decode them in Lua
-            if needed). A key whose values mix kinds (numbers and strings) becomes a string column
-            of JSON texts unless `types` says otherwise. Blank lines are skipped. With
-            on_error = "skip", malformed lines are skipped and counted.
+            objects and arrays are kept as their JSON text in a string column (decode them with
+            json.decode if needed). A key whose values mix kinds (numbers and strings) becomes a
+            string column of JSON texts unless `types` says otherwise. Blank lines are skipped.
+            With on_error = "skip", malformed lines (and lines with invalid UTF-8) are skipped,
+            and a warning says how many. The report accounts for every line of the file:
+            row_lines + skipped_lines + blank_lines == lines.
             """,
-            returns: "the table, and a report {rows =, skipped =, problems =, notes =}",
+            returns: "the table, and a report {rows =, lines =, row_lines =, skipped =, skipped_lines =, blank_lines =, problems = {{line =, end_line =, column =, message =}...}, notes =}",
             errors: "a missing file; a line that is not a JSON object, or invalid UTF-8, named by file, line and column.",
-            example: "local path = os.tmpname()\nlocal f = io.open(path, \"w\")\nf:write('{\"q\": \"hi\", \"n\": 1, \"tags\": [\"a\"]}\\n{\"q\": \"yo\", \"n\": null}\\n')\nf:close()\nlocal t = data.read_jsonl(path)\nprint(t)\nos.remove(path)")) { c in
+            example: "local path = os.tmpname()\nlocal f = io.open(path, \"w\")\nf:write('{\"q\": \"hi\", \"n\": 1, \"tags\": [\"a\"]}\\n\\n{\"q\": \"yo\", \"n\": null}\\n{\"q\": oops}\\n')\nf:close()\nlocal t, report = data.read_jsonl(path, {on_error = \"skip\"})\nprint(t)\nprint(report.lines, report.row_lines, report.blank_lines, report.skipped_lines)\nos.remove(path)")) { c in
             let path = try c.checkString(1, "path")
             let o = try c.options(2, allowed: ["types", "encoding", "on_error"])
             var opts = JSONL.ReadOptions()
@@ -388,6 +437,54 @@ enum DataModule: LuaInstaller {
             }
             bar.finish()
             DataLua.warnReport("data.read_jsonl", path, report)
+            c.push(t)
+            try DataLua.readReport(c, report)
+            return 2
+        }
+
+        m.function("read_json", Doc(
+            "Reads a JSON file of records (an array of objects) into a table, flattening nested objects.",
+            signature: "data.read_json(path, {records = nil, flatten = true, sep = \".\", max_level = nil, types = {}, encoding = \"utf-8\", on_error = \"error\"}) -> DataTable, report",
+            details: """
+            The file holds a top-level array of objects, or a top-level object holding that array
+            under a key: records = "data" reads {"data": [...], ...}. Each object is a row. Nested
+            objects are flattened into columns as pandas.json_normalize does: {"a": {"b": 1}} gives
+            column "a.b" (`sep` joins the keys; `max_level` flattens only that many levels;
+            flatten = false, the same as max_level = 0, keeps nested objects as JSON text). A
+            record's plain keys come first, then its nested objects' keys; an empty nested object
+            gives no column. Arrays stay compact JSON text (decode with json.decode). Otherwise as
+            data.read_jsonl: keys become columns in order of first appearance, null or an absent
+            key is missing, a key mixing kinds becomes a string column of JSON texts unless
+            `types` says otherwise. With on_error = "skip", records that are not objects or hold
+            invalid UTF-8 are skipped and counted; a syntax error in the document is always an
+            error (a JSON document cannot be resynchronized). The report counts physical lines
+            (lines, and the distinct lines holding rows read and skipped; brackets and other keys
+            are on no record's lines, so these need not add up to `lines`).
+            """,
+            returns: "the table, and a report {rows =, lines =, row_lines =, skipped =, skipped_lines =, problems = {{line =, end_line =, message =}...}}",
+            errors: "a missing file; invalid JSON, a top level that is not an array (or no array under `records`), a record that is not an object, invalid UTF-8, named by file, line and column.",
+            example: "local path = os.tmpname()\nlocal f = io.open(path, \"w\")\nf:write('{\"data\": [{\"id\": 1, \"user\": {\"name\": \"Ann\", \"geo\": {\"city\": \"Oslo\"}}, \"tags\": [\"a\", \"b\"]},\\n {\"id\": 2, \"user\": {\"name\": \"Bob\"}, \"tags\": []}]}')\nf:close()\nlocal t = data.read_json(path, {records = \"data\"})\nprint(t)\nprint(data.read_json(path, {records = \"data\", flatten = false}):column(\"user\")[2])\nos.remove(path)")) { c in
+            let path = try c.checkString(1, "path")
+            let o = try c.options(2, allowed: ["records", "flatten", "sep", "max_level", "types", "encoding", "on_error"])
+            var opts = JSONRecords.ReadOptions()
+            opts.recordsKey = try o.string("records")
+            opts.separator = try o.string("sep", ".")
+            opts.maxLevel = try o.int("max_level")
+            if let m = opts.maxLevel, m < 0 { throw LuaError("bad option 'max_level' (expected an integer >= 0, got \(m))") }
+            if let f = try o.bool("flatten"), !f {
+                if let m = opts.maxLevel, m != 0 { throw LuaError("bad option 'max_level' (flatten = false keeps nested objects whole; give one of the two, got max_level = \(m))") }
+                opts.maxLevel = 0
+            }
+            opts.types = try DataLua.types(c, o)
+            opts.encoding = try DataLua.encoding(o)
+            opts.skipErrors = try DataLua.onError(o)
+            let bar = ProgressBar("read_json", total: nil, unit: "B")
+            let (t, report) = try JSONRecords.read(path: path, options: opts) { done, total in
+                bar.total = total
+                bar.update(done)
+            }
+            bar.finish()
+            DataLua.warnReport("data.read_json", path, report)
             c.push(t)
             try DataLua.readReport(c, report)
             return 2

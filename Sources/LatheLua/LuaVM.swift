@@ -123,6 +123,7 @@ public final class LuaVM {
         TextModule.self,
         HFModule.self,
         DataModule.self,
+        JSONModule.self,
     ]
 
     public init(stdlib: String? = LuaVM.findStdlib()) throws {

@@ -131,8 +131,80 @@ func strings(_ t: DataTable, _ col: String) throws -> [String?] {
     }
 
     @Test func unterminatedQuoteAndJunkAfterQuote() {
-        #expect(csvError("a,b\n1,\"open\n2,3\n") == "t.csv line 2, column 3: unterminated quoted field (the quote opened here is never closed)")
+        #expect(csvError("a,b\n1,\"open\n2,3\n") == "t.csv line 2, column 3: quoted field opened here is never closed (it runs to the end of the file, line 3) (a stray quote? pass quote = false if the file does not quote fields, or on_error = \"skip\" to skip the line where it opened)")
         #expect(csvError("a,b\n\"x\"y,2\n") == "t.csv line 2, column 4: unexpected character after a closing quote (a quote inside a field must be doubled: \"\")")
+    }
+
+    /// Lines of rows read + skipped + blank + header = the file's physical lines.
+    func expectLinesAddUp(_ rep: ReadReport, _ text: String, _ label: String) {
+        var ends = 0
+        let b = Array(text.utf8)
+        for (i, c) in b.enumerated() where c == 10 || (c == 13 && (i + 1 == b.count || b[i + 1] != 10)) { ends += 1 }
+        let lines = ends + (b.last.map { $0 == 10 || $0 == 13 } == false ? 1 : 0)
+        #expect(rep.lines == lines, "\(label): lines")
+        #expect(rep.rowLines + rep.skippedLines + rep.blankLines + rep.headerLines == lines, "\(label): \(rep.rowLines) + \(rep.skippedLines) + \(rep.blankLines) + \(rep.headerLines) != \(lines)")
+        #expect(rep.problems.map { $0.lineCount }.reduce(0, +) == rep.skippedLines, "\(label): problem ranges")
+    }
+
+    @Test func strayQuotesCostOneRowAndEveryLineIsCounted() throws {
+        var o = CSVReadOptions()
+        o.skipErrors = true
+        o.separator = 9
+        // the user's case: a field opening with a bare quote that a far quote "closes"
+        var text = "id\ttext\tstars\n"
+        for i in 1...200 {
+            let body = i == 12 ? "\"Best ever!" : (i == 178 ? "said 5\" is small" : "review \(i)")
+            text += "\(i)\t\(body)\t\(i % 5)\n"
+        }
+        let (t, rep) = try CSV.parse(Array(text.utf8), name: "r.tsv", options: o)
+        #expect(t.rowCount == 199 && rep.skipped == 1 && rep.skippedLines == 1)
+        #expect(rep.problems[0].line == 13 && rep.problems[0].endLine == 13)
+        #expect(rep.problems[0].message.hasPrefix("quoted field opened at line 13, column 4 runs to line 179 (167 lines), where its closing quote is followed by ' '"))
+        expectLinesAddUp(rep, text, "user case")
+        // quote = nil reads every row, quotes as text
+        o.quote = nil
+        let (t2, rep2) = try CSV.parse(Array(text.utf8), name: "r.tsv", options: o)
+        #expect(t2.rowCount == 200 && rep2.skipped == 0)
+        #expect(try t2.column("text").string(11) == "\"Best ever!")
+        // without skip: the error names where the quote opened
+        o = CSVReadOptions()
+        o.separator = 9
+        #expect(csvUnwrapError { _ = try CSV.parse(Array(text.utf8), name: "r.tsv", options: o) }.contains("the quoted field opened at line 13, column 4 (a stray quote?"))
+    }
+
+    @Test func lineAccountingOverMessyFiles() throws {
+        let files = [
+            "a,b\n1,2\n\n3,\"x\ny\"\r\n4,\"never\n5,6\r\n\r\n7,8",
+            "a,b\r\n\"h\nh\",b2\n1,2\n3\n4,5,6\n\"q\"z,1\n9,\"ok\"\n",
+            "\n\na,b\n1,\"stray\n2,3\n4,\"x\" y\n5,6\n\"last",
+            "a\rb\r1\r\"2\r\n3\"\r",
+        ]
+        for (k, text) in files.enumerated() {
+            var o = CSVReadOptions()
+            o.skipErrors = true
+            let (t, rep) = try CSV.parse(Array(text.utf8), name: "m.csv", options: o)
+            #expect(t.rowCount == rep.rows)
+            expectLinesAddUp(rep, text, "file \(k)")
+            o.header = false
+            expectLinesAddUp(try CSV.parse(Array(text.utf8), name: "m.csv", options: o).1, text, "file \(k) headerless")
+        }
+    }
+
+    @Test func maxQuotedLinesAndQuoteCharacter() throws {
+        let text = "a,b\n1,\"l1\nl2\nl3\nl4\"\n2,x\n"
+        #expect(try csv(text).rowCount == 2)
+        #expect(csvError(text) { $0.maxQuotedLines = 3 }.hasPrefix("t.csv line 2, column 3: quoted field opened here spans more than max_quoted_lines = 3 lines (it closes at line 5)"))
+        let t = try csv("a;b\n'x;y';'it''s'\n\"q\";2\n") { $0.separator = 59; $0.quote = 39 }
+        #expect(try strings(t, "a") == ["x;y", "\"q\""])
+        #expect(try strings(t, "b") == ["it's", "2"])
+        var w = CSV.WriteOptions()
+        w.quote = 39
+        #expect(String(decoding: try CSV.write(t, options: w), as: UTF8.self) == "a,b\nx;y,'it''s'\n\"q\",2\n")
+        w.quote = nil
+        w.separator = 59
+        #expect(csvUnwrapError { _ = try CSV.write(t, options: w) } == "column 'a' row 1 holds the separator \";\" or a line break, which cannot be written with quote = false (pass a quote character, or clean the text first)")
+        w.separator = 9
+        #expect(String(decoding: try CSV.write(t, options: w), as: UTF8.self) == "a\tb\nx;y\tit's\n\"q\"\t2\n")
     }
 
     @Test func forcedTypes() throws {
@@ -163,7 +235,7 @@ func strings(_ t: DataTable, _ col: String) throws -> [String?] {
             Column(numbers: [0.1, 1e-5, 1e300, nil, -0.0, 2.5, 3, 1.0 / 3.0, 100]),
             Column(booleans: [true, false, nil, true, true, true, false, false, true]),
         ])
-        let bytes = CSV.write(t)
+        let bytes = try CSV.write(t)
         let back = try CSV.parse(bytes, name: "rt.csv").0
         #expect(back.types == [.string, .integer, .number, .boolean])
         for c in 0..<t.columnCount {
@@ -189,6 +261,44 @@ func strings(_ t: DataTable, _ col: String) throws -> [String?] {
 
 func csvUnwrapError(_ f: () throws -> Void) -> String {
     do { try f(); return "no error" } catch let e as LatheError { return e.message } catch { return "\(error)" }
+}
+
+@Suite struct DataJSONRecordsTests {
+    func read(_ s: String, _ configure: (inout JSONRecords.ReadOptions) -> Void = { _ in }) throws -> (DataTable, ReadReport) {
+        var o = JSONRecords.ReadOptions()
+        configure(&o)
+        return try JSONRecords.parse(Array(s.utf8), name: "d.json", options: o)
+    }
+
+    @Test func flattensAsJSONNormalize() throws {
+        let (t, rep) = try read("[{\"u\": {\"n\": \"a\", \"g\": {\"c\": 1}}, \"id\": 1, \"tags\": [1, 2], \"e\": {}},\n {\"id\": 2, \"u\": {\"n\": \"b\"}}]")
+        #expect(t.names == ["id", "tags", "u.n", "u.g.c"])
+        #expect(t.types == [.integer, .string, .string, .integer])
+        #expect(try strings(t, "tags") == ["[1,2]", nil])
+        #expect(rep.rows == 2 && rep.lines == 2 && rep.rowLines == 2)
+        let (t2, _) = try read("{\"data\": [{\"a\": {\"b\": {\"c\": 1}}}], \"n\": 1}") { $0.recordsKey = "data"; $0.maxLevel = 1; $0.separator = "_" }
+        #expect(t2.names == ["a_b"])
+        #expect(try strings(t2, "a_b") == ["{\"c\":1}"])
+    }
+
+    @Test func shapeErrorsAndSkips() throws {
+        #expect(csvUnwrapError { _ = try read("{\"rows\": [], \"n\": 1}") } == "d.json line 1, column 1: the top level is an object, not an array of records; pass records = \"rows\" to read the array under that key")
+        #expect(csvUnwrapError { _ = try read("[1]") { $0.recordsKey = "x" } } == "d.json line 1, column 1: records = \"x\" names a key of a top-level object, but the top level is an array")
+        #expect(csvUnwrapError { _ = try read("{\"a\": [1]}") { $0.recordsKey = "x" } } == "d.json line 1, column 1: the top-level object has no key \"x\" (keys holding arrays: \"a\")")
+        #expect(csvUnwrapError { _ = try read("[{\"a\": 1},\n 2]") } == "d.json line 2, column 2: record 2 is a number, not an object (each record must be a JSON object {...})")
+        #expect(csvUnwrapError { _ = try read("[{\"a\": 1},\n {\"a\" 2}]") } == "d.json line 2, column 7: expected ':', got '2'")
+        let (t, rep) = try read("[{\"a\": 1},\n \"x\",\n [1,\n 2],\n {\"a\": 2}]") { $0.skipErrors = true }
+        #expect(t.rowCount == 2 && rep.skipped == 2 && rep.skippedLines == 3)
+        #expect(rep.problems.map { [$0.line, $0.endLine] } == [[2, 2], [3, 4]])
+        var bytes = Array("[{\"a\": \"ok\"},\n{\"a\": \"".utf8) + [0xE9] + Array("\"}]".utf8)
+        #expect(csvUnwrapError { _ = try JSONRecords.parse(bytes, name: "d.json") }.hasPrefix("d.json line 2, column 8: invalid UTF-8 (byte 0xE9)"))
+        var o = JSONRecords.ReadOptions()
+        o.skipErrors = true
+        let (t2, rep2) = try JSONRecords.parse(bytes, name: "d.json", options: o)
+        #expect(t2.rowCount == 1 && rep2.skipped == 1 && rep2.problems[0].line == 2)
+        bytes = []
+        #expect(csvUnwrapError { _ = try JSONRecords.parse(bytes, name: "d.json") } == "d.json is empty (expected a JSON array of records)")
+    }
 }
 
 @Suite struct DataJSONLTests {
@@ -223,8 +333,9 @@ func csvUnwrapError(_ f: () throws -> Void) -> String {
         #expect(csvUnwrapError { _ = try jsonl("{\"a\": 1}\n{\"a\": 1,}\n") } == "d.jsonl line 2, column 9: expected a key in double quotes, got '}'")
         #expect(csvUnwrapError { _ = try jsonl("[1,2]\n") } == "d.jsonl line 1, column 1: expected a JSON object '{' (one object per line), got '['")
         #expect(csvUnwrapError { _ = try jsonl("{\"a\": \"x}\n") } == "d.jsonl line 1, column 7: unterminated string")
-        let (t, rep) = try jsonl("{\"a\": 1}\nnot json\n{\"a\": 2}\n", skip: true)
+        let (t, rep) = try jsonl("{\"a\": 1}\nnot json\n\n  \r\n{\"a\": 2}", skip: true)
         #expect(t.rowCount == 2 && rep.skipped == 1 && rep.problems[0].line == 2)
+        #expect(rep.lines == 5 && rep.rowLines == 2 && rep.skippedLines == 1 && rep.blankLines == 2)
     }
 
     @Test func writeReadRoundTrip() throws {
@@ -436,7 +547,7 @@ func csvUnwrapError(_ f: () throws -> Void) -> String {
         var o = Dedupe.Options()
         o.near = 0.5
         #expect(try Dedupe.find(["", "", nil], options: o).clusterOf == [0, 0, 2])
-        #expect(String(decoding: CSV.write(empty), as: UTF8.self) == "s\n")
+        #expect(String(decoding: try CSV.write(empty), as: UTF8.self) == "s\n")
         #expect(JSONL.write(empty).isEmpty)
         var g = RandomGenerator(seed: 1)
         #expect(try Split.assign(n: 0, fractions: [0.5, 0.5], rng: &g).isEmpty)

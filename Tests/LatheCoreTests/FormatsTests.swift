@@ -138,6 +138,27 @@ struct Mutator {
         #expect(JSONValue.number("1.0").nonNegativeInt == nil)
     }
 
+    @Test func writesIndentedSortedAndASCII() throws {
+        let v = try JSONValue.parse(#"{"b": [1, {"z": null, "a": "é😀\n"}], "a": {}, "c": []}"#)
+        #expect(v.compactText == #"{"b":[1,{"z":null,"a":"é😀\n"}],"a":{},"c":[]}"#)
+        let pretty = String(decoding: v.text(indent: 2, sortKeys: true, asciiOnly: true), as: UTF8.self)
+        #expect(pretty == "{\n  \"a\": {},\n  \"b\": [\n    1,\n    {\n      \"a\": \"\\u00e9\\ud83d\\ude00\\n\",\n      \"z\": null\n    }\n  ],\n  \"c\": []\n}")
+        // Python's json.dumps(indent=2, sort_keys=True) gives the same text
+        #expect(pretty.contains("\"a\": {}"))
+    }
+
+    @Test func nonFiniteOnlyWhenAllowedAndErrorsKeepTheOffset() throws {
+        let bytes = Array("[NaN, -Infinity, Infinity]".utf8)
+        let v = try bytes.withUnsafeBytes { b in try JSONValue.parseDocument(b, allowNonFinite: true) }
+        #expect(v == .array([.number("NaN"), .number("-Infinity"), .number("Infinity")]))
+        do {
+            _ = try bytes.withUnsafeBytes { b in try JSONValue.parseDocument(b) }
+            Issue.record("NaN accepted")
+        } catch let error as JSONSyntaxError {
+            #expect(error.offset == 1 && error.message.contains("NaN and Infinity are not JSON"))
+        }
+    }
+
     @Test func rejectsBadJSONWithPosition() {
         let bad: [(String, String)] = [
             ("{\"a\":1,}", "expected a string key"),

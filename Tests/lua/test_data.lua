@@ -192,6 +192,269 @@ T.test("CSV files: read, types, NA, errors with file and line, skip mode, round 
   rmdir(dir)
 end)
 
+-- physical lines of a text: a line ends at LF, CRLF or a lone CR; a last line may lack one
+local function count_lines(text)
+  local n, i = 0, 1
+  while i <= #text do
+    local c = text:sub(i, i)
+    if c == "\n" then n = n + 1
+    elseif c == "\r" then
+      n = n + 1
+      if text:sub(i + 1, i + 1) == "\n" then i = i + 1 end
+    end
+    i = i + 1
+  end
+  local last = text:sub(-1)
+  if #text > 0 and last ~= "\n" and last ~= "\r" then n = n + 1 end
+  return n
+end
+
+-- every physical line is read, skipped, blank or header; problem ranges are disjoint and sum up
+local function lines_add_up(rep, text, label)
+  T.eq(rep.lines, count_lines(text), label .. ": lines")
+  T.eq(rep.row_lines + rep.skipped_lines + rep.blank_lines + rep.header_lines, rep.lines, label .. ": line accounting")
+  if rep.skipped <= 100 then
+    local sum, last = 0, 0
+    for _, p in ipairs(rep.problems) do
+      T.ok(p.line > last and p.end_line >= p.line and p.end_line <= rep.lines, label .. ": problem range " .. p.line .. "-" .. p.end_line)
+      sum = sum + p.end_line - p.line + 1
+      last = p.end_line
+    end
+    T.eq(sum, rep.skipped_lines, label .. ": problem ranges cover the skipped lines")
+  end
+end
+
+T.test("CSV stray quotes: one stray quote costs one row, every line is accounted for", function()
+  -- the user's file: tab-separated reviews, a review opening with a bare quote at line 13
+  local lines = {"id\ttext\tstars"}
+  for i = 1, 200 do
+    local body = (i == 12) and '"Best purchase ever!' or (i == 178 and 'said 5" is small' or ("review " .. i))
+    lines[#lines + 1] = i .. "\t" .. body .. "\t" .. (i % 5)
+  end
+  local text = table.concat(lines, "\n") .. "\n"
+  local path, dir = tmpfile("reviews.tsv", text)
+  local t, rep = data.read_csv(path, {on_error = "skip"})
+  T.eq(#t, 199)
+  T.eq(rep.skipped, 1)
+  T.eq(rep.skipped_lines, 1)
+  T.same({rep.problems[1].line, rep.problems[1].end_line}, {13, 13})
+  T.ok(rep.problems[1].message:find("quoted field opened at line 13, column 4 runs to line 179 (167 lines)", 1, true), rep.problems[1].message)
+  T.ok(rep.problems[1].message:find("skipped line 13 as a stray quote and resumed at line 14", 1, true), rep.problems[1].message)
+  T.eq(t:column("id")[12], 13)
+  T.eq(t:column("text")[177], 'said 5" is small')
+  lines_add_up(rep, text, "reviews")
+  -- the warning states rows and lines
+  local _, err = T.lathe("-e " .. T.sh_quote('data.read_csv("' .. path .. '", {on_error = "skip"})'))
+  T.ok(err:find("skipped 1 bad row covering 1 line of " .. path .. " (read 199 rows from 201 lines; first at line 13, column 4", 1, true), err)
+  -- without skip: an error naming where the quote opened
+  T.raises(function() data.read_csv(path) end, "reviews.tsv line 179, column 12: unexpected character after a closing quote")
+  T.raises(function() data.read_csv(path) end, "the quoted field opened at line 13, column 4 (a stray quote?")
+  -- quote = false: quotes are ordinary characters, every row is read
+  local t2, rep2 = data.read_csv(path, {quote = false})
+  T.eq(#t2, 200)
+  T.eq(rep2.skipped, 0)
+  T.eq(t2:column("text")[12], '"Best purchase ever!')
+  lines_add_up(rep2, text, "reviews, quote = false")
+  rmdir(dir)
+end)
+
+T.test("CSV stray quotes in the middle, on the last line, never closed; with and without skip", function()
+  local cases = {
+    -- {text, rows read with skip, skipped, {problem line ranges}, error with on_error = "error"}
+    {'a,b,c\n1,"x,2\n3,y,4\n5,z,6\n', 2, 1, {{2, 2}}, 'line 2, column 3: quoted field opened here is never closed (it runs to the end of the file, line 4)'},
+    {'a,b,c\n1,x,2\n3,y,4\n5,"z,6\n', 2, 1, {{4, 4}}, 'line 4, column 3: quoted field opened here is never closed (it runs to the end of the file, line 4)'},
+    {'a,b,c\n1,x,2\n3,y,4\n5,"z,6', 2, 1, {{4, 4}}, 'line 4, column 3: quoted field opened here is never closed'},
+    {'a,b,c\n1,"x,2\n3,y" q,4\n5,z,6\n', 2, 1, {{2, 2}}, 'line 3, column 5: unexpected character after a closing quote'},
+    {'a,b,c\n1,"x,2\r\n\r\n3,y,4\r\n5,"w,6\r\n7,v,8\r\n', 2, 2, {{2, 2}, {5, 5}}, 'line 5, column 4: unexpected character after a closing quote'},
+    {'a,b,c\n"1,x,2\n3,y,4\n', 1, 1, {{2, 2}}, 'line 2, column 1: quoted field opened here is never closed'},
+  }
+  for k, case in ipairs(cases) do
+    local path, dir = tmpfile("s.csv", case[1])
+    local t, rep = data.read_csv(path, {on_error = "skip"})
+    T.eq(#t, case[2], "case " .. k .. " rows")
+    T.eq(rep.skipped, case[3], "case " .. k .. " skipped")
+    local got = {}
+    for _, p in ipairs(rep.problems) do got[#got + 1] = {p.line, p.end_line} end
+    T.same(got, case[4], "case " .. k .. " problem lines")
+    lines_add_up(rep, case[1], "case " .. k)
+    T.raises(function() data.read_csv(path) end, "s.csv " .. case[5])
+    local t3, rep3 = data.read_csv(path, {quote = false, on_error = "skip"})
+    lines_add_up(rep3, case[1], "case " .. k .. " quote = false")
+    T.eq(#t3 + rep3.skipped, count_lines(case[1]) - 1 - rep3.blank_lines, "case " .. k .. ": without quoting every line is one record")
+    rmdir(dir)
+  end
+  -- a legitimate multi-line field in a row that is bad for another reason: the whole row goes
+  local path, dir = tmpfile("m.csv", 'a,b,c\n1,"multi\nline",3\n2,"x\ny",3,4\n5,6,7\n')
+  local t, rep = data.read_csv(path, {on_error = "skip"})
+  T.same(t:column("a"), {1, 5})
+  T.same({rep.problems[1].line, rep.problems[1].end_line}, {4, 5})
+  T.eq(rep.row_lines, 3)
+  -- max_quoted_lines: a longer quoted field is a stray quote
+  T.write(path, 'a,b\n1,"l1\nl2\nl3\nl4"\n2,x\n')
+  T.eq(#data.read_csv(path), 2)
+  T.raises(function() data.read_csv(path, {max_quoted_lines = 3}) end, 'line 2, column 3: quoted field opened here spans more than max_quoted_lines = 3 lines (it closes at line 5)')
+  local t4, rep4 = data.read_csv(path, {max_quoted_lines = 3, on_error = "skip"})
+  lines_add_up(rep4, T.read(path), "max_quoted_lines")
+  T.eq(rep4.problems[1].line, 2)
+  T.raises(function() data.read_csv(path, {max_quoted_lines = 0}) end, "bad option 'max_quoted_lines' (expected a positive integer, got 0)")
+  local many = {"a,b", '1,"open'}
+  for i = 1, 20 do many[#many + 1] = i .. ",x" end
+  T.write(path, table.concat(many, "\n") .. "\n")
+  T.raises(function() data.read_csv(path, {max_quoted_lines = 5}) end, "line 2, column 3: quoted field opened here spans more than max_quoted_lines = 5 lines (no closing quote within them)")
+  local t5, rep5 = data.read_csv(path, {max_quoted_lines = 5, on_error = "skip"})
+  T.eq(#t5, 20)
+  T.same({rep5.problems[1].line, rep5.problems[1].end_line}, {2, 2})
+  rmdir(dir)
+end)
+
+T.test("CSV line accounting over generated files with stray quotes, multi-line fields, blank lines, CRLF", function()
+  math.randomseed(20240611)
+  for f = 1, 40 do
+    local eol = (f % 3 == 0) and "\r\n" or "\n"
+    local parts = {"a,b,c" .. eol}
+    local strays = {}
+    local nlines = 1
+    for i = 1, 60 do
+      local r = math.random()
+      if r < 0.08 then
+        parts[#parts + 1] = eol; nlines = nlines + 1                       -- blank line
+      elseif r < 0.16 then
+        parts[#parts + 1] = i .. ',"two' .. eol .. 'lines, ok",' .. i .. eol; nlines = nlines + 2
+      elseif r < 0.24 then
+        parts[#parts + 1] = i .. ',"stray text,' .. i .. eol; nlines = nlines + 1
+        strays[#strays + 1] = nlines
+      elseif r < 0.30 then
+        parts[#parts + 1] = i .. ',size 5" wide,' .. i .. eol; nlines = nlines + 1
+      elseif r < 0.34 then
+        parts[#parts + 1] = i .. ',too,many,' .. i .. eol; nlines = nlines + 1
+      else
+        parts[#parts + 1] = i .. ',"q, ""d""",' .. i .. eol; nlines = nlines + 1
+      end
+    end
+    local text = table.concat(parts)
+    if f % 4 == 0 then text = text:sub(1, #text - #eol) end   -- no final line end
+    local path, dir = tmpfile("g.csv", text)
+    local t, rep = data.read_csv(path, {on_error = "skip"})
+    T.eq(#t, rep.rows)
+    lines_add_up(rep, text, "file " .. f)
+    -- every stray quote line is skipped on its own
+    local skipped = {}
+    for _, p in ipairs(rep.problems) do if p.line == p.end_line then skipped[p.line] = true end end
+    for _, ln in ipairs(strays) do T.ok(skipped[ln], "file " .. f .. ": stray quote line " .. ln .. " skipped alone") end
+    local t2, rep2 = data.read_csv(path, {on_error = "skip", quote = false})
+    lines_add_up(rep2, text, "file " .. f .. " quote = false")
+    rmdir(dir)
+  end
+end)
+
+T.test("CSV quote options: a quote character, no quoting when writing", function()
+  local path, dir = tmpfile("q.csv", "a;b\n'x;y';'it''s'\n\"q\";2\n")
+  local t = data.read_csv(path, {sep = ";", quote = "'"})
+  T.same(t:column("a"), {"x;y", '"q"'})
+  T.same(t:column("b"), {"it's", "2"})
+  T.raises(function() data.read_csv(path, {quote = "ab"}) end, "bad option 'quote' (expected one ASCII character such as \"'\", or false for no quoting, got \"ab\")")
+  T.raises(function() data.read_csv(path, {sep = ";", quote = ";"}) end, "bad option 'quote' (it is the separator \";\"; quote and sep must differ)")
+  T.raises(function() data.read_csv(path, {quote = 1}) end, "bad option 'quote' (expected a one-character string or false, got integer 1)")
+  local out = dir .. "/o.tsv"
+  data.write_csv(t, out, {quote = false})
+  T.eq(T.read(out), 'a\tb\nx;y\tit\'s\n"q"\t2\n')
+  local back = data.read_csv(out, {quote = false})
+  T.same(back:column("a"), t:column("a"))
+  T.same(back:column("b"), t:column("b"))
+  T.raises(function() data.write_csv(data.from({s = {"ok", "a\tb"}}), out, {quote = false, overwrite = true}) end,
+    "data.write_csv: column 's' row 2 holds a tab or a line break, which cannot be written with quote = false")
+  T.raises(function() data.write_csv(data.from({s = {"line\nbreak"}}), out, {quote = false, sep = ",", overwrite = true}) end,
+    "column 's' row 1 holds the separator \",\" or a line break")
+  data.write_csv(data.from({s = {"it's", "a,b"}}), out, {quote = "'", sep = ",", overwrite = true})
+  T.eq(T.read(out), "s\n'it''s'\n'a,b'\n")
+  T.same(data.read_csv(out, {quote = "'"}):column("s"), {"it's", "a,b"})
+  rmdir(dir)
+end)
+
+T.test("read_json: top-level arrays, records under a key, flattening, skips and errors", function()
+  local path, dir = tmpfile("d.json", '[{"id": 1, "user": {"name": "Ann", "geo": {"city": "Oslo"}}, "tags": ["a", "b"]},\n {"id": 2, "user": {"name": "Bob"}, "tags": [], "extra": null}]\n')
+  local t, rep = data.read_json(path)
+  T.same(t:columns(), {"id", "tags", "user.name", "user.geo.city", "extra"})
+  T.same(t:types(), {id = "integer", tags = "string", extra = "string", ["user.name"] = "string", ["user.geo.city"] = "string"})
+  T.same(t:column("tags"), {'["a","b"]', "[]"})
+  T.same(json.decode(t:column("tags")[1]), {"a", "b"})
+  T.same(t:column("user.geo.city"), {"Oslo", data.NA})
+  T.eq(rep.rows, 2)
+  T.eq(rep.lines, 2)
+  T.eq(rep.row_lines, 2)
+  local t2 = data.read_json(path, {flatten = false})
+  T.same(t2:columns(), {"id", "user", "tags", "extra"})
+  T.same(json.decode(t2:column("user")[1]), {name = "Ann", geo = {city = "Oslo"}})
+  T.same(data.read_json(path, {max_level = 1}):column("user.geo"), {'{"city":"Oslo"}', data.NA})
+  T.same(data.read_json(path, {sep = "/"}):columns(), {"id", "tags", "user/name", "user/geo/city", "extra"})
+  T.raises(function() data.read_json(path, {flatten = false, max_level = 2}) end, "bad option 'max_level' (flatten = false keeps nested objects whole")
+  T.raises(function() data.read_json(path, {max_level = -1}) end, "bad option 'max_level' (expected an integer >= 0, got -1)")
+  T.raises(function() data.read_json(path, {types = {idd = "string"}}) end, "types names no key 'idd'; did you mean 'id'?")
+  T.same(data.read_json(path, {types = {id = "string"}}):column("id"), {"1", "2"})
+  -- records under a key
+  T.write(path, '{"meta": {"n": 2},\n "data": [\n  {"q": "hi"},\n  {"q": "yo"}\n ]\n}\n')
+  T.same(data.read_json(path, {records = "data"}):column("q"), {"hi", "yo"})
+  T.raises(function() data.read_json(path) end, "d.json line 1, column 1: the top level is an object, not an array of records; pass records = \"data\" to read the array under that key")
+  T.raises(function() data.read_json(path, {records = "rows"}) end, "the top-level object has no key \"rows\" (keys holding arrays: \"data\")")
+  T.raises(function() data.read_json(path, {records = "meta"}) end, "d.json line 1, column 10: the key \"meta\" holds an object, expected an array of records")
+  -- records that are not objects: an error, or skipped with their lines
+  T.write(path, '[\n {"a": 1},\n 2,\n [3,\n  4],\n {"a": 5}\n]\n')
+  T.raises(function() data.read_json(path) end, "d.json line 3, column 2: record 2 is a number, not an object")
+  local t3, rep3 = data.read_json(path, {on_error = "skip"})
+  T.same(t3:column("a"), {1, 5})
+  T.eq(rep3.skipped, 2)
+  T.eq(rep3.skipped_lines, 3)
+  T.same({rep3.problems[2].line, rep3.problems[2].end_line}, {4, 5})
+  T.eq(rep3.problems[2].message, "record 3 is an array, not an object")
+  T.eq(rep3.lines, 7)
+  -- syntax errors are always errors, with line and column
+  T.write(path, '[{"a": 1},\n {"a": 2,}]')
+  T.raises(function() data.read_json(path, {on_error = "skip"}) end, "d.json line 2, column 10: expected a string key, got '}'")
+  T.write(path, "")
+  T.raises(function() data.read_json(path) end, "d.json is empty (expected a JSON array of records)")
+  T.write(path, '[{"a": "caf\233"}]')
+  T.raises(function() data.read_json(path) end, "d.json line 1, column 12: invalid UTF-8 (byte 0xE9)")
+  T.same(data.read_json(path, {encoding = "latin-1"}):column("a"), {"café"})
+  rmdir(dir)
+end)
+
+-- a golden cell (null, a plain value, or {json = value}) against a cell of Lathe's table
+local function golden_cell_ok(got, want)
+  if want == json.null then return got == data.NA end
+  if type(want) == "table" then
+    return type(got) == "string" and T.deep_equal(json.decode(got), want.json)
+  end
+  return got == want
+end
+
+T.test("read_json matches pandas.json_normalize on the golden corpus", function()
+  local golden = json.decode(T.read(T.root .. "/Tests/golden/data/json_normalize.json"))
+  local n = 0
+  for name, case in pairs(golden.cases) do
+    n = n + 1
+    local opts = {}
+    for k, v in pairs(case.options) do opts[k] = v end
+    local t = data.read_json(T.root .. "/Tests/golden/data/json/" .. case.file, opts)
+    T.same(t:columns(), case.columns, name .. " columns")
+    T.eq(#t, #case.rows, name .. " rows")
+    local types = t:types()
+    for j, col in ipairs(case.columns) do
+      local values = t:column(col)
+      local integral = true
+      for r, row in ipairs(case.rows) do
+        T.ok(golden_cell_ok(values[r], row[j]), string.format("%s: %s row %d: got %s, pandas %s", name, col, r, tostring(values[r]), json.encode(row[j])))
+        if type(row[j]) == "number" and math.type(row[j]) == "float" and row[j] ~= math.floor(row[j]) then integral = false end
+      end
+      local dt, ty = case.dtypes[j], types[col]
+      local ok = (dt == "int64" and ty == "integer") or (dt == "bool" and ty == "boolean") or (dt == "str" and ty == "string")
+        or (dt == "float64" and (ty == "number" or (ty == "integer" and integral)))
+        or (dt == "object" and (ty == "string" or ty == "boolean"))
+      T.ok(ok, name .. ": column " .. col .. " is " .. ty .. ", pandas " .. dt)
+    end
+  end
+  T.ok(n >= 10, "the corpus has " .. n .. " files")
+end)
+
 T.test("JSONL files: read, nested values, write, errors", function()
   local path, dir = tmpfile("d.jsonl", '{"q": "hi", "n": 1, "meta": {"a": [1, 2]}}\n\n{"q": "yo", "n": null, "x": true}\n')
   local t = data.read_jsonl(path)
@@ -208,6 +471,12 @@ T.test("JSONL files: read, nested values, write, errors", function()
   local t3, rep = data.read_jsonl(path, {on_error = "skip"})
   T.eq(#t3, 1)
   T.eq(rep.skipped, 1)
+  T.write(path, '{"a": 1}\n\n{"a": }\n  \r\n{"a": 2}\nnope')
+  local t4, rep4 = data.read_jsonl(path, {on_error = "skip"})
+  T.same(t4:column("a"), {1, 2})
+  T.same({rep4.lines, rep4.row_lines, rep4.skipped_lines, rep4.blank_lines, rep4.header_lines}, {6, 2, 2, 2, 0})
+  T.same({rep4.problems[2].line, rep4.problems[2].end_line}, {6, 6})
+  T.eq(rep4.row_lines + rep4.skipped_lines + rep4.blank_lines, count_lines(T.read(path)))
   rmdir(dir)
 end)
 

@@ -4,6 +4,12 @@ import Foundation
 public struct CSVReadOptions: Sendable {
     /// Field separator (one ASCII byte).
     public var separator: UInt8 = UInt8(ascii: ",")
+    /// The quote character, or nil for no quoting at all (every byte is data, as pandas'
+    /// `quoting=csv.QUOTE_NONE`; tab-separated exports often quote nothing).
+    public var quote: UInt8? = UInt8(ascii: "\"")
+    /// A quoted field may span at most this many physical lines; a longer one is read as a
+    /// stray quote (an error, or a skip of its opening line).
+    public var maxQuotedLines = 1000
     /// The first row names the columns.
     public var header = true
     /// Column types that override inference, by name.
@@ -23,7 +29,8 @@ public struct CSVReadOptions: Sendable {
 /// RFC 4180 CSV: quoted fields, doubled quotes, embedded newlines, CRLF or LF line ends, a
 /// UTF-8 byte-order mark. The reader works on bytes (one read of the file), validates UTF-8,
 /// infers each column's type (integer, number, boolean, string) and converts columns in
-/// parallel.
+/// parallel. Every physical line is accounted for in the report: lines of rows read, of rows
+/// skipped, blank lines and header lines add up to the file's lines.
 public enum CSV {
     static let quoted = 1 << 62
     static let escaped = 1 << 61
@@ -39,49 +46,46 @@ public enum CSV {
     public static func parse(_ raw: [UInt8], name: String, options: CSVReadOptions = CSVReadOptions(),
                              progress: ((Int, Int) -> Void)? = nil) throws(LatheError) -> (DataTable, ReadReport) {
         let sep = options.separator
-        if sep == 34 || sep == 10 || sep == 13 || sep >= 0x80 {
-            throw LatheError("separator must be one ASCII character other than a quote or a line break")
+        if sep == 10 || sep == 13 || sep >= 0x80 {
+            throw LatheError("separator must be one ASCII character other than a line break")
         }
+        if let q = options.quote {
+            if q == 10 || q == 13 || q >= 0x80 { throw LatheError("quote must be one ASCII character other than a line break") }
+            if q == sep { throw LatheError("the quote character and the separator are both \(String(UnicodeScalar(q)).debugDescription)") }
+        }
+        if options.maxQuotedLines < 1 { throw LatheError("max_quoted_lines must be at least 1, got \(options.maxQuotedLines)") }
         let bytes = try TextBytes.toUTF8(raw, from: options.encoding, name: name)
         return try bytes.withUnsafeBufferPointer { (buf) throws(LatheError) -> (DataTable, ReadReport) in
-            var t = Tokenizer(buf: buf, name: name, sep: sep, skipErrors: options.skipErrors)
             guard let base = buf.baseAddress, buf.count > 0 else {
                 if options.header { throw LatheError("\(name) is empty (expected a header line)") }
                 return (DataTable.empty, ReadReport())
             }
+            var t = Tokenizer(buf: buf, name: name, sep: sep, quote: options.quote, maxQuotedLines: options.maxQuotedLines,
+                              skipErrors: options.skipErrors)
             t.invalid = TextBytes.invalidUTF8(base, buf.count, limit: options.skipErrors ? Int.max : 1)
-
-            // header (or the first row, to count the fields)
-            var names: [String] = []
             var report = ReadReport()
+            report.lines = t.physicalLines()
+
+            // header (or the first row, to count the fields); a bad header is always an error,
+            // since it decides the columns
+            var names: [String] = []
             var dataStart = 0
+            t.skipErrors = options.skipErrors && !options.header
             let first = try t.run(from: 0, ncols: nil, maxRows: 1)
+            t.skipErrors = options.skipErrors
             if first.rows == 0 {
                 if options.header { throw LatheError("\(name) has no header line (it holds only blank lines)") }
+                report.blankLines = report.lines
                 return (DataTable.empty, report)
             }
             let ncols = first.fieldsInFirstRow
-            t.report = ReadReport()
             if options.header {
                 if t.firstRowInvalidUTF8 { throw t.invalidError(t.invalid[0]) }
-                var seen: [String: Int] = [:]
-                for k in 0..<ncols {
-                    var s = t.fieldString(t.fields[2 * k], t.fields[2 * k + 1])
-                    s = s.trimmingCharacters(in: .whitespaces)
-                    if s.isEmpty { s = "col\(k + 1)" }
-                    if let c = seen[s] {
-                        var m = c + 1
-                        while seen["\(s)_\(m)"] != nil || names.contains("\(s)_\(m)") { m += 1 }
-                        let renamed = "\(s)_\(m)"
-                        report.notes.append("header \"\(s)\" appears twice; column \(k + 1) is called \"\(renamed)\"")
-                        seen[s] = m
-                        s = renamed
-                    }
-                    seen[s] = seen[s] ?? 1
-                    names.append(s)
-                }
+                names = headerNames(t, ncols, &report)
                 dataStart = first.next
                 t.line = first.line
+                report.headerLines = t.rowLineCount
+                report.blankLines = t.blankLines
             } else {
                 names = (1...max(ncols, 1)).map { "col\($0)" }
                 dataStart = 0
@@ -92,20 +96,22 @@ public enum CSV {
                 if let h = closestName(k, names) { msg += "; did you mean '\(h)'?" }
                 throw LatheError(msg + " (columns: \(names.joined(separator: ", ")))")
             }
-            t.fields.removeAll(keepingCapacity: true)
-            t.rowLines.removeAll(keepingCapacity: true)
-            t.invalidCursor = 0
+            t.resetCounts()
             // capacity guess from the first rows' length; grows by doubling
-            var probe = Tokenizer(buf: buf, name: name, sep: sep, skipErrors: true)
+            var probe = Tokenizer(buf: buf, name: name, sep: sep, quote: options.quote, maxQuotedLines: options.maxQuotedLines, skipErrors: true)
             probe.store = FieldStore(ncols: ncols, capacity: 256)
             let pr = try probe.run(from: dataStart, ncols: ncols, maxRows: 200)
             let perRow = max(1, (pr.next - dataStart) / max(pr.rows, 1))
             t.store = FieldStore(ncols: ncols, capacity: (buf.count - dataStart) / perRow + (buf.count - dataStart) / perRow / 16 + 64)
             t.rowLines.reserveCapacity((buf.count - dataStart) / perRow + 64)
+            t.rowEnds.reserveCapacity((buf.count - dataStart) / perRow + 64)
             t.progress = progress
             let res = try t.run(from: dataStart, ncols: ncols, maxRows: nil)
             report.skipped = t.report.skipped
+            report.skippedLines = t.report.skippedLines
             report.problems = t.report.problems
+            report.blankLines += t.blankLines
+            report.rowLines = t.rowLineCount
             let rows = res.rows
 
             // convert columns in parallel
@@ -117,18 +123,46 @@ public enum CSV {
                 return (c, conv.badRows)
             }
             let cols = converted.map { $0.0 }
-            let badRows = converted.map { $0.1 }
             var table = try DataTable(names: names, columns: cols)
-            let bad = Set(badRows.joined())
-            if !bad.isEmpty {
-                for r in bad.sorted() {
-                    report.add(ReadReport.Problem(line: tok.rowLines[r], column: nil, message: "a value does not fit its column type"))
+            var badColumn: [Int: String] = [:]
+            for (k, c) in converted.enumerated() {
+                for r in c.1 where badColumn[r] == nil { badColumn[r] = names[k] }
+            }
+            if !badColumn.isEmpty {
+                for r in badColumn.keys.sorted() {
+                    let col = badColumn[r]!
+                    let p = ReadReport.Problem(line: tok.rowLines[r], endLine: tok.rowEnds[r],
+                                               message: "column '\(col)' holds a value that is not \(options.types[col]?.rawValue ?? "of its type") (from types)")
+                    report.add(p)
+                    report.rowLines -= p.lineCount
                 }
-                table = table.take((0..<rows).filter { !bad.contains($0) })
+                table = table.take((0..<rows).filter { badColumn[$0] == nil })
             }
             report.rows = table.rowCount
             return (table, report)
         }
+    }
+
+    /// Column names from the header row: trimmed, empty ones called colN, duplicates renamed.
+    static func headerNames(_ t: Tokenizer, _ ncols: Int, _ report: inout ReadReport) -> [String] {
+        var names: [String] = []
+        var seen: [String: Int] = [:]
+        for k in 0..<ncols {
+            var s = t.fieldString(t.fields[2 * k], t.fields[2 * k + 1])
+            s = s.trimmingCharacters(in: .whitespaces)
+            if s.isEmpty { s = "col\(k + 1)" }
+            if let c = seen[s] {
+                var m = c + 1
+                while seen["\(s)_\(m)"] != nil || names.contains("\(s)_\(m)") { m += 1 }
+                let renamed = "\(s)_\(m)"
+                report.notes.append("header \"\(s)\" appears twice; column \(k + 1) is called \"\(renamed)\"")
+                seen[s] = m
+                s = renamed
+            }
+            seen[s] = seen[s] ?? 1
+            names.append(s)
+        }
+        return names
     }
 
     /// Field ranges stored per column (contiguous, so converting a column reads only its own
@@ -164,12 +198,20 @@ public enum CSV {
         let n: Int
         let name: String
         let sep: UInt8
-        let skipErrors: Bool
+        /// The quote byte, or -1 when nothing is quoted.
+        let quote: Int
+        let maxQuotedLines: Int
+        var skipErrors: Bool
         /// Fields of the first row (header mode).
         var fields: [Int] = []
         /// Fields of data rows.
         var store: FieldStore? = nil
+        /// First and last physical line of each row read.
         var rowLines: [Int] = []
+        var rowEnds: [Int] = []
+        /// Physical lines covered by the rows read, and blank lines met.
+        var rowLineCount = 0
+        var blankLines = 0
         var line = 1
         var invalid: [Int] = []
         var invalidCursor = 0
@@ -177,24 +219,42 @@ public enum CSV {
         var report = ReadReport()
         var progress: ((Int, Int) -> Void)? = nil
 
-        init(buf: UnsafeBufferPointer<UInt8>, name: String, sep: UInt8, skipErrors: Bool) {
+        init(buf: UnsafeBufferPointer<UInt8>, name: String, sep: UInt8, quote: UInt8?, maxQuotedLines: Int, skipErrors: Bool) {
             self.buf = buf
             // an empty buffer is handled before any scanning
             p = buf.baseAddress ?? UnsafePointer(bitPattern: 1)!
             n = buf.count
             self.name = name
             self.sep = sep
+            self.quote = quote.map { Int($0) } ?? -1
+            self.maxQuotedLines = maxQuotedLines
             self.skipErrors = skipErrors
         }
 
         struct Result { var rows: Int; var next: Int; var line: Int; var fieldsInFirstRow: Int }
 
+        /// A quoted field that crossed a line end: where it opened.
+        struct OpenQuote { var pos: Int; var line: Int }
+
+        mutating func resetCounts() {
+            fields.removeAll(keepingCapacity: true)
+            rowLines.removeAll(keepingCapacity: true)
+            rowEnds.removeAll(keepingCapacity: true)
+            rowLineCount = 0
+            blankLines = 0
+            invalidCursor = 0
+            report = ReadReport()
+        }
+
         func err(_ line: Int, _ pos: Int?, _ msg: String) -> LatheError {
             if let pos {
-                let col = TextBytes.column(buf, lineStart: TextBytes.lineStart(buf, pos), pos: pos)
-                return LatheError("\(name) line \(line), column \(col): \(msg)")
+                return LatheError("\(name) line \(line), column \(column(pos)): \(msg)")
             }
             return LatheError("\(name) line \(line): \(msg)")
+        }
+
+        func column(_ pos: Int) -> Int {
+            TextBytes.column(buf, lineStart: TextBytes.lineStart(buf, pos), pos: pos)
         }
 
         func invalidError(_ pos: Int) -> LatheError {
@@ -205,7 +265,7 @@ public enum CSV {
         func fieldString(_ start: Int, _ endFlags: Int) -> String {
             let end = endFlags & CSV.endMask
             var bytes = Array(buf[start..<end])
-            if endFlags & CSV.escaped != 0 { bytes = CSV.unescape(bytes) }
+            if endFlags & CSV.escaped != 0 { bytes = CSV.unescape(bytes, quote: UInt8(truncatingIfNeeded: quote)) }
             return String(decoding: bytes, as: UTF8.self)
         }
 
@@ -231,8 +291,10 @@ public enum CSV {
             return n
         }
 
+        /// Line ends in [a, b): each LF, and each CR not followed by LF (the reader's line ends
+        /// are LF, CRLF and a lone CR).
         @inline(__always)
-        func countNewlines(_ a: Int, _ b: Int) -> Int {
+        func countLineEnds(_ a: Int, _ b: Int) -> Int {
             var k = 0
             var i = a
             while i < b {
@@ -240,7 +302,85 @@ public enum CSV {
                 k += 1
                 i = UnsafePointer<UInt8>(q.assumingMemoryBound(to: UInt8.self)) - p + 1
             }
+            i = a
+            while i < b {
+                guard let q = memchr(p + i, 13, b - i) else { break }
+                let at = UnsafePointer<UInt8>(q.assumingMemoryBound(to: UInt8.self)) - p
+                if at + 1 >= n || p[at + 1] != 10 { k += 1 }
+                i = at + 1
+            }
             return k
+        }
+
+        /// The next quote at or after `from` and the line it is on, searched a chunk at a time
+        /// so that a runaway field costs about max_quoted_lines lines, not the rest of the file:
+        /// (-1, line) when more lines than that pass without a quote, (n, line) at the end.
+        func nextQuote(from start: Int, line startLine: Int, openLine: Int) -> (Int, Int) {
+            var from = start
+            var line = startLine
+            while true {
+                let end = min(n, from + 1 << 16)
+                if let q = memchr(p + from, Int32(quote), end - from) {
+                    let qi = UnsafePointer<UInt8>(q.assumingMemoryBound(to: UInt8.self)) - p
+                    return (qi, line + countLineEnds(from, qi))
+                }
+                line += countLineEnds(from, end)
+                if line - openLine + 1 > maxQuotedLines { return (-1, line) }
+                if end == n { return (n, line) }
+                from = end
+            }
+        }
+
+        /// Physical lines of the whole file.
+        func physicalLines() -> Int {
+            if n == 0 { return 0 }
+            let last = p[n - 1]
+            return countLineEnds(0, n) + (last == 10 || last == 13 ? 0 : 1)
+        }
+
+        /// The offset just past the line end that closes the line holding `pos` (n at the end).
+        func afterLineEnd(_ pos: Int) -> Int {
+            var i = pos
+            while i < n && p[i] != 10 && p[i] != 13 { i += 1 }
+            if i < n && p[i] == 13 { i += 1; if i < n && p[i] == 10 { i += 1 }; return i }
+            return i < n ? i + 1 : n
+        }
+
+        /// Separators from `pos` to the end of its line.
+        func separators(from pos: Int) -> Int {
+            var k = 0
+            var i = pos
+            while i < n && p[i] != 10 && p[i] != 13 {
+                if p[i] == sep { k += 1 }
+                i += 1
+            }
+            return k
+        }
+
+        /// "line 12" or "lines 12-14".
+        static func lineRange(_ a: Int, _ b: Int) -> String { a == b ? "line \(a)" : "lines \(a)-\(b)" }
+
+        /// Handles a quote that does not close properly (`tail` says how, after "quoted field
+        /// opened at ..."): an error, or (skip mode) a skip of the row's lines through the
+        /// quote's opening line. Returns where reading resumes.
+        mutating func strayQuote(_ q: OpenQuote, rowLine: Int, tail: String, fieldBase: Int) throws(LatheError) -> Int {
+            let col = column(q.pos)
+            if !skipErrors {
+                throw err(q.line, q.pos, "quoted field opened here \(tail) (a stray quote? pass quote = false if the file does not quote fields, or on_error = \"skip\" to skip the line where it opened)")
+            }
+            let resume = afterLineEnd(q.pos)
+            let ended = resume > 0 && (p[resume - 1] == 10 || p[resume - 1] == 13)
+            report.add(ReadReport.Problem(line: rowLine, endLine: q.line, column: rowLine == q.line ? col : nil,
+                                          message: "quoted field opened at line \(q.line), column \(col) \(tail); skipped \(Tokenizer.lineRange(rowLine, q.line)) as a stray quote" + (ended ? " and resumed at line \(q.line + 1)" : "")))
+            fields.removeSubrange(fieldBase...)
+            line = ended ? q.line + 1 : q.line
+            while invalidCursor > 0 && invalid[invalidCursor - 1] >= resume { invalidCursor -= 1 }
+            return resume
+        }
+
+        /// The last physical line when scanning reached the end of the file on line `line`.
+        func eofLine(_ line: Int) -> Int {
+            n > 0 && (p[n - 1] == 10 || p[n - 1] == 13) ? line - 1 : line
         }
 
         /// Scans rows from byte i. With ncols nil every field of the first row is kept (the
@@ -250,14 +390,14 @@ public enum CSV {
             var rows = 0
             var firstCount = 0
             let limit = ncols ?? Int.max
-            while i < n {
+            rowLoop: while i < n {
                 if let m = maxRows, rows >= m { break }
                 let c0 = p[i]
-                if c0 == 10 { line += 1; i += 1; continue }         // blank line
-                if c0 == 13 {
+                if c0 == 10 || c0 == 13 {   // blank line
                     i += 1
-                    if i < n && p[i] == 10 { i += 1 }
+                    if c0 == 13 && i < n && p[i] == 10 { i += 1 }
                     line += 1
+                    blankLines += 1
                     continue
                 }
                 let rowStart = i
@@ -267,29 +407,33 @@ public enum CSV {
                 let row2 = 2 * rows
                 var nf = 0
                 var bad: (Int, Int?, String)? = nil  // line, pos, message
+                var spanning: OpenQuote? = nil
+                var spanningField = 0
+                var ended = false
                 while true {
                     var fs = i
                     var fe = i
                     var flags = 0
-                    if i < n && p[i] == 34 {
+                    if i < n && Int(p[i]) == quote {
                         flags = CSV.quoted
-                        let qline = line
+                        let open = OpenQuote(pos: i, line: line)
                         i += 1
                         fs = i
                         while true {
-                            guard let q = memchr(p + i, 34, n - i) else {
-                                let e = err(qline, fs - 1, "unterminated quoted field (the quote opened here is never closed)")
-                                if skipErrors {
-                                    report.add(ReadReport.Problem(line: qline, column: nil, message: "unterminated quoted field"))
-                                    line += countNewlines(i, n)
-                                    fields.removeSubrange(fieldBase...)
-                                    return Result(rows: rows, next: n, line: line, fieldsInFirstRow: firstCount)
-                                }
-                                throw e
+                            let (qi, last) = nextQuote(from: i, line: line, openLine: open.line)
+                            if qi < 0 || last - open.line + 1 > maxQuotedLines {
+                                let tail = "spans more than max_quoted_lines = \(maxQuotedLines) lines"
+                                    + (qi < 0 ? " (no closing quote within them)" : (qi < n ? " (it closes at line \(last))" : " (it is never closed)"))
+                                i = try strayQuote(open, rowLine: rowLine, tail: tail, fieldBase: fieldBase)
+                                continue rowLoop
                             }
-                            let qi = UnsafePointer<UInt8>(q.assumingMemoryBound(to: UInt8.self)) - p
-                            line += countNewlines(i, qi)
-                            if qi + 1 < n && p[qi + 1] == 34 {
+                            if qi == n {
+                                let tail = "is never closed (it runs to the end of the file, line \(max(eofLine(last), open.line)))"
+                                i = try strayQuote(open, rowLine: rowLine, tail: tail, fieldBase: fieldBase)
+                                continue rowLoop
+                            }
+                            line = last
+                            if qi + 1 < n && Int(p[qi + 1]) == quote {
                                 flags |= CSV.escaped
                                 i = qi + 2
                                 continue
@@ -298,11 +442,18 @@ public enum CSV {
                             i = qi + 1
                             break
                         }
+                        if line > open.line && spanning == nil { spanning = open; spanningField = nf }
                         if i < n {
                             let c = p[i]
                             if c != sep && c != 10 && c != 13 {
+                                if line > open.line && skipErrors {
+                                    let tail = "runs to line \(line) (\(line - open.line + 1) lines), where its closing quote is followed by \(Tokenizer.describe(c))"
+                                    i = try strayQuote(open, rowLine: rowLine, tail: tail, fieldBase: fieldBase)
+                                    continue rowLoop
+                                }
                                 if bad == nil {
-                                    bad = (line, i, "unexpected character after a closing quote (a quote inside a field must be doubled: \"\")")
+                                    let note = line > open.line ? "; the quoted field opened at line \(open.line), column \(column(open.pos)) (a stray quote? pass quote = false if the file does not quote fields)" : ""
+                                    bad = (line, i, "unexpected character after a closing quote (a quote inside a field must be doubled: \(Tokenizer.doubled(quote)))" + note)
                                 }
                                 i = scanUnquoted(i)
                             }
@@ -349,12 +500,32 @@ public enum CSV {
                         i += 1
                     }
                     line += 1
+                    ended = true
                     break
                 }
+                let rowLast = ended ? line - 1 : line
                 // the row is complete: check it
                 if ncols == nil { firstCount = nf }
+                var countWrong = false
                 if bad == nil, let nc = ncols, nf != nc {
-                    bad = (rowLine, nil, "expected \(nc) fields, got \(nf)" + (nf < nc ? " (a missing separator, or an unquoted line break?)" : " (an unquoted separator inside a field?)"))
+                    countWrong = true
+                    var msg = "expected \(nc) fields, got \(nf)"
+                    if let q = spanning {
+                        msg += " (the row runs to line \(rowLast) through the quoted field opened at line \(q.line), column \(column(q.pos)): a stray quote? pass quote = false if the file does not quote fields)"
+                    } else {
+                        msg += nf < nc ? " (a missing separator, or an unquoted line break?)" : " (an unquoted separator inside a field?)"
+                    }
+                    bad = (rowLine, nil, msg)
+                }
+                // a multi-line quoted field in a bad row is a stray quote when its opening line,
+                // with that quote read as an ordinary character, has the right number of fields
+                // (otherwise the whole row is skipped, as the field may be real)
+                if let b = bad, let q = spanning, skipErrors,
+                   !countWrong || spanningField + 1 + separators(from: q.pos) == ncols {
+                    let span = "runs to line \(rowLast) (\(rowLast - q.line + 1) lines)"
+                    let tail = countWrong ? "\(span), and that row has \(nf) fields, expected \(ncols ?? 0)" : "\(span), and that row is malformed: \(b.2)"
+                    i = try strayQuote(q, rowLine: rowLine, tail: tail, fieldBase: fieldBase)
+                    continue
                 }
                 var badUTF8: Int? = nil
                 while invalidCursor < invalid.count && invalid[invalidCursor] < i {
@@ -365,19 +536,20 @@ public enum CSV {
                 if let pos = badUTF8, ncols != nil {
                     if !skipErrors { throw invalidError(pos) }
                     let lc = TextBytes.lineColumn(buf, pos)
-                    report.add(ReadReport.Problem(line: lc.line, column: lc.column, message: "invalid UTF-8"))
+                    report.add(ReadReport.Problem(line: rowLine, endLine: rowLast, column: lc.line == rowLine ? lc.column : nil,
+                                                  message: "invalid UTF-8 (byte 0x\(String(p[pos], radix: 16, uppercase: true)) at line \(lc.line), column \(lc.column))"))
                     fields.removeSubrange(fieldBase...)
                     continue
                 }
                 if let b = bad {
                     if !skipErrors { throw err(b.0, b.1, b.2) }
-                    var col: Int? = nil
-                    if let pos = b.1 { col = TextBytes.column(buf, lineStart: TextBytes.lineStart(buf, pos), pos: pos) }
-                    report.add(ReadReport.Problem(line: b.0, column: col, message: b.2))
+                    report.add(ReadReport.Problem(line: rowLine, endLine: rowLast, column: b.1.map { column($0) }, message: b.2))
                     fields.removeSubrange(fieldBase...)
                     continue
                 }
                 rowLines.append(rowLine)
+                rowEnds.append(rowLast)
+                rowLineCount += rowLast - rowLine + 1
                 rows += 1
                 if rows & 0xFFFF == 0 {
                     try Interrupt.check()
@@ -386,15 +558,26 @@ public enum CSV {
             }
             return Result(rows: rows, next: i, line: line, fieldsInFirstRow: firstCount)
         }
+
+        static func describe(_ c: UInt8) -> String {
+            if c >= 32 && c < 127 { return "'\(Character(Unicode.Scalar(c)))'" }
+            return "byte 0x\(String(c, radix: 16, uppercase: true))"
+        }
+
+        static func doubled(_ quote: Int) -> String {
+            let q = String(Character(Unicode.Scalar(UInt8(truncatingIfNeeded: quote))))
+            return q + q
+        }
     }
 
-    static func unescape(_ b: [UInt8]) -> [UInt8] {
+    /// Undoes doubled quotes.
+    static func unescape(_ b: [UInt8], quote: UInt8) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(b.count)
         var i = 0
         while i < b.count {
             out.append(b[i])
-            if b[i] == 34 && i + 1 < b.count && b[i + 1] == 34 { i += 2 } else { i += 1 }
+            if b[i] == quote && i + 1 < b.count && b[i + 1] == quote { i += 2 } else { i += 1 }
         }
         return out
     }
@@ -558,11 +741,12 @@ public enum CSV {
                             memcpy(d + out, p + s, e - s)
                             out += e - s
                         } else {
+                            let q = UInt8(truncatingIfNeeded: tok.quote)
                             var i = s
                             while i < e {
                                 d[out] = p[i]
                                 out += 1
-                                if p[i] == 34 && i + 1 < e && p[i + 1] == 34 { i += 2 } else { i += 1 }
+                                if p[i] == q && i + 1 < e && p[i + 1] == q { i += 2 } else { i += 1 }
                             }
                         }
                     }
@@ -578,6 +762,9 @@ public enum CSV {
 
     public struct WriteOptions: Sendable {
         public var separator: UInt8 = UInt8(ascii: ",")
+        /// The quote character, or nil to write every field as it is (fields holding the
+        /// separator or a line break are then an error).
+        public var quote: UInt8? = UInt8(ascii: "\"")
         public var header = true
         /// Text written for missing values (unquoted).
         public var na = ""
@@ -585,39 +772,58 @@ public enum CSV {
         public init() {}
     }
 
-    /// The table as CSV bytes (RFC 4180: fields quoted when they hold the separator, a quote,
-    /// a line break, surrounding spaces, or text that reads back as missing).
-    public static func write(_ t: DataTable, options: WriteOptions = WriteOptions()) -> [UInt8] {
+    /// The table as CSV bytes (RFC 4180: fields quoted when they hold the separator, the
+    /// quote, a line break, surrounding spaces, or text that reads back as missing). Without a
+    /// quote character, a field holding the separator or a line break is an error.
+    public static func write(_ t: DataTable, options: WriteOptions = WriteOptions()) throws(LatheError) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(t.byteSize + t.rowCount * (t.columnCount + 1) * 2 + 64)
         let sep = options.separator
+        if let q = options.quote, q == sep || q == 10 || q == 13 || q >= 0x80 {
+            throw LatheError("the quote must be one ASCII character other than the separator or a line break")
+        }
         let eol = Array(options.lineEnding.utf8)
         let naBytes = Array(options.na.utf8)
+        if options.quote == nil, naBytes.contains(where: { $0 == sep || $0 == 10 || $0 == 13 }) {
+            throw LatheError("na \(options.na.debugDescription) holds the separator or a line break, which cannot be written without quoting")
+        }
         let naTexts = Set(CSVReadOptions.defaultNA + [options.na])
         let naMax = naTexts.map { $0.utf8.count }.max() ?? 0
 
-        func writeString(_ b: UnsafeBufferPointer<UInt8>) {
+        /// Writes a field; returns false when it cannot be written (no quoting, and it holds
+        /// the separator or a line break).
+        func writeString(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+            guard let quote = options.quote else {
+                for c in b where c == sep || c == 10 || c == 13 { return false }
+                out.append(contentsOf: b)
+                return true
+            }
             var needs = b.isEmpty
             if !needs {
                 if b[0] == 32 || b[0] == 9 || b[b.count - 1] == 32 || b[b.count - 1] == 9 { needs = true }
                 else {
-                    for c in b where c == sep || c == 34 || c == 10 || c == 13 { needs = true; break }
+                    for c in b where c == sep || c == quote || c == 10 || c == 13 { needs = true; break }
                 }
                 if !needs && b.count <= naMax && naTexts.contains(String(decoding: b, as: UTF8.self)) { needs = true }
             }
-            if !needs { out.append(contentsOf: b); return }
-            out.append(34)
+            if !needs { out.append(contentsOf: b); return true }
+            out.append(quote)
             for c in b {
                 out.append(c)
-                if c == 34 { out.append(34) }
+                if c == quote { out.append(quote) }
             }
-            out.append(34)
+            out.append(quote)
+            return true
+        }
+        func unwritable(_ what: String) -> LatheError {
+            let sepName = sep == 9 ? "a tab" : "the separator \(String(UnicodeScalar(sep)).debugDescription)"
+            return LatheError("\(what) holds \(sepName) or a line break, which cannot be written with quote = false (pass a quote character, or clean the text first)")
         }
         if options.header {
             for (k, name) in t.names.enumerated() {
                 if k > 0 { out.append(sep) }
                 var s = name
-                s.withUTF8 { writeString($0) }
+                if !s.withUTF8({ writeString($0) }) { throw unwritable("the column name \(name.debugDescription)") }
             }
             out.append(contentsOf: eol)
         }
@@ -626,7 +832,8 @@ public enum CSV {
                 if k > 0 { out.append(sep) }
                 if col.missing[r] { out.append(contentsOf: naBytes); continue }
                 switch col.values {
-                case .string(let a): a.withBytes(r) { writeString($0) }
+                case .string(let a):
+                    if !a.withBytes(r, { writeString($0) }) { throw unwritable("column '\(t.names[k])' row \(r + 1)") }
                 case .integer(let a): out.append(contentsOf: String(a[r]).utf8)
                 case .number(let a): out.append(contentsOf: formatNumber(a[r]).utf8)
                 case .boolean(let a): out.append(contentsOf: (a[r] ? "true" : "false").utf8)

@@ -61,7 +61,7 @@ public enum JSONL {
                 }
                 var sc = Scanner(p: base, i: start, end: e)
                 sc.skipSpace()
-                if sc.i >= e { continue }  // blank line
+                if sc.i >= e { report.blankLines += 1; continue }  // blank line
                 do {
                     let fields = try sc.object()
                     sc.skipSpace()
@@ -94,14 +94,25 @@ public enum JSONL {
                     progress?(end, n)
                 }
             }
+            report.lines = lineNo
         }
-        for k in options.types.keys.sorted() where index[k] == nil {
+        let built = try JSONL.columns(names: names, cells: cols, types: options.types)
+        report.rows = rows
+        report.rowLines = rows
+        return (try DataTable(names: names, columns: built), report)
+    }
+
+    /// Typed columns from cells, as the JSON readers make them: a column mixing kinds becomes
+    /// a string column of each value's text; `types` converts (a name it gives that is no key
+    /// is an error).
+    static func columns(names: [String], cells: [[Cell]], types: [String: ColumnType]) throws(LatheError) -> [Column] {
+        for k in types.keys.sorted() where !names.contains(k) {
             var msg = "types names no key '\(k)'"
             if let h = closestName(k, names) { msg += "; did you mean '\(h)'?" }
             throw LatheError(msg)
         }
         var columns: [Column] = []
-        for (j, cells) in cols.enumerated() {
+        for (j, cells) in cells.enumerated() {
             var col: Column
             do {
                 col = try Column.from(cells: cells, name: names[j])
@@ -112,11 +123,10 @@ public enum JSONL {
                     return .string(c.description)
                 }, as: .string)
             }
-            if let t = options.types[names[j]] { col = try col.converted(to: t, name: names[j]) }
+            if let t = types[names[j]] { col = try col.converted(to: t, name: names[j]) }
             columns.append(col)
         }
-        report.rows = rows
-        return (try DataTable(names: names, columns: columns), report)
+        return columns
     }
 
     struct ScanError: Error {

@@ -161,22 +161,50 @@ public enum TextBytes {
     }
 }
 
-/// What a reader skipped (with `on_error = "skip"`).
+/// What a reader read and skipped, in records and in physical lines. For CSV and JSONL the
+/// line counts add up: `rowLines + skippedLines + blankLines + headerLines == lines`.
 public struct ReadReport: Sendable {
     public struct Problem: Sendable {
+        /// First and last physical line (1-based) of what was skipped or is wrong.
         public var line: Int
+        public var endLine: Int
         public var column: Int?
         public var message: String
+
+        public init(line: Int, endLine: Int? = nil, column: Int? = nil, message: String) {
+            self.line = line
+            self.endLine = max(endLine ?? line, line)
+            self.column = column
+            self.message = message
+        }
+
+        public var lineCount: Int { endLine - line + 1 }
     }
+    /// Records read into the table.
     public var rows = 0
+    /// Records skipped (`on_error = "skip"`).
     public var skipped = 0
+    /// Physical lines of the file (a line ends at LF, CRLF or, in CSV, a lone CR).
+    public var lines = 0
+    /// Physical lines the records read cover.
+    public var rowLines = 0
+    /// Physical lines the skipped records cover.
+    public var skippedLines = 0
+    /// Empty lines between records.
+    public var blankLines = 0
+    /// Lines of the CSV header row.
+    public var headerLines = 0
     /// The first problems met (at most 100).
     public var problems: [Problem] = []
     /// Notes such as renamed duplicate headers.
     public var notes: [String] = []
 
+    public init() {}
+
+    /// Counts a skipped record covering the problem's lines.
     mutating func add(_ p: Problem) {
         skipped += 1
+        skippedLines += p.lineCount
         if problems.count < 100 { problems.append(p) }
     }
 }

@@ -71,8 +71,11 @@ public indirect enum JSONValue: Equatable, Sendable {
     /// `maxDepth`, lone surrogates and anything else RFC 8259 does not allow. Errors say
     /// where (byte offset) and what was wrong; they do not name a file (callers prefix that).
     public static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = 64) throws(LatheError) -> JSONValue {
-        var p = JSONParser(bytes: bytes, maxDepth: maxDepth)
-        return try p.parseDocument()
+        do {
+            return try parseDocument(bytes, maxDepth: maxDepth)
+        } catch {
+            throw LatheError("invalid JSON at byte \(error.offset): \(error.message)")
+        }
     }
 
     public static func parse(_ bytes: [UInt8], maxDepth: Int = 64) throws(LatheError) -> JSONValue {
@@ -83,64 +86,144 @@ public indirect enum JSONValue: Equatable, Sendable {
         try parse(Array(text.utf8), maxDepth: maxDepth)
     }
 
+    /// `parse` with the error's byte offset kept apart (so callers can name a line and
+    /// column). `allowNonFinite` accepts the `NaN`, `Infinity` and `-Infinity` that Python's
+    /// json module writes; they become the numbers "NaN", "Infinity", "-Infinity".
+    public static func parseDocument(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = 64,
+                                     allowNonFinite: Bool = false) throws(JSONSyntaxError) -> JSONValue {
+        var p = JSONParser(bytes: bytes, maxDepth: maxDepth)
+        p.allowNonFinite = allowNonFinite
+        return try p.parseDocument()
+    }
+
+    /// Where a document's records are: the elements of its top-level array, or of the array
+    /// under `key` in its top-level object. Each element goes to `each` with its byte range as
+    /// soon as it is parsed, so the whole document is never held as one tree. Invalid UTF-8 is
+    /// not checked here (strings holding it are decoded with U+FFFD); callers check first.
+    public static func forEachRecord(_ bytes: UnsafeRawBufferPointer, key: String?, maxDepth: Int = 200,
+                                     _ each: (JSONValue, Range<Int>) throws(JSONSyntaxError) -> Void) throws(JSONSyntaxError) {
+        var p = JSONParser(bytes: bytes, maxDepth: maxDepth)
+        try p.records(key: key, each)
+    }
+
     /// Compact JSON text (no spaces), strings escaped as serde_json and Python's safetensors
     /// write them: `"` `\` and control characters escaped (`\n`, `\t`, `\r`, `\b`, `\f`, else
     /// `\u00XX` in lowercase hex); everything else, `/` and non-ASCII included, written as is.
     public var compactText: String {
-        var out = ""
-        write(into: &out)
+        String(decoding: text(), as: UTF8.self)
+    }
+
+    /// JSON text: compact (`,` and `:` without spaces) or, with `indent`, one member per line
+    /// indented by that many spaces per level with `": "` after keys (Python's
+    /// `json.dumps(indent=n)` layout). `sortKeys` orders members by key (code points, as
+    /// Python's `sort_keys`); `asciiOnly` escapes non-ASCII as `\uXXXX` (surrogate pairs above
+    /// U+FFFF), as Python's default `ensure_ascii`. Numbers are written as their text.
+    public func text(indent: Int? = nil, sortKeys: Bool = false, asciiOnly: Bool = false) -> [UInt8] {
+        var out: [UInt8] = []
+        write(into: &out, indent: indent, level: 0, sortKeys: sortKeys, ascii: asciiOnly)
         return out
     }
 
-    func write(into out: inout String) {
+    func write(into out: inout [UInt8], indent: Int?, level: Int, sortKeys: Bool, ascii: Bool) {
+        func newline(_ lvl: Int) {
+            guard let indent else { return }
+            out.append(10)
+            out.append(contentsOf: repeatElement(32, count: indent * lvl))
+        }
         switch self {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .number(let s): out += s
-        case .string(let s): JSONValue.appendQuoted(s, to: &out)
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .number(let s): out.append(contentsOf: s.utf8)
+        case .string(let s): JSONValue.appendQuoted(s, to: &out, ascii: ascii)
         case .array(let a):
-            out += "["
+            if a.isEmpty { out.append(contentsOf: "[]".utf8); return }
+            out.append(91)
             for (i, v) in a.enumerated() {
-                if i > 0 { out += "," }
-                v.write(into: &out)
+                if i > 0 { out.append(44) }
+                newline(level + 1)
+                v.write(into: &out, indent: indent, level: level + 1, sortKeys: sortKeys, ascii: ascii)
             }
-            out += "]"
-        case .object(let m):
-            out += "{"
+            newline(level)
+            out.append(93)
+        case .object(var m):
+            if m.isEmpty { out.append(contentsOf: "{}".utf8); return }
+            if sortKeys { m.sort { $0.0.unicodeScalars.lexicographicallyPrecedes($1.0.unicodeScalars) } }
+            out.append(123)
             for (i, (k, v)) in m.enumerated() {
-                if i > 0 { out += "," }
-                JSONValue.appendQuoted(k, to: &out)
-                out += ":"
-                v.write(into: &out)
+                if i > 0 { out.append(44) }
+                newline(level + 1)
+                JSONValue.appendQuoted(k, to: &out, ascii: ascii)
+                out.append(58)
+                if indent != nil { out.append(32) }
+                v.write(into: &out, indent: indent, level: level + 1, sortKeys: sortKeys, ascii: ascii)
             }
-            out += "}"
+            newline(level)
+            out.append(125)
         }
     }
 
     /// Appends `s` as a JSON string literal (serde_json's escaping).
     public static func appendQuoted(_ s: String, to out: inout String) {
-        out += "\""
-        let hex: [Character] = Array("0123456789abcdef")
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if u.value < 0x20 {
-                    out += "\\u00"
-                    out.append(hex[Int(u.value >> 4)])
-                    out.append(hex[Int(u.value & 15)])
-                } else {
-                    out.unicodeScalars.append(u)
+        var b: [UInt8] = []
+        appendQuoted(s, to: &b, ascii: false)
+        out += String(decoding: b, as: UTF8.self)
+    }
+
+    /// Appends `s` as a JSON string literal; `ascii` escapes everything outside printable
+    /// ASCII (DEL and above), as Python's `ensure_ascii`.
+    public static func appendQuoted(_ s: String, to out: inout [UInt8], ascii: Bool) {
+        let hex = Array("0123456789abcdef".utf8)
+        func u4(_ v: UInt32) {
+            out.append(contentsOf: [92, 117, hex[Int(v >> 12 & 15)], hex[Int(v >> 8 & 15)], hex[Int(v >> 4 & 15)], hex[Int(v & 15)]])
+        }
+        out.append(34)
+        var s = s
+        s.withUTF8 { b in
+            var i = 0
+            while i < b.count {
+                let c = b[i]
+                switch c {
+                case 34: out.append(92); out.append(34)
+                case 92: out.append(92); out.append(92)
+                case 10: out.append(92); out.append(110)
+                case 13: out.append(92); out.append(114)
+                case 9: out.append(92); out.append(116)
+                case 8: out.append(92); out.append(98)
+                case 12: out.append(92); out.append(102)
+                case 0..<32: u4(UInt32(c))
+                case 127 where ascii: u4(127)
+                case 0x80...:
+                    if !ascii { out.append(c); break }
+                    // a valid Swift string: decode one scalar
+                    var len = 2
+                    var v = UInt32(c & 0x1F)
+                    if c >= 0xF0 { len = 4; v = UInt32(c & 0x07) } else if c >= 0xE0 { len = 3; v = UInt32(c & 0x0F) }
+                    for k in 1..<len { v = v << 6 | UInt32(b[i + k] & 0x3F) }
+                    if v >= 0x10000 {
+                        let w = v - 0x10000
+                        u4(0xD800 + (w >> 10))
+                        u4(0xDC00 + (w & 0x3FF))
+                    } else {
+                        u4(v)
+                    }
+                    i += len
+                    continue
+                default: out.append(c)
                 }
+                i += 1
             }
         }
-        out += "\""
+        out.append(34)
+    }
+}
+
+/// A JSON syntax error: what was wrong, at which byte offset.
+public struct JSONSyntaxError: Error, Sendable {
+    public var offset: Int
+    public var message: String
+    public init(offset: Int, message: String) {
+        self.offset = offset
+        self.message = message
     }
 }
 
@@ -151,14 +234,15 @@ struct JSONParser {
     let maxDepth: Int
     var i = 0
     var depth = 0
+    var allowNonFinite = false
 
     init(bytes: UnsafeRawBufferPointer, maxDepth: Int) {
         self.bytes = bytes
         self.maxDepth = maxDepth
     }
 
-    func fail(_ what: String) -> LatheError {
-        LatheError("invalid JSON at byte \(i): \(what)")
+    func fail(_ what: String) -> JSONSyntaxError {
+        JSONSyntaxError(offset: i, message: what)
     }
 
     @inline(__always) var atEnd: Bool { i >= bytes.count }
@@ -171,7 +255,7 @@ struct JSONParser {
         }
     }
 
-    mutating func parseDocument() throws(LatheError) -> JSONValue {
+    mutating func parseDocument() throws(JSONSyntaxError) -> JSONValue {
         // UTF-8 validity of the whole text first: strings can then be decoded without checks
         if let bad = firstInvalidUTF8(bytes) {
             i = bad
@@ -189,7 +273,7 @@ struct JSONParser {
         return "byte 0x" + String(c, radix: 16)
     }
 
-    mutating func parseValue() throws(LatheError) -> JSONValue {
+    mutating func parseValue() throws(JSONSyntaxError) -> JSONValue {
         if atEnd { throw fail("unexpected end of text (expected a value)") }
         let c = peek()
         switch c {
@@ -253,13 +337,138 @@ struct JSONParser {
         case UInt8(ascii: "n"):
             try literal("null"); return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            if allowNonFinite && c == UInt8(ascii: "-") && bytes.count - i > 1 && bytes[i + 1] == UInt8(ascii: "I") {
+                i += 1
+                try literal("Infinity")
+                return .number("-Infinity")
+            }
             return .number(try parseNumber())
+        case UInt8(ascii: "N") where allowNonFinite:
+            try literal("NaN"); return .number("NaN")
+        case UInt8(ascii: "I") where allowNonFinite:
+            try literal("Infinity"); return .number("Infinity")
         default:
-            throw fail("unexpected \(describe(c)) (expected a value)")
+            let hint = c == UInt8(ascii: "N") || c == UInt8(ascii: "I") ? "; NaN and Infinity are not JSON" : ""
+            throw fail("unexpected \(describe(c)) (expected a value\(hint))")
         }
     }
 
-    mutating func literal(_ word: StaticString) throws(LatheError) {
+    /// Walks the top-level array (or the array under `key` in the top-level object), handing
+    /// each element and its byte range to `each`.
+    mutating func records(key: String?, _ each: (JSONValue, Range<Int>) throws(JSONSyntaxError) -> Void) throws(JSONSyntaxError) {
+        skipSpace()
+        if atEnd { throw fail("the file holds no JSON value (expected an array of records)") }
+        let top = peek()
+        if let key {
+            guard top == UInt8(ascii: "{") else {
+                throw fail("records = \(key.debugDescription) names a key of a top-level object, but the top level is \(kindAhead())")
+            }
+            depth += 1
+            i += 1
+            var found = false
+            var arrays: [String] = []
+            skipSpace()
+            if !atEnd && peek() == UInt8(ascii: "}") { i += 1 } else {
+                while true {
+                    skipSpace()
+                    if atEnd || peek() != UInt8(ascii: "\"") {
+                        throw fail(atEnd ? "unexpected end of text (expected a key)" : "expected a string key, got \(describe(peek()))")
+                    }
+                    let keyAt = i
+                    let k = try parseString()
+                    skipSpace()
+                    if atEnd || peek() != UInt8(ascii: ":") {
+                        throw fail(atEnd ? "unexpected end of text (expected ':')" : "expected ':', got \(describe(peek()))")
+                    }
+                    i += 1
+                    skipSpace()
+                    if k == key {
+                        if found {
+                            i = keyAt
+                            throw fail("the key \(key.debugDescription) appears twice in the top-level object")
+                        }
+                        found = true
+                        if atEnd || peek() != UInt8(ascii: "[") {
+                            throw fail("the key \(key.debugDescription) holds \(kindAhead()), expected an array of records")
+                        }
+                        try elements(each)
+                    } else {
+                        if !atEnd && peek() == UInt8(ascii: "[") { arrays.append(k) }
+                        _ = try parseValue()
+                    }
+                    skipSpace()
+                    if atEnd { throw fail("unexpected end of text (expected ',' or '}')") }
+                    let d = peek()
+                    i += 1
+                    if d == UInt8(ascii: ",") { continue }
+                    if d == UInt8(ascii: "}") { break }
+                    i -= 1
+                    throw fail("expected ',' or '}', got \(describe(d))")
+                }
+            }
+            depth -= 1
+            if !found {
+                let hint = arrays.isEmpty ? "" : " (keys holding arrays: \(arrays.map { $0.debugDescription }.joined(separator: ", ")))"
+                i = 0
+                throw fail("the top-level object has no key \(key.debugDescription)\(hint)")
+            }
+        } else {
+            guard top == UInt8(ascii: "[") else {
+                if top == UInt8(ascii: "{") {
+                    // name the keys that hold arrays, so the error says what to pass
+                    let start = i
+                    let v = try parseValue()
+                    i = start
+                    var arrays: [String] = []
+                    if case .object(let m) = v { for (k, x) in m where x.kind == "array" { arrays.append(k) } }
+                    let hint = arrays.isEmpty ? "" : "; pass records = \(arrays[0].debugDescription) to read the array under that key"
+                    throw fail("the top level is an object, not an array of records\(hint)")
+                }
+                throw fail("the top level is \(kindAhead()), expected an array of records")
+            }
+            try elements(each)
+        }
+        skipSpace()
+        if !atEnd { throw fail("unexpected \(describe(peek())) after the end of the value") }
+    }
+
+    /// The elements of the array starting at i, each handed to `each` with its byte range.
+    mutating func elements(_ each: (JSONValue, Range<Int>) throws(JSONSyntaxError) -> Void) throws(JSONSyntaxError) {
+        depth += 1
+        defer { depth -= 1 }
+        i += 1
+        skipSpace()
+        if !atEnd && peek() == UInt8(ascii: "]") { i += 1; return }
+        while true {
+            skipSpace()
+            let start = i
+            let v = try parseValue()
+            try each(v, start..<i)
+            skipSpace()
+            if atEnd { throw fail("unexpected end of text (expected ',' or ']')") }
+            let d = peek()
+            i += 1
+            if d == UInt8(ascii: ",") { continue }
+            if d == UInt8(ascii: "]") { return }
+            i -= 1
+            throw fail("expected ',' or ']', got \(describe(d))")
+        }
+    }
+
+    /// "an object", "a string", ... for the value starting at i.
+    func kindAhead() -> String {
+        guard !atEnd else { return "nothing" }
+        switch peek() {
+        case UInt8(ascii: "{"): return "an object"
+        case UInt8(ascii: "["): return "an array"
+        case UInt8(ascii: "\""): return "a string"
+        case UInt8(ascii: "t"), UInt8(ascii: "f"): return "a boolean"
+        case UInt8(ascii: "n"): return "null"
+        default: return "a number"
+        }
+    }
+
+    mutating func literal(_ word: StaticString) throws(JSONSyntaxError) {
         let n = word.utf8CodeUnitCount
         let w = UnsafeRawBufferPointer(start: word.utf8Start, count: n)
         if bytes.count - i < n || !(0..<n).allSatisfy({ bytes[i + $0] == w[$0] }) {
@@ -268,7 +477,7 @@ struct JSONParser {
         i += n
     }
 
-    mutating func parseNumber() throws(LatheError) -> String {
+    mutating func parseNumber() throws(JSONSyntaxError) -> String {
         let start = i
         @inline(__always) func isDigit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }
         if peek() == UInt8(ascii: "-") { i += 1 }
@@ -292,7 +501,7 @@ struct JSONParser {
         return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
     }
 
-    mutating func hex4() throws(LatheError) -> UInt32 {
+    mutating func hex4() throws(JSONSyntaxError) -> UInt32 {
         if bytes.count - i < 4 { throw fail("unexpected end of text in a \\u escape") }
         var v: UInt32 = 0
         for _ in 0..<4 {
@@ -310,7 +519,7 @@ struct JSONParser {
         return v
     }
 
-    mutating func parseString() throws(LatheError) -> String {
+    mutating func parseString() throws(JSONSyntaxError) -> String {
         i += 1  // opening quote
         let start = i
         // fast path: no escapes
