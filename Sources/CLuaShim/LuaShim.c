@@ -37,6 +37,8 @@ typedef struct {
     // memory held outside the Lua heap by live objects (tensor buffers...), and how much of it
     // was allocated since the last collection the shim asked for (see lp_pushobject)
     size_t ext_live, ext_pending;
+    // objects pushed since the collector last ran a step for them (see lp_pushobject)
+    unsigned objs_pending;
 } lp_pool;
 
 static _Thread_local long unwind_blockers = 0;
@@ -317,6 +319,14 @@ void lp_pushobject(lua_State *L, void *ptr, int tag, lp_release_fn release, size
     lp_pool *pl = state_pool(L);
     pl->ext_live += bytes;
     pl->ext_pending += bytes;
+    // Many small objects (4-element tensors) hold few bytes, and when big live tensors raise the
+    // byte limit below, only Lua's own pacing collects them; its generational mode lets
+    // finalized userdata pile up until a major collection (tens of MB). A collector step per
+    // 64K objects keeps that garbage young.
+    if (++pl->objs_pending >= 65536) {
+        pl->objs_pending = 0;
+        if (lua_gc(L, LUA_GCISRUNNING)) lua_gc(L, LUA_GCSTEP, 0);
+    }
     if (pl->ext_pending < LP_EXT_FLOOR) return;
     size_t heap = (size_t)lua_gc(L, LUA_GCCOUNT) * 1024 + (size_t)lua_gc(L, LUA_GCCOUNTB);
     size_t limit = 32 * heap < LP_EXT_CAP ? 32 * heap : LP_EXT_CAP;

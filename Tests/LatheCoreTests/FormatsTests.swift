@@ -907,7 +907,7 @@ func sha256(_ t: Tensor) -> String {
         let cfg = try GGUFLlama.config(g)
         #expect(cfg.hiddenSize == 576 && cfg.intermediateSize == 1536 && cfg.numHiddenLayers == 30)
         #expect(cfg.numAttentionHeads == 9 && cfg.numKeyValueHeads == 3 && cfg.headDim == 64)
-        #expect(cfg.ropeTheta == 100000 && cfg.rmsNormEps == Double(Float(1e-5)) && cfg.vocabSize == 49152)
+        #expect(cfg.ropeTheta == 100000 && cfg.rmsNormEps == 1e-5 && cfg.vocabSize == 49152)
         #expect(cfg.maxPositionEmbeddings == 8192 && cfg.tieWordEmbeddings)
         #expect(cfg.bosTokenID == 1 && cfg.eosTokenID == 2 && cfg.padTokenID == 2)
         let json = try JSONValue.parse(cfg.jsonText)

@@ -22,7 +22,7 @@ T.test("lathe.blas() names a kernel for each op", function()
   end
   if not forced_bf16 then
     local want = (b.cpu:match("amx_bf16") and not b.cpu:match("refused")) and "amx"
-      or (b.cpu:match("avx512_bf16") and "avx512bf16" or "^none")
+      or (b.cpu:match("avx512_bf16") and "avx512_bf16" or "^none")
     T.ok(b.bf16:match(want), "cpu " .. b.cpu .. ": bf16 is served by " .. b.bf16)
   end
 end)

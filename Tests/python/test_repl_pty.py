@@ -289,3 +289,27 @@ def test_non_ascii_text_is_typed_edited_recalled_and_completed_whole(lathe, home
         assert "syntax error" not in t.screen()
     finally:
         t.close()
+
+
+def test_second_ctrl_c_during_a_long_step_keeps_the_session(term, home):
+    # a step of about a second: both Ctrl-C arrive while it runs
+    ck = os.path.join(home, "ck2")
+    term.line("kept = 'still here'")
+    term.line("g = nn.gpt{vocab = 256, layers = 4, dim = 256, heads = 4, seq = 128, seed = 1}")
+    term.line("data = tensor.randint(0, 256, {256, 129}, {seed = 2})")
+    term.line(f'h = train.fit{{model = g, train = data, epochs = 50, batch_size = 64, checkpoint_dir = "{ck}"}}')
+    time.sleep(4)
+    term.key("C-c")
+    term.wait_for("interrupt: stopping at the next safe point")
+    term.key("C-c")
+    term.wait_for("interrupt: still stopping")
+    term.wait_for("interrupted after step", timeout=60)
+    term.line("kept .. ' ' .. tostring(h.interrupted)")
+    term.wait_for("\nstill here true\n")
+    assert term.alive()
+    # only Ctrl-D (or :quit) leaves
+    term.key("C-d")
+    end = time.time() + 10
+    while term.alive() and time.time() < end:
+        time.sleep(0.1)
+    assert not term.alive()
