@@ -178,6 +178,7 @@ enum HFModule: LuaInstaller {
         }
         m.function("info", Doc("What a loaded model carries: family, source, quantization, special tokens, chat template, labels.",
             signature: "hf.info(model) -> {family=, source=, quantized=, bos_token=, eos_token=, eos_ids=, chat_template=, labels=, pooling=, normalize=, weight_bytes=}",
+            details: "pooling (encoders): the classification head's (\"pooler\", \"mean\" or \"cls\") when the model has one, else the\nsentence-transformers pooling hf.embed uses.",
             returns: "a table (fields are nil when unknown)",
             example: "print(hf.info(nn.gpt{vocab = 16, layers = 1, dim = 8, heads = 2, seq = 4}).weight_bytes)")) { c in
             let model = try c.moduleArg(1)
@@ -190,11 +191,15 @@ enum HFModule: LuaInstaller {
                 if let e = i.eosToken { f.append(("eos_token", .string(e))) }
                 if let t = i.chatTemplate { f.append(("chat_template", .string(t))) }
                 if let l = i.labels { f.append(("labels", .strings(l))) }
-                if let p = i.sentencePooling { f.append(("pooling", .string(p))) }
                 f.append(("normalize", .bool(i.normalizeEmbeddings)))
                 if let m = i.sentenceMaxLength { f.append(("max_length", .int(m))) }
             }
-            if let e = model as? Encoder, i?.sentencePooling == nil { f.append(("pooling", .string(e.pooling))) }
+            // a classification head pools its own way; without one, sentence vectors pool as the
+            // sentence-transformers config says (hf.embed)
+            if let e = model as? Encoder {
+                let p = e.classifier != nil ? e.pooling : (i?.sentencePooling ?? e.pooling)
+                f.append(("pooling", .string(p)))
+            }
             f.append(("weight_bytes", .int(weightBytes(model))))
             return try c.ret(.record(f))
         }
@@ -383,9 +388,13 @@ enum HFModule: LuaInstaller {
             details: """
                 The head is a Linear layer (dim -> classes) named classifier, initialized N(0, initializer_range) with zero bias as
                 transformers does. pooling defaults to the model's sentence pooling (mean for sentence-transformers models), else
-                BERT's pooler when the checkpoint has one (as BertForSequenceClassification), else the first token. Then
+                BERT's pooler when the checkpoint has one (as BertForSequenceClassification), else the first token. Only "pooler"
+                is a transformers class (BertForSequenceClassification: hf.save writes it, lora.save names the adapter for it and
+                PEFT reproduces the logits); a "mean" or "cls" head is Lathe's own (lora.save keeps it in lathe_head.safetensors,
+                see help(lora.save)). hf.info(model).pooling tells which the head uses. Then
                 model(ids, mask) gives logits [batch, classes]: train it with train.fit{model = model, train = {x = ids, y = labels,
-                mask = mask}} (LoRA: lora.apply(model, {targets = {"query", "value"}, modules_to_save = {"classifier.*"}})).
+                mask = mask}} (LoRA: lora.apply(model, {targets = {"query", "value"}, modules_to_save = {"classifier.*"}}), adding
+                "pooler.*" to train the pooler too).
                 labels name the classes (kept in hf.save's config id2label).
                 """,
             returns: "the model",

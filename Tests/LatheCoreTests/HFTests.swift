@@ -80,6 +80,39 @@ func hfInputs(_ g: [String: Any]) -> (Tensor, Tensor) {
         #expect(GGUFLlama.ggufName(for: "lm_head.weight") == "output.weight")
     }
 
+    @Test func layoutMapsNamesBothWays() throws {
+        // transformers' base_model_prefix: head classes nest the backbone, the head stays on top
+        let seq = HFLayout.bert(classifier: true), base = HFLayout.bert(classifier: false)
+        #expect(seq.hfName("encoder.layer.0.attention.self.query.weight") == "bert.encoder.layer.0.attention.self.query.weight")
+        #expect(seq.hfName("classifier.weight") == "classifier.weight")
+        #expect(base.hfName("encoder.layer.0.output.dense.bias") == "encoder.layer.0.output.dense.bias")
+        for l in [seq, base] {
+            #expect(l.lathePath("bert.pooler.dense.weight") == "pooler.dense.weight")
+            #expect(l.lathePath("pooler.dense.weight") == "pooler.dense.weight")
+        }
+        let gpt = HFLayout.gpt2(), bare = HFLayout.gpt2(nested: false)
+        #expect(gpt.hfName("transformer.h.0.attn.c_attn") == "transformer.h.0.attn.c_attn")
+        #expect(bare.hfName("transformer.h.0.attn.c_attn.weight") == "h.0.attn.c_attn.weight")
+        #expect(gpt.lathePath("h.0.attn.c_attn") == "transformer.h.0.attn.c_attn")
+        #expect(gpt.hfName("lm_head.weight") == "lm_head.weight")
+        let llama = HFLayout.llama("llama")
+        #expect(llama.hfName("model.layers.0.self_attn.q_proj") == "model.layers.0.self_attn.q_proj")
+        #expect(llama.lathePath("layers.0.self_attn.q_proj") == "model.layers.0.self_attn.q_proj")
+        // which class a model stands for follows its head
+        let m = try HF.load(path: hfGolden + "/tiny-bert")
+        #expect(HF.layout(of: m)?.architecture == "BertModel")
+        var rng = RandomGenerator(seed: 1)
+        try HF.classifier(m, classes: 2, labels: nil, pooling: "pooler", rng: &rng)
+        #expect(HF.layout(of: m)?.architecture == "BertForSequenceClassification" && HF.latheOnlyHead(m) == nil)
+        try HF.classifier(m, classes: 2, labels: nil, pooling: "mean", rng: &rng)
+        #expect(HF.layout(of: m)?.architecture == "BertModel" && HF.latheOnlyHead(m) == "mean")
+        #expect(HF.layout(of: try HF.load(path: hfGolden + "/tiny-qwen2-f16"))?.architecture == "Qwen2ForCausalLM")
+        #expect(HF.layout(of: try HF.load(path: hfGolden + "/tiny-gpt2"))?.architecture == "GPT2LMHeadModel")
+        var c = DecoderConfig()
+        c.vocab = 16; c.layers = 1; c.dim = 8; c.heads = 2; c.maxSeq = 4
+        #expect(HF.layout(of: try DecoderLM(c, rng: &rng)) == nil, "Lathe's own names have no transformers class")
+    }
+
     @Test func ropeFrequencies() {
         // transformers' default: 1 / theta ** (arange(0, d, 2) / d) in float32
         let inv = F.ropeInverseFrequencies(headDim: 8, theta: 10000)

@@ -40,7 +40,18 @@ T.test("the quickstart runs: its LoRA model beats the keyword rule on held-out m
   T.ok(exists(dir .. "/adapter/adapter_config.json") and exists(dir .. "/adapter/adapter_model.safetensors"), "PEFT files")
   local cfg = json.read(dir .. "/adapter/adapter_config.json")
   T.eq(cfg.peft_type, "LORA")
+  T.eq(cfg.task_type, "SEQ_CLS")
   T.eq(cfg.base_model_name_or_path, "sentence-transformers/all-MiniLM-L6-v2")
+  T.ok(out:find("for transformers' BertForSequenceClassification", 1, true), "the head is one PEFT can load")
+  -- the last cell's Python check: PEFT's logits equal Lathe's wherever PEFT is installed
+  if os.execute("python3 -c 'import peft, transformers, torch' >/dev/null 2>&1") then
+    local n, diff = out:match("PEFT check passed: PeftModel%.from_pretrained on (%d+) held%-out messages, max logit difference ([%d.e+-]+)")
+    T.ok(n ~= nil, "the PEFT check passed:\n" .. out:sub(-800))
+    T.eq(tonumber(n), 5)
+    T.ok(tonumber(diff) < 1e-4, "max logit difference " .. tostring(diff))
+  else
+    T.ok(out:find("PEFT check skipped: python3 with peft", 1, true), "says why the check was skipped")
+  end
   os.execute("rm -rf " .. T.sh_quote(dir))
 end)
 

@@ -233,6 +233,14 @@ T.test("all-MiniLM-L6-v2: token ids, embeddings and cosine similarities match se
   for r = 1, 4 do for c = 1, 8 do
     T.near(states[1][r][c], ref.token_states_first.values[(r - 1) * 8 + c], 1e-4)
   end end
+  -- a classification head's own pooling shows, not the sentence-transformers one it shadows
+  hf.classifier(m, {classes = 2, pooling = "pooler", seed = 1})
+  T.eq(hf.info(m).pooling, "pooler")
+  T.eq(m:config().pooling, "pooler")
+  hf.classifier(m, {classes = 2, pooling = "cls", seed = 1})
+  T.eq(hf.info(m).pooling, "cls")
+  hf.classifier(m, {classes = 2, seed = 1})
+  T.eq(hf.info(m).pooling, "mean", "the default head pools as the sentence-transformers model")
 end)
 
 T.test("SmolLM2-135M-Instruct (GGUF Q4_1): next-token logits and the greedy chat answer match transformers", function()
@@ -354,6 +362,15 @@ T.test("a fresh classification head on an encoder trains with train.fit, predict
   T.same(hf.predict(back, {"the brown fox", "bread and food"}).labels, {"animal", "food"})
   local p2 = hf.predict(back, {"the brown fox"}).probs:totable()
   T.near(p2[1][1], p.probs:totable()[1][1], 1e-5)
+  -- a head on mean pooling is written next to a BertModel with lathe_pooling, and read back so
+  hf.classifier(back, {labels = {"animal", "food"}, pooling = "mean", seed = 2})
+  local want = hf.predict(back, {"the brown fox", "bread"}).probs:totable()
+  hf.save(back, dir .. "/mean")
+  T.ok(T.read(dir .. "/mean/config.json"):find('"BertModel"', 1, true) ~= nil)
+  local mean = hf.load(dir .. "/mean")
+  T.eq(hf.info(mean).pooling, "mean")
+  local got = hf.predict(mean, {"the brown fox", "bread"}).probs:totable()
+  for r = 1, 2 do T.near(got[r][1], want[r][1], 1e-5) end
   os.execute("rm -rf " .. T.sh_quote(dir))
   T.raises(function() hf.classifier(hf.load(G .. "tiny-llama"), {classes = 2}) end, "needs an encoder")
   T.raises(function() hf.classifier(m, {classes = 2, labels = {"a"}}) end, "1 labels for 2 classes")

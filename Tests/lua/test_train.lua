@@ -215,7 +215,7 @@ T.test("LoRA: only adapters train, merge keeps outputs, PEFT files round trip", 
   local cfg = T.read(dir .. "/adapter_config.json")
   T.ok(cfg:find('"peft_type" : "LORA"', 1, true) or cfg:find('"peft_type": "LORA"', 1, true), cfg)
   T.ok(cfg:find('"r" : 4', 1, true) or cfg:find('"r": 4', 1, true), cfg)
-  T.raises(function() lora.save(g, dir) end, "already exists")
+  T.raises(function() lora.save(g, dir) end, "adapter_config.json exists (pass overwrite = true")
   local fresh = nn.gpt{vocab = 64, layers = 2, dim = 32, heads = 4, seq = 16, seed = 21}
   lora.load(fresh, dir)
   T.ok((fresh(ids) - adapted):abs():max():item() < 1e-5)

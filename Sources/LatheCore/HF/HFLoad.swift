@@ -125,19 +125,21 @@ public enum HF {
         c.activation = try activation(cfg, "hidden_act", "gelu")
         c.dropout = Float(try cfg.double("hidden_dropout_prob", 0.1))
         c.initStd = Float(try cfg.double("initializer_range", 0.02))
-        let prefix = ck.contains("bert.embeddings.word_embeddings.weight") ? "bert." : ""
-        src.rename = { path in
-            if path.hasPrefix("classifier.") { return path }
-            return prefix + path
-        }
-        c.pooler = ck.contains(prefix + "pooler.dense.weight")
+        let layout = HFLayout.bert(classifier: ck.contains("bert.embeddings.word_embeddings.weight"))
+        src.rename = { path in layout.hfName(path) }
+        c.pooler = ck.contains(layout.hfName("pooler.dense.weight"))
         if ck.contains("classifier.weight") {
             let shape = try ck.info("classifier.weight").shape
             guard shape.count == 2, shape[0] > 0 else {
                 throw LatheError("\(ck.path): tensor 'classifier.weight' has shape \(Tensor.shapeString(shape)), expected [classes, \(c.dim)]")
             }
             c.classes = shape[0]
-            c.pooling = c.pooler ? "pooler" : "cls"
+            // hf.save records a head on mean or first-token pooling (no transformers class) as lathe_pooling
+            if let lp = try cfg.string("lathe_pooling"), !layout.nested, ["mean", "cls"].contains(lp) {
+                c.pooling = lp
+            } else {
+                c.pooling = c.pooler ? "pooler" : "cls"
+            }
             info.labels = labels(cfg, count: c.classes)
         } else {
             c.classes = 0
@@ -308,9 +310,9 @@ public enum HF {
         c.dropout = 0
         var rng = Runtime.rng
         let model = try Init.withoutRandomInit { () throws(LatheError) in try DecoderLM(c, rng: &rng) }
-        // Hub checkpoints of GPT-2 itself have no `transformer.` prefix
-        let bare = !src.ck.contains("transformer.wte.weight") && src.ck.contains("wte.weight")
-        src.rename = { path in bare && path.hasPrefix("transformer.") ? String(path.dropFirst("transformer.".count)) : path }
+        // Hub checkpoints of GPT-2 itself are GPT2Model's, without the `transformer.` prefix
+        let layout = HFLayout.gpt2(nested: !(!src.ck.contains("transformer.wte.weight") && src.ck.contains("wte.weight")))
+        src.rename = { path in layout.hfName(path) }
         src.transposed = { path in gpt2Conv1D(path) }
         let tied = c.tieEmbeddings
         src.ignore = { n in

@@ -242,27 +242,26 @@ extension HF {
     static func encoderTensors(_ enc: Encoder) throws(LatheError) -> ([(name: String, tensor: Tensor)], TextJSON) {
         let c = enc.config
         let info = enc.pretrained
-        let classifierModel = enc.classifier != nil && enc.pooling == "pooler"
-        let prefix = classifierModel ? "bert." : ""
+        let layout = HF.layout(of: enc) ?? .bert(classifier: false)
+        let classifierModel = layout.nested
         var out: [(name: String, tensor: Tensor)] = []
         let modules = enc.namedModules()
         var covered = Set<String>()
         for (p, m) in modules {
             guard m is LoRAHost else { continue }
             let (w, b) = try effective(m)
-            let name = p.hasPrefix("classifier") ? p : prefix + p
+            let name = layout.hfName(p)
             out.append((name + ".weight", w))
             if let b { out.append((name + ".bias", b)) }
             covered.insert(p + ".weight")
             covered.insert(p + ".bias")
         }
         for (p, t) in enc.namedParameters() where !covered.contains(p) && !p.contains(".lora_A.") && !p.contains(".lora_B.") {
-            out.append((prefix + p, t))
+            out.append((layout.hfName(p), t))
         }
         var cfg: TextJSON = info?.family == "bert" ? (info?.config ?? .object([])) : .object([])
-        let arch = classifierModel ? "BertForSequenceClassification" : "BertModel"
         for (k, v): (String, TextJSON) in [
-            ("architectures", .array([.string(arch)])), ("model_type", .string("bert")),
+            ("architectures", .array([.string(layout.architecture)])), ("model_type", .string("bert")),
             ("vocab_size", .int(c.vocab)), ("hidden_size", .int(c.dim)), ("num_hidden_layers", .int(c.layers)),
             ("num_attention_heads", .int(c.heads)), ("intermediate_size", .int(c.hidden ?? 4 * c.dim)),
             ("max_position_embeddings", .int(c.maxSeq)), ("type_vocab_size", .int(c.typeVocab)),
