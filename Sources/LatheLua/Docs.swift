@@ -11,15 +11,19 @@ public struct Doc: Sendable {
     public var returns: String
     public var errors: String
     public var example: String
+    /// Made from a `LuaFunc` declaration (its signature and options come from the code's own
+    /// checks), not written by hand.
+    public var declared: Bool
 
     public init(_ summary: String, signature: String, details: String = "", returns: String = "",
-                errors: String = "", example: String) {
+                errors: String = "", example: String, declared: Bool = false) {
         self.summary = summary
         self.signature = signature
         self.details = details
         self.returns = returns
         self.errors = errors
         self.example = example
+        self.declared = declared
     }
 
     /// The text `help()` prints.
@@ -49,7 +53,47 @@ public final class DocRegistry {
     public private(set) var modules: [String: ModuleInfo] = [:]
     public private(set) var classes: [String: (summary: String, methods: [String], fields: [String])] = [:]
 
+    /// Declared functions and methods by full name (`lora.apply`, `Tensor:reshape`).
+    public private(set) var declarations: [String: LuaFunc] = [:]
+
     public func add(_ name: String, _ doc: Doc) { entries[name] = doc }
+    func add(_ name: String, declared f: LuaFunc, isMethod: Bool) {
+        entries[name] = f.doc(name, isMethod: isMethod)
+        declarations[name] = f
+    }
+
+    /// The reference section of docs/API.md: every declared function, its signature, summary,
+    /// arguments and options, made from the declarations (a test keeps the file equal to it).
+    public func reference() -> String {
+        var out = ""
+        let groups = Dictionary(grouping: declarations.keys) { name -> String in
+            if let i = name.firstIndex(where: { $0 == "." || $0 == ":" }) { return String(name[..<i]) }
+            return name
+        }
+        for group in groups.keys.sorted() {
+            out += "### `\(group)`\n"
+            for name in groups[group]!.sorted() {
+                let f = declarations[name]!
+                let isMethod = name.contains(":")
+                out += "\n#### `\(f.signature(name, isMethod: isMethod))`\n\n"
+                out += f.summary.replacingOccurrences(of: "\n", with: " ") + "\n"
+                let rows = f.params.map { p in
+                    "| `\(p.name)` | \(mdCell(p.kind.text))\(p.optional ? ", optional" : "") | | \(mdCell(p.doc)) |"
+                } + f.options.map { o in
+                    "| `\(o.name)` | \(mdCell(o.kind.text)) | \(mdCell(o.defaultValue.text ?? "")) | \(mdCell(o.doc)) |"
+                }
+                if !rows.isEmpty {
+                    out += "\n| argument or option | accepts | default | meaning |\n|---|---|---|---|\n" + rows.joined(separator: "\n") + "\n"
+                }
+            }
+            out += "\n"
+        }
+        return out
+    }
+
+    func mdCell(_ s: String) -> String {
+        s.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")
+    }
     public func addModule(_ name: String, summary: String, details: String) {
         if modules[name] == nil || !summary.isEmpty {
             modules[name] = ModuleInfo(name: name, summary: summary, details: details)

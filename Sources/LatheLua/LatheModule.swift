@@ -116,6 +116,8 @@ enum LatheModule: LuaInstaller {
             return 1
         }
 
+        m.add([apiReference])
+
         m.function("swift_depth", Doc(
             "Internal check: Swift binding frames entered and not returned (always 0 between calls).",
             signature: "lathe.swift_depth() -> integer",
@@ -125,5 +127,17 @@ enum LatheModule: LuaInstaller {
             c.push(lp_swift_depth() - 1)  // this call's own frame
             return 1
         }
+    }
+}
+
+extension LatheModule {
+    static let apiReference = LuaFunc(
+        "api_reference", "The reference of every declared function as Markdown (docs/API.md holds it).",
+        returns: "a string",
+        details: "Made from the declarations the bindings are built from: signatures, arguments, options with\ntheir kinds and defaults. scripts/gen/api_reference.sh writes it into docs/API.md, and a test\nfails when the committed file differs.",
+        example: "local md = lathe.api_reference()\nprint(md:match(\"#### `lora.apply%(.-%)`\") ~= nil)"
+    ) { c in
+        c.push(c.vm.docs.reference())
+        return 1
     }
 }

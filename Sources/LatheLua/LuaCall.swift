@@ -302,6 +302,9 @@ public struct LuaCall {
     /// Reads the options table at argument i (nil or absent = no options). Names not in
     /// `allowed` are an error, so typos never pass silently.
     public func options(_ i: Int32, allowed: [String]) throws -> LuaOptions {
+        if box.decl != nil {
+            throw LuaError("internal: \(name) is declared; it reads its options with opts(), so help lists exactly what it accepts")
+        }
         if isNoneOrNil(i) { return LuaOptions(call: self, index: 0, argIndex: i) }
         guard lua_type(L, i) == LUA_TTABLE else {
             throw argError(i, "options", expected: "table of options")

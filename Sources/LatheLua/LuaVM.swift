@@ -46,9 +46,12 @@ final class FunctionBox {
     let name: String
     let isMethod: Bool
     let body: LuaBody
-    init(name: String, isMethod: Bool, body: @escaping LuaBody) {
+    /// The declaration the function was made from, when it has one.
+    let decl: LuaFunc?
+    init(name: String, isMethod: Bool, decl: LuaFunc? = nil, body: @escaping LuaBody) {
         self.name = name
         self.isMethod = isMethod
+        self.decl = decl
         self.body = body
     }
     /// The context of `LuaCall(L:)`, used outside bindings.
@@ -129,6 +132,9 @@ public final class LuaVM {
     public init(stdlib: String? = LuaVM.findStdlib()) throws {
         guard let L = lp_newstate() else { throw LuaError("could not create a Lua state") }
         self.L = L
+        // declared bindings are static; the ones that need the VM (help, docs) find it here
+        lua_pushlightuserdata(L, Unmanaged.passUnretained(self).toOpaque())
+        lua_setfield(L, lp_registryindex(), "lathe.vm")
         luaL_openlibs(L)
         stdlibPath = stdlib
         if let stdlib { addToPackagePath(stdlib) }
@@ -404,6 +410,21 @@ public struct LuaModuleBuilder {
         lua_setfield(L, -2, fname)
     }
 
+    /// Adds declared functions (a module's `luaL_Reg`-like list).
+    public func add(_ funcs: [LuaFunc]) {
+        let L = vm.L
+        for f in funcs {
+            let full = name + "." + f.name
+            vm.docs.add(full, declared: f, isMethod: false)
+            let top = lua_gettop(L)
+            lua_getglobal(L, name)
+            LuaVM.push(L, FunctionBox(name: full, isMethod: false, decl: f, body: f.checkedBody))
+            vm.registerDocKey(at: -1, name: full)
+            lua_setfield(L, -2, f.name)
+            lua_settop(L, top)
+        }
+    }
+
     /// Sets a plain value field (a number, string...) of the module.
     public func constant(_ fname: String, _ value: LuaValue) {
         let L = vm.L
@@ -436,6 +457,14 @@ public final class LuaClassBuilder<T: LuaObject> {
     /// `call.selfObject(T.self)`), error numbering skips it.
     public func method(_ mname: String, _ doc: Doc?, _ body: @escaping LuaBody) {
         methods.append((mname, doc, FunctionBox(name: name + ":" + mname, isMethod: true, body: body)))
+    }
+    /// Adds declared methods.
+    public func add(_ funcs: [LuaFunc]) {
+        for f in funcs {
+            let full = name + ":" + f.name
+            vm.docs.add(full, declared: f, isMethod: true)
+            methods.append((f.name, nil, FunctionBox(name: full, isMethod: true, decl: f, body: f.checkedBody)))
+        }
     }
     /// A read-only field `obj.fname` computed by `body` (argument 1 is the object).
     public func getter(_ fname: String, _ body: @escaping LuaBody) {

@@ -16,7 +16,7 @@ enum TrainModule: LuaInstaller {
     static func install(_ vm: LuaVM) throws {
         installOptim(vm)
         installTrain(vm)
-        installLoRA(vm)
+        LoRAFunctions.install(vm)
     }
 
     /// Parameters from a model, an array of tensors or a table of name -> tensor.

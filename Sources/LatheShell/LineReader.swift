@@ -45,10 +45,10 @@ public final class EditlineReader: LineReader {
             return .eof
         }
         defer { ls_free(p) }
-        if lk_interrupt_pending() != 0 {
-            lk_interrupt_clear()
-            return .interrupted
-        }
+        // A Ctrl-C while libedit reads makes readline return NULL (above). One that came before
+        // libedit put the terminal in raw mode was handled by the terminal, which dropped the
+        // typed text; the line returned now was typed after it, so it runs.
+        lk_interrupt_clear()
         return .line(String(cString: p))
     }
 

@@ -21,7 +21,10 @@ local function compare(out, g)
       local b, t = row // g.shape[2], row % g.shape[2]
       keep = g.mask[b + 1][t + 1] == 1
     end
-    if keep then maxrel = math.max(maxrel, math.abs(got[i] - want[i]) / math.max(1, math.abs(want[i]))) end
+    if keep then
+      local e = T.max_error(got[i], want[i])
+      if not (e <= maxrel) then maxrel = e end
+    end
   end
   return maxrel
 end
@@ -305,9 +308,8 @@ T.test("hf.save writes merged models that hf.load reads back (every family, dtyp
     T.ok(#files >= 2, name)
     local back = hf.load(dir .. "/" .. name)
     local a, b = before:reshape(before:numel()):totable(), back(ids, mask):reshape(before:numel()):totable()
-    local maxd = 0
-    for i = 1, #a do maxd = math.max(maxd, math.abs(a[i] - b[i])) end
-    T.ok(maxd < 1e-4, name .. ": reloaded model differs by " .. maxd)
+    local maxd = T.max_error(a, b)
+    T.ok(maxd <= 1e-4, name .. ": reloaded model differs by " .. maxd)
     if causal then T.eq(#lora.trainable(back) >= 0, true) end
     if back.tokenizer and m.tokenizer then T.same(back.tokenizer:encode("What is it?"), m.tokenizer:encode("What is it?")) end
   end

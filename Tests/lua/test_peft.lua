@@ -63,9 +63,17 @@ local function tiny_llama()
                 naming = "llama"}
 end
 
+-- absolute error (logits are compared to an absolute tolerance); math.huge on NaN or a shape mismatch
 local function max_diff(a, b)
+  if #a ~= #b then return math.huge end
   local m = 0
-  for i = 1, #b do for j = 1, #b[i] do m = math.max(m, math.abs(a[i][j] - b[i][j])) end end
+  for i = 1, #b do
+    if #a[i] ~= #b[i] then return math.huge end
+    for j = 1, #b[i] do
+      local e = math.abs(a[i][j] - b[i][j])
+      if not (e <= m) then m = (e == e) and e or math.huge end
+    end
+  end
   return m
 end
 

@@ -36,9 +36,41 @@ function T.eq(got, want, msg)
   end
 end
 
+-- The one comparison of numbers: |got - want| <= tol * max(1, |want|), written so that NaN fails
+-- it (NaN matches only NaN) and equal infinities pass.
+function T.close(got, want, tol)
+  if type(got) ~= "number" or type(want) ~= "number" then return false end
+  if got ~= got or want ~= want then return got ~= got and want ~= want end
+  if got == want then return true end
+  if math.abs(got) == math.huge or math.abs(want) == math.huge then return false end
+  local ok = math.abs(got - want) <= tol * math.max(1, math.abs(want))
+  return ok
+end
+
+-- The largest error between two arrays (or tensors, or nested tables) of numbers, as T.close
+-- measures it (relative to max(1, |want|)); math.huge when the shapes differ or NaN meets a number.
+function T.max_error(got, want)
+  if type(got) == "userdata" and got.totable then got = got:totable() end
+  if type(want) == "userdata" and want.totable then want = want:totable() end
+  if type(got) == "number" and type(want) == "number" then
+    if got ~= got or want ~= want then return (got ~= got and want ~= want) and 0 or math.huge end
+    if got == want then return 0 end
+    if math.abs(got) == math.huge or math.abs(want) == math.huge then return math.huge end
+    local e = math.abs(got - want) / math.max(1, math.abs(want))
+    return e == e and e or math.huge
+  end
+  if type(got) ~= "table" or type(want) ~= "table" or #got ~= #want then return math.huge end
+  local worst = 0
+  for i = 1, #want do
+    local e = T.max_error(got[i], want[i])
+    if not (e <= worst) then worst = e end
+  end
+  return worst
+end
+
 function T.near(got, want, tol, msg)
   tol = tol or 1e-6
-  if type(got) ~= "number" or math.abs(got - want) > tol * math.max(1, math.abs(want)) then
+  if not T.close(got, want, tol) then
     error(string.format("expected %s within %g, got %s%s", show(want), tol, show(got), msg and (" (" .. msg .. ")") or ""), 2)
   end
 end

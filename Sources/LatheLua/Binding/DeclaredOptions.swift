@@ -1,0 +1,269 @@
+import CLua
+import CLuaShim
+import LatheCore
+
+extension LuaCall {
+    /// The declaration of the running function (nil for the few functions made by hand).
+    public var decl: LuaFunc? { box.decl }
+
+    /// The VM this call runs in.
+    public var vm: LuaVM {
+        lua_getfield(L, lp_registryindex(), "lathe.vm")
+        defer { lp_pop(L, 1) }
+        return Unmanaged<LuaVM>.fromOpaque(lua_touserdata(L, -1)!).takeUnretainedValue()
+    }
+
+    /// Reads the options table of a declared function: every given name must be declared (an
+    /// unknown one gets a "did you mean" or the Lathe name of another library's option) and
+    /// every value must be of the declared kind, range or choice. The readers of the result
+    /// return the declared default for an absent option.
+    public func opts() throws -> DeclaredOptions {
+        guard let decl else { throw LuaError("internal: \(name) reads declared options but has no declaration") }
+        let idx = decl.optionsIndex(isMethod: isMethod)
+        if isNoneOrNil(idx) { return DeclaredOptions(call: self, decl: decl, index: 0) }
+        guard lua_type(L, idx) == LUA_TTABLE else {
+            throw argError(idx, "options", expected: "table of options")
+        }
+        let abs = lua_absindex(L, idx)
+        try reserve()
+        lua_pushnil(L)
+        while lua_next(L, abs) != 0 {
+            defer { lp_pop(L, 1) }
+            guard lua_type(L, -2) == LUA_TSTRING, let key = string(-2) else {
+                let what = describe(-2)
+                lp_pop(L, 1)
+                throw argError(idx, "options", "option names must be strings, got \(what)")
+            }
+            guard let o = decl.options.first(where: { $0.name == key }) else {
+                lp_pop(L, 1)
+                throw unknownOption(key, decl)
+            }
+            if !matches(o.kind, -1) {
+                let got = describe(-1)
+                lp_pop(L, 1)
+                throw LuaError("bad option '\(key)' (expected \(o.kind.text), got \(got))")
+            }
+        }
+        return DeclaredOptions(call: self, decl: decl, index: abs)
+    }
+
+    func unknownOption(_ key: String, _ decl: LuaFunc) -> LuaError {
+        let names = decl.options.map(\.name)
+        var hint = ""
+        if let alias = LuaOptionAliases.known[key.lowercased()], names.contains(alias) {
+            hint = "; Lathe calls it '\(alias)'"
+        } else if let c = closest(key, names) {
+            hint = "; did you mean '\(c)'?"
+        }
+        return LuaError("unknown option '\(key)'\(hint) (expected one of: \(names.sorted().joined(separator: ", ")))")
+    }
+
+    /// Whether the value at `i` is of `kind` (ranges and choices included).
+    public func matches(_ kind: LuaKind, _ i: Int32) -> Bool {
+        let t = lua_type(L, i)
+        switch kind {
+        case .any: return t != LUA_TNONE
+        case .boolean: return t == LUA_TBOOLEAN
+        case .string: return t == LUA_TSTRING
+        case .table: return t == LUA_TTABLE
+        case .function: return t == LUA_TFUNCTION
+        case .integer(let r):
+            var v: Int64 = 0
+            guard t == LUA_TNUMBER, lp_isinteger_value(L, i, &v) != 0 else { return false }
+            return r.map { $0.contains(Int(v)) } ?? true
+        case .number(let lo, let hi, let above):
+            guard t == LUA_TNUMBER else { return false }
+            let x = lua_tonumberx(L, i, nil)
+            if x.isNaN { return false }
+            if let lo, above ? !(x > lo) : !(x >= lo) { return false }
+            if let hi, !(x <= hi) { return false }
+            return true
+        case .choice(let cs):
+            guard t == LUA_TSTRING, let s = string(i) else { return false }
+            return cs.contains(s)
+        case .strings:
+            if t == LUA_TSTRING { return true }
+            guard t == LUA_TTABLE else { return false }
+            let n = rawLen(i)
+            let abs = lua_absindex(L, i)
+            for k in 1...max(n, 1) where n > 0 {
+                let et = lua_rawgeti(L, abs, lua_Integer(k))
+                lp_pop(L, 1)
+                if et != LUA_TSTRING { return false }
+            }
+            return true
+        case .numbers:
+            guard t == LUA_TTABLE else { return false }
+            let n = rawLen(i)
+            let abs = lua_absindex(L, i)
+            for k in 1...max(n, 1) where n > 0 {
+                let et = lua_rawgeti(L, abs, lua_Integer(k))
+                lp_pop(L, 1)
+                if et != LUA_TNUMBER { return false }
+            }
+            return true
+        case .object(let cls): return (t == LUA_TUSERDATA || t == LUA_TTABLE) && typeName(i) == cls
+        case .either(let ks): return ks.contains { matches($0, i) }
+        }
+    }
+
+    /// Checks the positional arguments against the declaration: present unless optional, of
+    /// the declared kind; errors name the argument as the declaration does.
+    public func checkArgs() throws {
+        guard let decl, !decl.tableCall else { return }
+        let base: Int32 = isMethod ? 1 : 0
+        for (k, p) in decl.params.enumerated() {
+            let i = base + Int32(k) + 1
+            if isNoneOrNil(i) {
+                if p.optional { continue }
+                throw argError(i, p.name, expected: p.kind.text)
+            }
+            if !matches(p.kind, i) { throw argError(i, p.name, expected: p.kind.text) }
+        }
+    }
+}
+
+/// A checked options table of a declared function (see `LuaCall.opts`).
+public struct DeclaredOptions {
+    let call: LuaCall
+    let decl: LuaFunc
+    /// Absolute stack index of the table, 0 when none was given.
+    let index: Int32
+
+    var L: OpaquePointer { call.L }
+
+    func declared(_ name: String) throws -> LuaOpt {
+        guard let o = decl.options.first(where: { $0.name == name }) else {
+            throw LuaError("internal: option '\(name)' is not declared by \(call.name)")
+        }
+        return o
+    }
+
+    /// Pushes the option's value (nil when absent) and returns its Lua type.
+    @discardableResult
+    public func push(_ name: String) throws -> Int32 {
+        _ = try declared(name)
+        if index == 0 {
+            lua_pushnil(L)
+            return LUA_TNIL
+        }
+        call.push(name)
+        return lua_rawget(L, index)
+    }
+
+    /// Whether the caller gave the option.
+    public func has(_ name: String) throws -> Bool {
+        let t = try push(name)
+        lp_pop(L, 1)
+        return t != LUA_TNIL
+    }
+
+    func missing(_ o: LuaOpt) -> LuaError {
+        LuaError("internal: option '\(o.name)' of \(call.name) has no default; read it with an IfGiven reader")
+    }
+
+    public func numberIfGiven(_ name: String) throws -> Double? {
+        let o = try declared(name)
+        if try push(name) == LUA_TNIL {
+            lp_pop(L, 1)
+            switch o.defaultValue {
+            case .number(let d): return d
+            case .int(let i): return Double(i)
+            default: return nil
+            }
+        }
+        defer { lp_pop(L, 1) }
+        return lua_tonumberx(L, -1, nil)
+    }
+    public func number(_ name: String) throws -> Double {
+        guard let v = try numberIfGiven(name) else { throw missing(try declared(name)) }
+        return v
+    }
+
+    public func intIfGiven(_ name: String) throws -> Int? {
+        let o = try declared(name)
+        if try push(name) == LUA_TNIL {
+            lp_pop(L, 1)
+            if case .int(let i) = o.defaultValue { return i }
+            return nil
+        }
+        defer { lp_pop(L, 1) }
+        var v: Int64 = 0
+        _ = lp_isinteger_value(L, -1, &v)
+        return Int(v)
+    }
+    public func int(_ name: String) throws -> Int {
+        guard let v = try intIfGiven(name) else { throw missing(try declared(name)) }
+        return v
+    }
+
+    public func boolIfGiven(_ name: String) throws -> Bool? {
+        let o = try declared(name)
+        if try push(name) == LUA_TNIL {
+            lp_pop(L, 1)
+            if case .bool(let b) = o.defaultValue { return b }
+            return nil
+        }
+        defer { lp_pop(L, 1) }
+        return lua_toboolean(L, -1) != 0
+    }
+    public func bool(_ name: String) throws -> Bool {
+        guard let v = try boolIfGiven(name) else { throw missing(try declared(name)) }
+        return v
+    }
+
+    public func stringIfGiven(_ name: String) throws -> String? {
+        let o = try declared(name)
+        if try push(name) == LUA_TNIL {
+            lp_pop(L, 1)
+            if case .string(let s) = o.defaultValue { return s }
+            return nil
+        }
+        defer { lp_pop(L, 1) }
+        return call.string(-1)
+    }
+    public func string(_ name: String) throws -> String {
+        guard let v = try stringIfGiven(name) else { throw missing(try declared(name)) }
+        return v
+    }
+
+    public func stringsIfGiven(_ name: String) throws -> [String]? {
+        let o = try declared(name)
+        let t = try push(name)
+        defer { lp_pop(L, 1) }
+        if t == LUA_TNIL {
+            if case .strings(let ss) = o.defaultValue { return ss }
+            return nil
+        }
+        if t == LUA_TSTRING { return [call.string(-1) ?? ""] }
+        return try call.stringArray(-1, name)
+    }
+    public func strings(_ name: String) throws -> [String] {
+        guard let v = try stringsIfGiven(name) else { throw missing(try declared(name)) }
+        return v
+    }
+
+    public func numbersIfGiven(_ name: String) throws -> [Double]? {
+        let t = try push(name)
+        defer { lp_pop(L, 1) }
+        if t == LUA_TNIL { return nil }
+        return try call.numberArray(-1, name)
+    }
+
+    public func object<T: LuaObject>(_ name: String, _ type: T.Type) throws -> T? {
+        let t = try push(name)
+        defer { lp_pop(L, 1) }
+        if t == LUA_TNIL { return nil }
+        guard let o = call.object(-1, T.self) else {
+            throw LuaError("bad option '\(name)' (expected \(try declared(name).kind.text), got \(call.describe(-1)))")
+        }
+        return o
+    }
+
+    /// Any value, converted.
+    public func value(_ name: String) throws -> LuaValue {
+        try push(name)
+        defer { lp_pop(L, 1) }
+        return try call.value(-1)
+    }
+}
