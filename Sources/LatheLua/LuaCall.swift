@@ -1,5 +1,6 @@
 import CLua
 import CLuaShim
+import Foundation
 import LatheCore
 
 /// A Lua value converted to Swift (tables recursively). Used for results with several named
@@ -588,8 +589,6 @@ public func fmt(_ x: Double) -> String {
     if x == x.rounded(), abs(x) < 1e16, !s.contains("e"), !s.contains(".") { s += ".0" }
     return s
 }
-
-import Foundation
 
 /// Reads `t[key]` raw for a string key at table index idx; returns the string value or nil.
 func lua_rawgetp_string(_ L: OpaquePointer, _ idx: Int32, _ key: String) -> String? {

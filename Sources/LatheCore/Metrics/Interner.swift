@@ -1,3 +1,5 @@
+import Glibc
+
 /// Dense integer ids for byte strings and for pairs of ids, so n-gram counting works on
 /// integers (no String per token or n-gram in the hot loops). Storage is manually managed
 /// (no reference counting or bounds checks in the inner loops).
@@ -124,7 +126,6 @@ public final class ByteInterner {
     }
 }
 
-
 /// The key of an n-gram: the id of its (n-1)-gram prefix (-1 for none) and its last token.
 enum NgramKey {
     @inline(__always)
@@ -202,8 +203,6 @@ final class SparseCounter {
         touchedCount = 0
     }
 }
-
-import Glibc
 
 /// A small interner for the n-grams of one segment: 64-bit keys to ids 0, 1, 2, ... that is
 /// emptied in O(1) (a generation stamp), so the table stays small and in cache.

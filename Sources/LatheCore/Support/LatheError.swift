@@ -1,3 +1,5 @@
+import CLatheCore
+
 /// The one error type of the engine. Its message says what is wrong, what was expected and what
 /// came, in the form the Lua API shows (`module.function: what is wrong (expected X, got Y)`).
 /// The Lua binding prefixes the Lua-visible function name when the message does not already
@@ -26,4 +28,3 @@ public enum Interrupt {
     public static func clear() { lk_interrupt_clear() }
 }
 
-import CLatheCore

@@ -1,9 +1,9 @@
+import Foundation
+
 /// Version and build facts.
 public enum LatheInfo {
     public static let version = "0.1.0"
 }
-
-import Foundation
 
 /// Seconds on a monotonic clock (for timing).
 public func monotonicSeconds() -> Double {

@@ -1,3 +1,4 @@
+import CLatheCore
 import Foundation
 
 extension Tensor {
@@ -445,4 +446,3 @@ extension Tensor {
     public func toFloat32() throws(LatheError) -> Tensor { try to(.float32) }
 }
 
-import CLatheCore
