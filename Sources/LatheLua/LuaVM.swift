@@ -116,7 +116,7 @@ public final class LuaVM {
 
     /// Every module installer, in order. Later issues add theirs here.
     public nonisolated(unsafe) static var installers: [LuaInstaller.Type] = [
-        LatheModule.self,
+        LatheFunctions.self,
         CaptureModule.self,
         TensorModule.self,
         NNModule.self,

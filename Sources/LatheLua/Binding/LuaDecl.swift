@@ -166,9 +166,11 @@ public struct LuaFunc: @unchecked Sendable {
         return full + "(" + parts.joined(separator: ", ") + ")" + returnsSuffix
     }
 
+    /// `returns` up to its first ": " is the short form the signature shows ("{rss=, lua=}: byte counts").
     var returnsSuffix: String {
-        guard let first = returns.split(separator: "\n").first, !first.isEmpty, first.count <= 60 else { return "" }
-        return " -> " + first
+        guard let first = returns.split(separator: "\n").first, !first.isEmpty else { return "" }
+        if let r = first.range(of: ": ") { return " -> " + first[..<r.lowerBound] }
+        return first.count <= 60 ? " -> " + first : ""
     }
 
     /// The help entry: the signature, then one line per argument and option.

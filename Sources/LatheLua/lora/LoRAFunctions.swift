@@ -24,7 +24,7 @@ enum LoRAFunctions {
             LuaOpt("modules_to_save", .strings, .strings([]), "parameter globs that stay trainable (e.g. \"classifier.*\")"),
             LuaOpt("seed", .integer(), .computed("lathe.seed's stream"), "a private random stream for A's initialisation"),
         ],
-        returns: "the paths of the adapted layers",
+        returns: "{path, ...}: the paths of the adapted layers",
         details: "output = W x + (alpha/r) * B(A(dropout(x))); A starts Kaiming-uniform (as PEFT), B at zero, so the model's\noutputs do not change until training. targets match a Linear's name (q_proj) or dotted suffix\n(attention.self.query).",
         errors: "targets that match no Linear layer (the message lists the names there are).",
         example: "local g = nn.gpt{vocab = 32, layers = 2, dim = 16, heads = 2, seq = 8}\nlocal layers = lora.apply(g, {r = 4, alpha = 8, targets = {\"q_proj\", \"v_proj\"}})\nprint(#layers)\nlora.trainable(g)"
@@ -57,7 +57,7 @@ enum LoRAFunctions {
     static let merge = LuaFunc(
         "merge", "Folds the adapters into the base weights (W += alpha/r * B A); outputs stay the same, inference gets faster.",
         params: [model],
-        returns: "the number of layers merged",
+        returns: "integer: the number of layers merged",
         errors: "a model without adapters.",
         example: "local g = nn.gpt{vocab = 16, layers = 1, dim = 8, heads = 2, seq = 4}\nlora.apply(g, {r = 2})\nprint(lora.merge(g))"
     ) { c in
@@ -68,7 +68,7 @@ enum LoRAFunctions {
     static let unmerge = LuaFunc(
         "unmerge", "Undoes lora.merge (W -= alpha/r * B A) so the adapters train again.",
         params: [model],
-        returns: "the number of layers",
+        returns: "integer: the number of layers unmerged",
         example: "local g = nn.gpt{vocab = 16, layers = 1, dim = 8, heads = 2, seq = 4}\nlora.apply(g, {r = 2})\nlora.merge(g)\nprint(lora.unmerge(g))"
     ) { c in
         c.push(try LoRA.unmerge(try c.moduleArg(1)))
@@ -83,7 +83,7 @@ enum LoRAFunctions {
             LuaOpt("task_type", .string, .computed("from the model"), "PEFT's task type (CAUSAL_LM, SEQ_CLS, FEATURE_EXTRACTION)"),
             LuaOpt("overwrite", .boolean, .bool(false), "replace the files of an earlier save"),
         ],
-        returns: "{files=, task_type=, architecture=, lathe_head=}: files written; the transformers class (nil for Lathe's own names); the pooling of a head saved apart",
+        returns: "{files=, task_type=, architecture=, lathe_head=}: the files written; the task type; the transformers class (nil for Lathe's own names); the pooling of a head saved apart",
         details: """
 
                 Tensor names are those of the transformers class the model stands for (PEFT's base_model.model.<name>.lora_A.weight
@@ -123,7 +123,7 @@ enum LoRAFunctions {
     static let load = LuaFunc(
         "load", "Loads PEFT adapters from a folder into a model (adding them if it has none).",
         params: [model, LuaParam("dir", .string, "a folder written by PEFT's save_pretrained or lora.save")],
-        returns: "the paths of the adapted layers",
+        returns: "{path, ...}: the paths of the adapted layers",
         details: """
 
                 Reads what PEFT's save_pretrained writes (names with or without the class prefix, e.g. bert., and the older
