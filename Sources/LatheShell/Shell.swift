@@ -119,6 +119,11 @@ public final class Shell {
         return .error(msg)
     }
 
+    /// `help(x)` typed alone: a lookup, which a saved session leaves out (as it leaves out `?x`).
+    static func isHelpLookup(_ code: String) -> Bool {
+        code.range(of: #"^\s*help\s*\([^()\n]*\)\s*;?\s*$"#, options: .regularExpression) != nil
+    }
+
     static func exprForm(_ code: String) -> String {
         var c = code
         if c.hasPrefix("=") { c.removeFirst() }
@@ -199,7 +204,7 @@ public final class Shell {
                 write(parts.joined(separator: "\t") + "\n")
             }
             lua_settop(L, base)
-            if record {
+            if record && !Shell.isHelpLookup(code) {
                 if isExpr && n > 0 {
                     recorder.recordExpression(code)
                 } else if isExpr, case .statement = parseStatement(code) {

@@ -218,6 +218,28 @@ final class Harness {
         #expect(h.shell.recorder.cells == ["loaded_value"].map { "show(\($0))" })
     }
 
+    /// :load runs and records the file's text, so a saved session replays what ran even after
+    /// the file changes; help lookups are left out of the saved script.
+    @Test func loadIsInlinedAndHelpLeftOut() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lathe-inline-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("prep.lua").path
+        try "local k = 20\n-- %% a cell mark inside\nprepared = k + 1\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let saved = dir.appendingPathComponent("s.lua").path
+        let h = try Harness([":load \(file)", "help(lathe.seed)", "?lathe.seed", "x = prepared * 2", ":save \(saved)"])
+        h.run()
+        #expect(h.err.isEmpty, "\(h.err)")
+        try "prepared = -1\n".write(toFile: file, atomically: true, encoding: .utf8)  // the file changes later
+        let text = try String(contentsOfFile: saved, encoding: .utf8)
+        #expect(!text.contains("dofile"))
+        #expect(!text.contains("help("))
+        #expect(text.contains("local k = 20"))
+        #expect(!text.contains("\n-- %% a cell mark"))
+        let vm = try LuaVM(stdlib: nil)
+        #expect(vm.run(text + "\nassert(x == 42 and k == nil)", chunkname: "@s.lua") == nil)
+    }
+
     @Test func helpShortcut() throws {
         let h = try Harness(["?lathe.seed", "?"])
         h.run()
