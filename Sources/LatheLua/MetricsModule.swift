@@ -586,16 +586,7 @@ enum MetricsScorers {
 extension LuaVM {
     /// Pushes a record whose metatable prints `text` (`__tostring`) and names it `name`.
     func pushRecord(_ c: LuaCall, _ fields: [(String, LuaValue)], name: String, text: String) throws {
-        try c.push(.record(fields))
-        lua_createtable(L, 0, 2)
-        c.push(name)
-        lua_setfield(L, -2, "__name")
-        pushFunction(name + ".__tostring") { cc in
-            cc.push(text)
-            return 1
-        }
-        lua_setfield(L, -2, "__tostring")
-        lua_setmetatable(L, -2)
+        try c.pushRecord(fields, name: name, text: text)
     }
 }
 

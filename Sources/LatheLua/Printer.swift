@@ -21,6 +21,13 @@ public enum Printer {
         return p.value(abs, depth: 0, indent: 0, topLevel: topLevel)
     }
 
+    /// A table's fields as the prompt shows them, without its own `__tostring` (which is how
+    /// result records print themselves).
+    public static func fields(L: OpaquePointer, index: Int32, limits: Limits = Limits()) -> String {
+        var p = State(L: L, limits: limits)
+        return p.table(lua_absindex(L, index), depth: 0, indent: 0)
+    }
+
     struct State {
         let L: OpaquePointer
         let limits: Limits
