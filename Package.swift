@@ -52,7 +52,9 @@ let package = Package(
             ]
         ),
 
-        .testTarget(name: "LatheCoreTests", dependencies: ["LatheCore", "CLatheCore"]),
-        .testTarget(name: "LatheShellTests", dependencies: ["LatheShell", "LatheLua", "LatheCore"]),
+        // the comparison helpers every Swift test uses (NaN never passes)
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "LatheCoreTests", dependencies: ["LatheCore", "CLatheCore", "TestSupport"]),
+        .testTarget(name: "LatheShellTests", dependencies: ["LatheShell", "LatheLua", "LatheCore", "TestSupport"]),
     ]
 )

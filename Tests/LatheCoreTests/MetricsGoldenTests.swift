@@ -1,5 +1,6 @@
 import Foundation
 import LatheCore
+import TestSupport
 import Testing
 
 /// Golden vectors from scripts/golden/metrics.py (scikit-learn 1.9.1, sacrebleu 2.6.0,
@@ -46,9 +47,7 @@ enum Golden {
 }
 
 func close(_ a: Double, _ b: Double, _ tol: Double = 1e-12) -> Bool {
-    if a.isNaN || b.isNaN { return a.isNaN && b.isNaN }
-    if a.isInfinite || b.isInfinite { return a == b }
-    return abs(a - b) <= tol * max(1, abs(b))
+    isClose(a, b, rtol: tol, atol: tol)
 }
 
 func closeAll(_ a: [Double], _ b: [Double], _ tol: Double = 1e-12) -> Bool {

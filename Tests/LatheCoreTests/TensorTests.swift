@@ -1,6 +1,7 @@
 import CLatheCore
 import Foundation
 import LatheCore
+import TestSupport
 import Testing
 
 // MARK: - helpers
@@ -52,16 +53,7 @@ func gradcheck(_ name: String, _ inputs: [Tensor], eps: Float = 5e-3, atol: Doub
 
 /// nil when a matches b within tolerance, else a description of the first mismatch.
 func mismatch(_ a: [Float], _ b: [Double], rtol: Double = 1e-5, atol: Double = 1e-6, inputs: [Float]? = nil) -> String? {
-    guard a.count == b.count else { return "sizes \(a.count) and \(b.count) differ" }
-    for i in 0..<a.count {
-        let x = Double(a[i]), y = b[i]
-        if x.isNaN && y.isNaN { continue }
-        if x.isInfinite || y.isInfinite { if x != y { return "element \(i): got \(x), want \(y)" } else { continue } }
-        if abs(x - y) > atol + rtol * abs(y) {
-            return "element \(i)\(inputs.map { " (input \($0[i]))" } ?? ""): got \(x), want \(y)"
-        }
-    }
-    return nil
+    firstMismatch(a, b, rtol: rtol, atol: atol, describe: inputs.map { xs in { "input \(xs[$0])" } })
 }
 func close(_ a: [Float], _ b: [Double], rtol: Double = 1e-5, atol: Double = 1e-6) -> Bool {
     mismatch(a, b, rtol: rtol, atol: atol) == nil
