@@ -541,7 +541,7 @@ enum CostModule: LuaInstaller {
             errors: "a missing upfront or monthly_return; negative amounts.",
             example: """
                 local b = cost.breakeven{upfront = 12000, monthly_return = 3000, monthly_cost = 1000}
-                print(b.month, b.cumulative[6])   --> 6  0
+                print(b.month, b.cumulative[6])   --> 6  0.0
                 print(b)
                 """)) { c in
             let o = try c.options(1, allowed: ["upfront", "monthly_return", "monthly_cost", "months"])

@@ -1029,7 +1029,7 @@ enum MetricsModule: LuaInstaller {
             details: "Words are separated by whitespace. \(erDetails)",
             returns: "the WER (can exceed 1), and {edits=, words=, items={...}}",
             errors: "length mismatch or empty input; every reference empty.",
-            example: "print(metrics.wer({\"the cat sat\"}, {\"the cat sat down\"}))  --> 0.25")) { c in
+            example: "local wer, details = metrics.wer({\"the cat sat\"}, {\"the cat sat down\"})\nprint(wer)  --> 0.25\nprint(details.edits, details.words)  --> 1  4")) { c in
             let (p, r, _) = try predsAndRefs(c)
             let e = try TextMetrics.wer(predictions: p, references: r.map { $0[0] })
             c.push(e.rate)

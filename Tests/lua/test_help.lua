@@ -1,6 +1,26 @@
 -- Every documented function has help text and a runnable example; run them all.
 local T = require("testlib")
 
+-- "print(x)  --> 0.25" in an example states what it prints: each such value must be printed, in
+-- order (spaces and tabs compare alike; a value ending in "..." is a prefix)
+local function norm(s) return (s:gsub("%s+", " "):gsub("^ ", ""):gsub(" $", "")) end
+local function check_printed(name, src, printed)
+  local lines = {}
+  for l in (printed .. "\n"):gmatch("(.-)\n") do lines[#lines + 1] = norm(l) end
+  local at = 1
+  for want in src:gmatch("%-%->%s*([^\n]+)") do
+    want = norm(want)
+    local prefix = want:match("^(.-)%s*%.%.%.$")
+    local found = false
+    while at <= #lines and not found do
+      local l = lines[at]
+      found = (prefix and l:sub(1, #prefix) == prefix) or l == want
+      at = at + 1
+    end
+    if not found then return name .. ": the example should print " .. want .. ", it printed:\n" .. printed end
+  end
+end
+
 T.test("every help entry has an example that runs", function()
   local names = lathe.help_entries()
   T.ok(#names >= 5, "there are help entries")
@@ -17,7 +37,11 @@ T.test("every help entry has an example that runs", function()
       else
         -- examples print; keep the test output readable
         local ok, e = pcall(lathe.capture, chunk)
-        if not ok then failures[#failures + 1] = name .. ": " .. tostring(e) end
+        if not ok then
+          failures[#failures + 1] = name .. ": " .. tostring(e)
+        else
+          failures[#failures + 1] = check_printed(name, ex, e)
+        end
       end
     end
   end
