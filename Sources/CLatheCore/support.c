@@ -2,6 +2,8 @@
 #include "CLatheCore.h"
 
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -16,6 +18,17 @@ static volatile sig_atomic_t interrupt_flag = 0;
 void lk_interrupt_set(void) { interrupt_flag = 1; }
 void lk_interrupt_clear(void) { interrupt_flag = 0; }
 int lk_interrupt_pending(void) { return interrupt_flag != 0; }
+
+// ---- Files -------------------------------------------------------------------------------
+int lk_rename_exchange(const char *a, const char *b) {
+#ifdef RENAME_EXCHANGE
+    return renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE);
+#else
+    (void)a; (void)b;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
 
 // ---- BLAS -------------------------------------------------------------------------------
 typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int,

@@ -38,9 +38,9 @@ extension TrainModule {
         let allowed = ["model", "train", "val", "epochs", "max_steps", "batch_size", "lr", "optimizer", "weight_decay", "betas", "momentum",
                        "nesterov", "no_decay", "schedule", "warmup", "grad_accum", "clip", "eval_every", "metric", "metric_mode",
                        "early_stopping", "checkpoint_dir", "resume", "seed", "shuffle", "task", "label_smoothing", "class_weights",
-                       "gradual_unfreeze", "keep_checkpoints", "quiet", "precision"]
+                       "gradual_unfreeze", "keep_checkpoints", "checkpoint_every", "quiet", "precision"]
         m.function("fit", Doc("Trains a model and returns its history.",
-            signature: "train.fit{model=, train=, val=, epochs=1, batch_size=16, lr=1e-3, optimizer=\"adamw\"|\"adam\"|\"sgd\", weight_decay=, schedule=, warmup=, grad_accum=1, clip=, eval_every=, metric=\"loss\"|\"accuracy\"|\"f1\"|\"perplexity\"|fn, early_stopping={patience=3, min_delta=0, mode=\"auto\", restore_best=true}, checkpoint_dir=, resume=, seed=, max_steps=, label_smoothing=0, class_weights=, gradual_unfreeze=false, precision=\"fp32\"|\"bf16\", quiet=false}",
+            signature: "train.fit{model=, train=, val=, epochs=1, batch_size=16, lr=1e-3, optimizer=\"adamw\"|\"adam\"|\"sgd\", weight_decay=, schedule=, warmup=, grad_accum=1, clip=, eval_every=, metric=\"loss\"|\"accuracy\"|\"f1\"|\"perplexity\"|fn, early_stopping={patience=3, min_delta=0, mode=\"auto\", restore_best=true}, checkpoint_dir=, checkpoint_every=, keep_checkpoints=2, resume=, seed=, max_steps=, label_smoothing=0, class_weights=, gradual_unfreeze=false, precision=\"fp32\"|\"bf16\", quiet=false}",
             details: """
             train/val: a Tensor of token sequences [N, T+1] for language models (inputs are tokens 1..T, targets
             2..T+1), or {x = inputs, y = targets [, mask = attention_mask]} (class ids 0-based, or floats for regression).
@@ -49,9 +49,12 @@ extension TrainModule {
             (a larger effective batch in the same memory). clip limits the global gradient norm.
             Evaluation runs on val each epoch (or every eval_every updates); early_stopping stops after `patience`
             evaluations without improvement; at the end (stopped early or not) the best evaluated weights are put back
-            unless restore_best = false (history.restored_step says which). checkpoint_dir keeps the newest checkpoints
-            (weights, optimizer state, schedule position, random state) written atomically; resume = true continues from
-            the newest one there (or resume = a checkpoint folder) and reproduces the uninterrupted run number for number.
+            unless restore_best = false (history.restored_step says which). checkpoint_dir receives a checkpoint at the
+            end, on Ctrl-C and, with checkpoint_every = n, every n updates; the keep_checkpoints newest stay. Each holds
+            what continuing needs (the last update's weights, optimizer state, schedule and data position, random state,
+            early stopping's best weights and counts, the history so far) and is written atomically: a process killed at
+            any moment leaves only whole checkpoints. resume = true continues from the newest one in checkpoint_dir (or
+            resume = a checkpoint folder) and ends with the uninterrupted run's losses and weights, bit for bit.
             Ctrl-C stops after the current update, writes a checkpoint and returns the history; the model stays usable.
             A NaN or infinite loss stops with an error naming the step; the weights from the last good step are kept.
             precision = "bf16" runs the matrix products (forward and backward) with bf16 operands and fp32 accumulation
@@ -101,6 +104,11 @@ extension TrainModule {
             cfg.keepCheckpoints = try c.intOpt(o, "keep_checkpoints", 2, min: 1)
             cfg.precision = MatmulPrecision(rawValue: try o.choice("precision", ["fp32", "bf16"], "fp32"))!
             cfg.checkpointDir = try o.string("checkpoint_dir")
+            if let every = try o.int("checkpoint_every") {
+                guard every >= 1 else { throw LuaError("bad option 'checkpoint_every' (expected a positive number of updates, got \(every))") }
+                guard cfg.checkpointDir != nil else { throw LuaError("option 'checkpoint_every' needs checkpoint_dir (the folder the checkpoints go to)") }
+                cfg.checkpointEvery = every
+            }
             // resume: true (newest in checkpoint_dir) or a folder
             let rt = o.push("resume")
             if rt == LUA_TBOOLEAN {

@@ -210,6 +210,32 @@ import Testing
         #expect(throws: LatheError.self) { try Schedule(kind: .linear, lr: 1, warmup: 20, total: 10) }
     }
 
+    @Test func earlyStoppingObservesAndResumes() throws {
+        var es = EarlyStopping()
+        es.patience = 2
+        es.minDelta = 0.1
+        es.mode = "min"
+        // NaN is never a first best; a gain within min_delta is not an improvement
+        #expect(es.observe(.nan, step: 1) == .worse)
+        #expect(es.observe(1.0, step: 2) == .improved)
+        #expect(es.observe(0.95, step: 3) == .worse)
+        #expect(es.best == 1.0 && es.bestStep == 2 && es.badEvals == 1)
+        // only the progress is written; settings come from the run that resumes
+        let saved = try JSONDecoder().decode(EarlyStopping.self, from: JSONEncoder().encode(es))
+        #expect(saved.best == 1.0 && saved.bestStep == 2 && saved.badEvals == 1 && saved.patience == 3)
+        var resumed = es
+        resumed.patience = 5
+        resumed = resumed.continuing(saved)
+        #expect(resumed.patience == 5 && resumed.badEvals == 1)
+        #expect(es.observe(0.99, step: 4) == .stop)
+        #expect(es.shouldStop)
+        #expect(resumed.observe(0.5, step: 4) == .improved && resumed.badEvals == 0 && resumed.bestStep == 4)
+        var up = EarlyStopping.trackingOnly(higherIsBetter: true)
+        #expect(up.observe(0.5, step: 1) == .improved)
+        for s in 2...50 { #expect(up.observe(0.4, step: s) == .worse) }
+        #expect(up.best == 0.5 && !up.shouldStop)
+    }
+
     @Test func optimizersMatchPyTorchFormulas() throws {
         // one AdamW step by hand (torch.optim.AdamW, lr 0.1, wd 0.01): p = p*(1 - lr*wd) - lr*m_hat/(sqrt(v_hat)+eps)
         let p = Tensor(floats: [1, -2], shape: [2])

@@ -127,6 +127,190 @@ T.test("resuming from a checkpoint reproduces the loss curve number for number",
   os.execute("rm -rf '" .. dir .. "'")
 end)
 
+-- The run the checkpoint tests interrupt: a tiny GPT with dropout, AdamW, warm-up and cosine
+-- decay, grad_accum 2, evaluation every 2 updates on other text, and early stopping that
+-- stops with best weights older than the last update's. Kept as source so child processes
+-- build exactly the same run.
+local CHECKPOINT_RUN = [[
+local function ids_of(text, n)
+  local ids = {}
+  for i = 1, n do ids[i] = text:byte((i - 1) % #text + 1) % 32 end
+  return ids
+end
+local data = train.windows(ids_of("the quick brown fox jumps over the lazy dog. ", 400), 12)
+local val = train.windows(ids_of("pack my box with five dozen liquor jugs! ", 200), 12)
+local function model() return nn.gpt{vocab = 32, layers = 1, dim = 16, heads = 2, seq = 12, dropout = 0.1, seed = 5} end
+-- dir: the checkpoint folder (nil: no checkpoints are written)
+local function options(m, dir, extra)
+  local o = {model = m, train = data, val = val, epochs = 8, batch_size = 4, grad_accum = 2, lr = 1e-2, optimizer = "adamw",
+             schedule = {kind = "cosine", warmup = 3, total = 40}, eval_every = 2, early_stopping = {patience = 3}, seed = 9,
+             quiet = true}
+  if dir then o.checkpoint_dir, o.checkpoint_every, o.keep_checkpoints = dir, 2, 2 end
+  for k, v in pairs(extra or {}) do o[k] = v end
+  return o
+end
+-- what must come out the same: every loss, rate and evaluation, exactly (%a), and the outcome
+local function summary(h)
+  local parts = {"steps " .. h.steps, "best " .. tostring(h.best_step), "restored " .. tostring(h.restored_step),
+                 "stopped " .. tostring(h.stopped_early)}
+  for i = 1, #h.loss do parts[#parts + 1] = string.format("%a %a", h.loss[i], h.lr[i]) end
+  for _, e in ipairs(h.evals) do parts[#parts + 1] = string.format("%d %a %a", e.step, e.val_loss, e.metric) end
+  return table.concat(parts, "\n")
+end
+return model, options, summary
+]]
+
+-- the bytes of a model's weights as a safetensors file (names sorted): equal bytes, equal bits
+local function weight_bytes(m)
+  local p = os.tmpname()
+  tensor.save(p, m:named_parameters(), nil, {overwrite = true})
+  local s = T.read(p)
+  os.remove(p)
+  return s
+end
+
+T.test("resuming from each checkpoint_every checkpoint (GPT and LoRA dropout, early stopping) ends with the uninterrupted weights, bit for bit", function()
+  local model, options, summary = load(CHECKPOINT_RUN)()
+  -- LoRA's dropout draws from the same generator as the model's: both must be restored
+  local function lora_model()
+    local g = model()
+    lora.apply(g, {r = 4, alpha = 8, dropout = 0.2, targets = {"q_proj", "v_proj", "o_proj", "up_proj", "down_proj"}, seed = 1})
+    return g
+  end
+  for _, run in ipairs({{model, {}}, {lora_model, {lr = 0.03}}}) do
+    local make, extra = run[1], run[2]
+    local function opts(m, dir, more)
+      local o = options(m, dir, extra)
+      for k, v in pairs(more) do o[k] = v end
+      return o
+    end
+    local dir = T.tmpdir()
+    local full = make()
+    local h = train.fit(opts(full, dir, {keep_checkpoints = 100}))
+    T.ok(h.stopped_early and h.restored_step and h.restored_step < h.steps, "the best weights are not the last: " .. tostring(h))
+    local folders = {}
+    for n in io.popen("ls '" .. dir .. "'"):lines() do folders[#folders + 1] = n end
+    T.eq(#folders, h.steps // 2 + (h.steps % 2), "a checkpoint every 2 updates and the final one")
+    local want = weight_bytes(full)
+    for _, name in ipairs(folders) do
+      local m = make()
+      local r = train.fit(opts(m, nil, {resume = dir .. "/" .. name}))
+      T.eq(summary(r), summary(h), "history resumed from " .. name)
+      T.ok(weight_bytes(m) == want, "weights resumed from " .. name .. " equal the uninterrupted run's")
+    end
+    -- the final checkpoint holds the last update's weights (to continue from) and the best apart
+    local last = dir .. "/" .. folders[#folders]
+    local w, best = tensor.load(last .. "/model.safetensors"), tensor.load(last .. "/best.safetensors")
+    local function same(a, b) return (a - b):abs():max():item() == 0 end
+    local differs = false
+    for name, t in pairs(full:named_parameters()) do
+      T.ok(same(t, best[name]), "best.safetensors holds the restored " .. name)
+      differs = differs or not same(t, w[name])
+    end
+    T.ok(differs, "model.safetensors holds the last update's weights, not the best")
+    -- resuming from the final checkpoint writes it again in place, the same bytes, and
+    -- leaves no other folder
+    local before = T.read(last .. "/model.safetensors") .. T.read(last .. "/best.safetensors")
+    local again = train.fit(opts(make(), dir, {resume = true, keep_checkpoints = 100}))
+    T.eq(again.checkpoint, last)
+    T.ok(T.read(last .. "/model.safetensors") .. T.read(last .. "/best.safetensors") == before, "the same checkpoint")
+    local after = {}
+    for n in io.popen("ls '" .. dir .. "'"):lines() do after[#after + 1] = n end
+    T.same(after, folders)
+    os.execute("rm -rf '" .. dir .. "'")
+  end
+  local m = model()
+  T.raises(function() train.fit(options(m, nil, {checkpoint_every = 2})) end, "'checkpoint_every' needs checkpoint_dir")
+  T.raises(function() train.fit(options(m, T.tmpdir(), {checkpoint_every = 0})) end, "bad option 'checkpoint_every'")
+end)
+
+-- Whole checkpoint folders (checkpoint-NNNNNN) in dir must each hold every file and load;
+-- returns whether process `pid` left a half-written one (checkpoint-NNNNNN.tmp-PID).
+local function check_checkpoints(dir, pid, model, options)
+  local partial = false
+  for n in io.popen("ls '" .. dir .. "' 2>/dev/null"):lines() do
+    if n:match("^checkpoint%-%d+$") then
+      local p = dir .. "/" .. n
+      local st = json.decode(T.read(p .. "/trainer_state.json"))
+      local files = {"checkpoint_complete", "model.safetensors", "optimizer.safetensors"}
+      if st.hasBestWeights then files[#files + 1] = "best.safetensors" end
+      for _, f in ipairs(files) do
+        local h = io.open(p .. "/" .. f)
+        T.ok(h, n .. " holds " .. f)
+        h:close()
+      end
+      local r = train.fit(options(model(), nil, {resume = p, max_steps = st.step}))
+      T.eq(r.steps, st.step, n .. " loads")
+    elseif n:match("%.tmp%-(%d+)$") == pid then
+      partial = true
+    end
+  end
+  return partial
+end
+
+T.test("a run killed with SIGKILL at 20 random moments (some inside checkpoint writes) and resumed each time ends with the uninterrupted run's weights, bit for bit", function()
+  local model, options, summary = load(CHECKPOINT_RUN)()
+  local root = T.tmpdir()
+  T.write(root .. "/run.lua", CHECKPOINT_RUN)
+  T.write(root .. "/child.lua", [[
+local model, options, summary = dofile(arg[1])
+local dir, out = arg[2], arg[3]
+local resume = false
+for n in io.popen("ls '" .. dir .. "' 2>/dev/null"):lines() do
+  if n:match("^checkpoint%-%d+$") then resume = true end
+end
+local m = model()
+local h = train.fit(options(m, dir, {resume = resume}))
+local f = assert(io.open(out .. "/summary.tmp", "w"))
+f:write(summary(h))
+f:close()
+assert(os.rename(out .. "/summary.tmp", out .. "/summary.txt"))
+tensor.save(out .. "/weights.safetensors", m:named_parameters(), nil, {overwrite = true})
+]])
+  -- a pause before each file of a checkpoint makes writes long enough for kills to land in them
+  local function child(dir, out, kill_after)
+    os.execute("mkdir -p '" .. out .. "'")
+    local cmd = string.format("LATHE_TEST_CHECKPOINT_PAUSE=0.002 %s run %s %s %s %s", T.sh_quote(T.bin), T.sh_quote(root .. "/child.lua"),
+                              T.sh_quote(root .. "/run.lua"), T.sh_quote(dir), T.sh_quote(out))
+    if kill_after then cmd = string.format("(%s & p=$!; echo $p; sleep %.3f; kill -9 $p 2>/dev/null; wait $p)", cmd, kill_after) end
+    local pid, err, status = T.run(cmd)
+    T.ok(status == 0 or status == 137, "the child ends or is killed: " .. status .. " " .. err)
+    return status, pid:match("%d+")
+  end
+  local w0 = lathe.clock()
+  T.eq(child(root .. "/ref-ck", root .. "/ref"), 0)
+  local span = lathe.clock() - w0
+  local want_summary, want_weights = T.read(root .. "/ref/summary.txt"), T.read(root .. "/ref/weights.safetensors")
+  local steps, restored = want_summary:match("^steps (%d+)\nbest %d+\nrestored (%d+)\nstopped true\n")
+  T.ok(steps and tonumber(restored) < tonumber(steps), "stops early with older best weights: " .. want_summary:sub(1, 60))
+  -- kill moments from a seeded generator, uniform over the first 70% of an uninterrupted run:
+  -- each resumed attempt gets a little further, so a run survives several kills
+  local x = 20240607
+  local function uniform()
+    x = x * 6364136223846793005 + 1442695040888963407
+    return ((x >> 11) & ((1 << 53) - 1)) / 2.0 ^ 53
+  end
+  local kills, inside_writes, runs = 0, 0, 0
+  while kills < 20 do
+    runs = runs + 1
+    local dir, out = root .. "/ck" .. runs, root .. "/out" .. runs
+    local status
+    repeat
+      local pid
+      status, pid = child(dir, out, span * 0.7 * uniform())
+      if status == 137 then
+        kills = kills + 1
+        if check_checkpoints(dir, pid, model, options) then inside_writes = inside_writes + 1 end
+      end
+    until status == 0 or kills == 20
+    if status ~= 0 then T.eq(child(dir, out), 0) end
+    T.eq(T.read(out .. "/summary.txt"), want_summary, "losses, rates and evaluations of resumed run " .. runs)
+    T.ok(T.read(out .. "/weights.safetensors") == want_weights, "final weights of resumed run " .. runs .. " equal the uninterrupted run's")
+  end
+  T.ok(inside_writes >= 2, inside_writes .. " of 20 kills landed inside a checkpoint write")
+  os.execute("rm -rf '" .. root .. "'")
+end)
+
 T.test("a NaN loss stops with the step and keeps the last good weights", function()
   local m = nn.mlp{sizes = {2, 2}, seed = 1}
   local x = tensor.from({{1.0, 2.0}, {0 / 0, 1.0}})

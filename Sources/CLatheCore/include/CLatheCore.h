@@ -45,6 +45,12 @@ long lk_current_rss_bytes(void);
 // CPU time of this process (user + system) in seconds.
 double lk_cpu_seconds(void);
 
+// ---- Files -------------------------------------------------------------------------------
+// Swaps two existing paths in one step (Linux renameat2 with RENAME_EXCHANGE), so a folder can
+// replace another of the same name with no moment at which neither exists. Returns 0, or -1
+// with errno set (EINVAL or ENOSYS where the file system or kernel cannot exchange).
+int lk_rename_exchange(const char *a, const char *b);
+
 // ---- Autograd mode -------------------------------------------------------------------------
 // Whether ops record gradients on this thread (thread-local; on by default).
 int lk_grad_enabled(void);

@@ -78,16 +78,6 @@ public enum Task: String, Sendable {
     case regression
 }
 
-public struct EarlyStopping: Sendable {
-    public var patience = 3
-    public var minDelta = 0.0
-    public var mode = "auto"   // "min", "max" or "auto" (from the metric)
-    /// Whether the best evaluated weights are put back at the end (also when training ran
-    /// all its epochs and the last evaluation was not the best), as Keras' restore_best_weights.
-    public var restoreBest = true
-    public init() {}
-}
-
 /// Everything `fit` needs besides the model and data.
 public struct FitConfig {
     public var epochs = 1
@@ -116,7 +106,11 @@ public struct FitConfig {
     public var labelSmoothing: Float = 0
     public var classWeights: Tensor? = nil
     public var gradualUnfreeze = false
+    /// How many checkpoints stay in checkpointDir (the newest).
     public var keepCheckpoints = 2
+    /// Updates between checkpoints (besides the one at the end or on Ctrl-C), so a killed
+    /// process loses at most this many.
+    public var checkpointEvery: Int? = nil
     /// Matrix products in bf16 (fp32 master weights, gradients and optimizer state) or fp32.
     public var precision: MatmulPrecision = .fp32
     public init() {}
@@ -171,6 +165,11 @@ public final class Trainer {
         guard config.epochs >= 1 || config.maxSteps != nil else { throw LatheError("epochs must be at least 1, got \(config.epochs)") }
         guard config.batchSize >= 1 else { throw LatheError("batch_size must be at least 1, got \(config.batchSize)") }
         guard config.gradAccum >= 1 else { throw LatheError("grad_accum must be at least 1, got \(config.gradAccum)") }
+        guard config.keepCheckpoints >= 1 else { throw LatheError("keep_checkpoints must be at least 1, got \(config.keepCheckpoints)") }
+        if let every = config.checkpointEvery {
+            guard every >= 1 else { throw LatheError("checkpoint_every must be at least 1, got \(every)") }
+            guard config.checkpointDir != nil else { throw LatheError("checkpoint_every needs checkpoint_dir (the folder the checkpoints go to)") }
+        }
         self.model = model
         self.train = train
         self.val = val
@@ -266,61 +265,84 @@ public final class Trainer {
         let wasTraining = model.training
         model.setTraining(false)
         defer { model.setTraining(wasTraining) }
-        var totalLoss = 0.0, totalWeight = 0.0
-        var correct = 0, counted = 0
-        var tp: [Int: Int] = [:], fp: [Int: Int] = [:], fn: [Int: Int] = [:]
+        var tally = EvalTally()
         try Autograd.noGrad { () throws(LatheError) in
             var start = 0
             while start < data.count {
                 try Interrupt.check()
-                let rows = Array(start..<min(start + config.batchSize, data.count))
-                let (x, batchY, m) = try data.batch(rows)
-                let (out, y) = try outputs(x, batchY, m)
-                let l = try loss(out, y).item()
-                let w: Double
-                switch task {
-                case .languageModel:
-                    let yy = y.toInt64Array()
-                    w = Double(yy.filter { $0 != -100 }.count)
-                    let pred = try out.maxMin(dim: 1, isMin: false).1.toInt64Array()
-                    for (p, t) in zip(pred, yy) where t != -100 { counted += 1; if p == t { correct += 1 } }
-                case .classification:
-                    w = Double(rows.count)
-                    let pred = try out.maxMin(dim: 1, isMin: false).1.toInt64Array()
-                    for (p, t) in zip(pred, y.toInt64Array()) {
-                        counted += 1
-                        if p == t { correct += 1; tp[Int(t), default: 0] += 1 } else { fp[Int(p), default: 0] += 1; fn[Int(t), default: 0] += 1 }
-                    }
-                case .regression:
-                    w = Double(rows.count)
-                }
-                if l.isFinite { totalLoss += l * w; totalWeight += w }
+                try tallyBatch(data, rows: Array(start..<min(start + config.batchSize, data.count)), &tally)
                 start += config.batchSize
             }
         }
-        let meanLoss = totalWeight > 0 ? totalLoss / totalWeight : .nan
-        let metric: Double
-        switch config.metric {
-        case "loss": metric = meanLoss
-        case "perplexity": metric = Foundation.exp(meanLoss)
-        case "accuracy": metric = counted > 0 ? Double(correct) / Double(counted) : .nan
-        case "f1":
-            // macro F1 over the classes seen in targets or predictions
+        return (tally.meanLoss, try metricValue(tally))
+    }
+
+    /// Running sums of an evaluation: the weighted loss, correct predictions and the
+    /// per-class counts macro F1 needs.
+    struct EvalTally {
+        var totalLoss = 0.0, totalWeight = 0.0
+        var correct = 0, counted = 0
+        var tp: [Int: Int] = [:], fp: [Int: Int] = [:], fn: [Int: Int] = [:]
+
+        var meanLoss: Double { totalWeight > 0 ? totalLoss / totalWeight : .nan }
+        var accuracy: Double { counted > 0 ? Double(correct) / Double(counted) : .nan }
+        /// Macro F1 over the classes seen in targets or predictions.
+        var macroF1: Double {
             let classes = Set(tp.keys).union(fp.keys).union(fn.keys)
             var s = 0.0
             for c in classes {
                 let t = Double(tp[c] ?? 0), p = Double(fp[c] ?? 0), n = Double(fn[c] ?? 0)
                 s += t == 0 ? 0 : 2 * t / (2 * t + p + n)
             }
-            metric = classes.isEmpty ? 0 : s / Double(classes.count)
+            return classes.isEmpty ? 0 : s / Double(classes.count)
+        }
+    }
+
+    /// Adds one batch to the tally; the loss is weighted by the batch's live targets (LMs)
+    /// or examples, so the mean does not depend on how the data splits into batches.
+    func tallyBatch(_ data: Dataset, rows: [Int], _ tally: inout EvalTally) throws(LatheError) {
+        let (x, batchY, m) = try data.batch(rows)
+        let (out, y) = try outputs(x, batchY, m)
+        let l = try loss(out, y).item()
+        let w: Double
+        switch task {
+        case .languageModel:
+            let yy = y.toInt64Array()
+            w = Double(yy.filter { $0 != -100 }.count)
+            let pred = try out.maxMin(dim: 1, isMin: false).1.toInt64Array()
+            for (p, t) in zip(pred, yy) where t != -100 { tally.counted += 1; if p == t { tally.correct += 1 } }
+        case .classification:
+            w = Double(rows.count)
+            let pred = try out.maxMin(dim: 1, isMin: false).1.toInt64Array()
+            for (p, t) in zip(pred, y.toInt64Array()) {
+                tally.counted += 1
+                if p == t {
+                    tally.correct += 1
+                    tally.tp[Int(t), default: 0] += 1
+                } else {
+                    tally.fp[Int(p), default: 0] += 1
+                    tally.fn[Int(t), default: 0] += 1
+                }
+            }
+        case .regression:
+            w = Double(rows.count)
+        }
+        if l.isFinite { tally.totalLoss += l * w; tally.totalWeight += w }
+    }
+
+    /// The configured metric of a finished tally (a custom metric calls its function instead).
+    func metricValue(_ tally: EvalTally) throws(LatheError) -> Double {
+        switch config.metric {
+        case "loss": return tally.meanLoss
+        case "perplexity": return Foundation.exp(tally.meanLoss)
+        case "accuracy": return tally.accuracy
+        case "f1": return tally.macroF1
         default:
-            if let f = config.customMetric {
-                do { metric = try f(model) } catch let e as LatheError { throw e } catch { throw LatheError("metric function failed: \(error)") }
-            } else {
+            guard let f = config.customMetric else {
                 throw LatheError("unknown metric '\(config.metric)' (expected loss, accuracy, f1, perplexity or a function)")
             }
+            do { return try f(model) } catch let e as LatheError { throw e } catch { throw LatheError("metric function failed: \(error)") }
         }
-        return (meanLoss, metric)
     }
 
     var higherIsBetter: Bool {
@@ -356,321 +378,5 @@ public final class Trainer {
                 t.requiresGrad = true   // heads and final norms
             }
         }
-    }
-
-    // MARK: - the loop
-
-    struct State: Codable {
-        var step = 0           // updates done
-        var epoch = 0
-        var batchInEpoch = 0   // micro-batches done in the current epoch
-        var rng: [String] = []  // hex: JSON numbers cannot hold every UInt64 exactly
-        var loss: [Double] = []
-        var lr: [Double] = []
-        var evals: [[Double]] = []  // [step, epoch, valLoss, metric]
-        var bestStep: Int? = nil
-        var bestMetric: Double? = nil
-        var badEvals = 0
-        var seed: UInt64 = 0
-        var fingerprint = ""
-        var optimizerSteps: [String: Int] = [:]
-        var optimizerStepCount = 0
-        var unitsSeen = 0
-    }
-
-    func fingerprint() -> String {
-        var h: UInt64 = 1469598103934665603
-        for (n, t) in trainable {
-            for b in (n + t.shapeString).utf8 { h = (h ^ UInt64(b)) &* 1099511628211 }
-        }
-        return String(h, radix: 16)
-    }
-
-    public func fit() throws(LatheError) -> FitHistory {
-        let history = FitHistory()
-        history.metricName = config.metric
-        history.unit = task == .languageModel || (train.inputs.dtype == .int64 && train.inputs.rank >= 2) ? "tokens" : "examples"
-        var st = State()
-        let seed = config.seed ?? Runtime.seed
-        st.seed = seed
-        Runtime.seed(seed)
-        st.fingerprint = fingerprint()
-        if let r = config.resume {
-            st = try loadCheckpoint(r, expected: st.fingerprint)
-            let words = st.rng.compactMap { UInt64($0, radix: 16) }
-            if words.count != st.rng.count || !Runtime.rng.restore(words) { throw LatheError("checkpoint has a malformed random-generator state") }
-            log?("resumed from step \(st.step) (epoch \(st.epoch + 1), batch \(st.batchInEpoch))")
-        }
-        var bestWeights: [Tensor]? = nil
-        let total = totalUpdates
-        let start = monotonicSeconds()
-        var unitsThisRun = 0
-        let wasTraining = model.training
-        model.setTraining(true)
-        let oldPrecision = Runtime.autocast
-        Runtime.autocast = config.precision
-        defer {
-            model.setTraining(wasTraining)
-            Runtime.autocast = oldPrecision
-        }
-        var lastEvalNote: String? = nil
-
-        func currentLR(_ step: Int) -> Double { config.schedule?.lr(at: step) ?? config.lr }
-
-        outer: while st.epoch < max(config.epochs, 1) && st.step < total {
-            if config.gradualUnfreeze { Trainer.applyGradualUnfreeze(model, epoch: st.epoch) }
-            // the epoch's order depends only on (seed, epoch): resuming replays it exactly
-            var order = Array(0..<train.count)
-            if config.shuffle {
-                var erng = RandomGenerator(seed: seed &+ UInt64(st.epoch) &* 0x9E3779B97F4A7C15)
-                erng.shuffle(&order)
-            }
-            let batches = stride(from: 0, to: order.count, by: config.batchSize).map { Array(order[$0..<min($0 + config.batchSize, order.count)]) }
-            var micro = st.batchInEpoch
-            while micro < batches.count && st.step < total {
-                // one update: grad_accum micro-batches
-                optimizer.zeroGrad()
-                var stepLoss = 0.0
-                let group = Array(batches[micro..<min(micro + config.gradAccum, batches.count)])
-                let groupExamples = group.reduce(0) { $0 + $1.count }
-                for rows in group {
-                    let (x, batchY, m) = try train.batch(rows)
-                    let (out, y) = try outputs(x, batchY, m)
-                    let l = try loss(out, y)
-                    let lv = try l.item()
-                    if !lv.isFinite {
-                        throw LatheError("the loss became \(lv.isNaN ? "nan" : (lv > 0 ? "inf" : "-inf")) at step \(st.step + 1) (epoch \(st.epoch + 1)); training stopped and the weights from the last good step are kept. Try a lower lr or clip = 1.0")
-                    }
-                    // weight each micro-batch by its share of the examples in this update
-                    let w = Double(rows.count) / Double(groupExamples)
-                    try l.mulScalar(w).backward()
-                    stepLoss += lv * w
-                    unitsThisRun += units(x)
-                    st.unitsSeen += units(x)
-                }
-                let lr = currentLR(st.step)
-                optimizer.lr = Float(lr)
-                let norm: Double
-                if let clip = config.clip {
-                    norm = try Optimizer.clipGradNorm(trainable, maxNorm: clip)
-                } else {
-                    norm = try Optimizer.gradNorm(trainable)
-                }
-                if !norm.isFinite {
-                    throw LatheError("gradients became \(norm.isNaN ? "nan" : "inf") at step \(st.step + 1) (epoch \(st.epoch + 1)); the update was skipped and the weights from the last good step are kept. Try a lower lr or clip = 1.0")
-                }
-                try optimizer.step()
-                st.step += 1
-                micro += group.count
-                st.batchInEpoch = micro
-                st.loss.append(stepLoss)
-                st.lr.append(lr)
-                let elapsed = monotonicSeconds() - start
-                let rate = elapsed > 0 ? Double(unitsThisRun) / elapsed : 0
-
-                // evaluation
-                let epochEnd = micro >= batches.count
-                let evalNow: Bool
-                if let every = config.evalEvery { evalNow = st.step % every == 0 || st.step == total } else { evalNow = epochEnd || st.step == total }
-                if evalNow, let val {
-                    let (vl, metric) = try evaluate(val)
-                    st.evals.append([Double(st.step), Double(st.epoch + 1), vl, metric])
-                    let better: Bool
-                    if let best = st.bestMetric {
-                        let delta = config.earlyStopping?.minDelta ?? 0
-                        better = higherIsBetter ? metric > best + delta : metric < best - delta
-                    } else {
-                        better = metric.isFinite
-                    }
-                    if better {
-                        st.bestMetric = metric
-                        st.bestStep = st.step
-                        st.badEvals = 0
-                        if config.earlyStopping != nil {
-                            bestWeights = try Autograd.noGrad { () throws(LatheError) in
-                                var copies: [Tensor] = []
-                                for (_, p) in model.namedParameters() { copies.append(try p.contiguous(copy: true)) }
-                                return copies
-                            }
-                        }
-                    } else {
-                        st.badEvals += 1
-                    }
-                    lastEvalNote = String(format: "val_loss %.4f %@ %.4f", vl, config.metric, metric)
-                    log?("step \(st.step): " + lastEvalNote!)
-                }
-                progress?(FitProgress(epoch: st.epoch + 1, epochs: config.epochs, step: st.step, totalSteps: total, loss: stepLoss,
-                                      lr: lr, unitsPerSecond: rate, unit: history.unit, evalNote: lastEvalNote))
-                if let es = config.earlyStopping, st.badEvals >= es.patience {
-                    history.stoppedEarly = true
-                    log?("early stopping at step \(st.step): no improvement in \(es.patience) evaluations; restoring the best weights (step \(st.bestStep ?? 0))")
-                    break outer
-                }
-                if Interrupt.pending {
-                    Interrupt.clear()
-                    history.interrupted = true
-                    break outer
-                }
-            }
-            if micro >= batches.count {
-                st.epoch += 1
-                st.batchInEpoch = 0
-            }
-        }
-        st.rng = Runtime.rng.state.map { String($0, radix: 16) }
-        st.optimizerSteps = optimizer.steps
-        st.optimizerStepCount = optimizer.stepCount
-        if let es = config.earlyStopping, es.restoreBest, !history.interrupted, let best = bestWeights,
-           let bestStep = st.bestStep, bestStep != st.step {
-            try Autograd.noGrad { () throws(LatheError) in
-                for ((_, p), b) in zip(model.namedParameters(), best) { try p.assign(b) }
-            }
-            history.restoredStep = bestStep
-        }
-        if let dir = config.checkpointDir ?? (history.interrupted ? Trainer.defaultInterruptDir() : nil) {
-            // a failed save (a full disk) must not throw away the run: the model holds the
-            // trained weights and the history is returned with the reason
-            do { history.checkpoint = try saveCheckpoint(dir: dir, state: st) } catch {
-                history.checkpointError = error.message
-            }
-        }
-        history.loss = st.loss
-        history.lr = st.lr
-        history.evals = st.evals.map { FitHistory.Eval(step: Int($0[0]), epoch: Int($0[1]), valLoss: $0[2], metric: $0[3]) }
-        history.bestStep = st.bestStep
-        history.bestMetric = st.bestMetric
-        history.steps = st.step
-        history.epochs = st.epoch
-        history.seconds = monotonicSeconds() - start
-        history.unitsPerSecond = history.seconds > 0 ? Double(unitsThisRun) / history.seconds : 0
-        return history
-    }
-
-    static func defaultInterruptDir() -> String {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.dateFormat = "yyyyMMdd-HHmmss"
-        return "lathe-checkpoints/interrupted-" + f.string(from: Date())
-    }
-
-    // MARK: - checkpoints
-
-    /// The file written last into a checkpoint folder: a folder without it is not a checkpoint.
-    static let completeMarker = "checkpoint_complete"
-
-    /// Writes checkpoint-STEP/ (trainable weights, optimizer state, trainer_state.json and,
-    /// last, the completion marker) into dir atomically: everything goes into a temporary
-    /// folder that is renamed into place, and old checkpoints are renamed away before they are
-    /// deleted, so a kill at any moment leaves only whole checkpoints under checkpoint-* names.
-    func saveCheckpoint(dir: String, state st: State) throws(LatheError) -> String {
-        let fm = FileManager.default
-        try Folder.create(dir)
-        Trainer.removeStaleFolders(in: dir)
-        let final = (dir as NSString).appendingPathComponent(String(format: "checkpoint-%06d", st.step))
-        let tmp = final + ".tmp-\(getpid())"
-        try? fm.removeItem(atPath: tmp)
-        try Folder.create(tmp)
-        let weights = trainable.filter { $0.1.requiresGrad || config.gradualUnfreeze || true }.map { (name: $0.0, tensor: $0.1) }
-        try SafetensorsWriter.write(weights, to: tmp + "/model.safetensors", metadata: ["format": "pt", "lathe": "checkpoint"])
-        let ost = optimizer.stateTensors().sorted { $0.key < $1.key }.map { (name: $0.key, tensor: $0.value) }
-        try SafetensorsWriter.write(ost, to: tmp + "/optimizer.safetensors", metadata: ["optimizer": optimizer.kind.rawValue])
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-        guard let json = try? enc.encode(st) else { throw LatheError("cannot encode the trainer state") }
-        try AtomicFile.write([UInt8](json), to: tmp + "/trainer_state.json", overwrite: false)
-        try AtomicFile.write([UInt8]("step \(st.step)\n".utf8), to: tmp + "/" + Trainer.completeMarker, overwrite: false)
-        Trainer.syncFolder(tmp)
-        if fm.fileExists(atPath: final) { try Trainer.retire(final) }
-        if rename(tmp, final) != 0 {
-            throw LatheError("cannot move the checkpoint into \(final): \(String(cString: strerror(errno)))")
-        }
-        Trainer.syncFolder(dir)
-        // keep only the newest checkpoints
-        let cks = Trainer.checkpointNames(in: dir)
-        if cks.count > config.keepCheckpoints {
-            for old in cks.prefix(cks.count - config.keepCheckpoints) { try? Trainer.retire((dir as NSString).appendingPathComponent(old)) }
-        }
-        return final
-    }
-
-    /// Renames a checkpoint folder out of the checkpoint-* names, then deletes it: a kill in the
-    /// middle leaves a `.deleting` folder that is cleaned up later, never a torn checkpoint.
-    static func retire(_ path: String) throws(LatheError) {
-        let gone = path + ".deleting-\(getpid())"
-        if rename(path, gone) != 0 {
-            throw LatheError("cannot remove the old checkpoint \(path): \(String(cString: strerror(errno)))")
-        }
-        try? FileManager.default.removeItem(atPath: gone)
-    }
-
-    /// Removes what killed runs left: `.deleting-*` folders, and `.tmp-PID` folders whose
-    /// process is gone.
-    static func removeStaleFolders(in dir: String) {
-        let fm = FileManager.default
-        guard let names = try? fm.contentsOfDirectory(atPath: dir) else { return }
-        for n in names where n.hasPrefix("checkpoint-") {
-            let stale: Bool
-            if n.contains(".deleting-") {
-                stale = true
-            } else if let r = n.range(of: ".tmp-"), let pid = Int32(n[r.upperBound...]) {
-                stale = pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH
-            } else {
-                stale = false
-            }
-            if stale { try? fm.removeItem(atPath: (dir as NSString).appendingPathComponent(n)) }
-        }
-    }
-
-    static func syncFolder(_ path: String) {
-        let fd = open(path, O_RDONLY | O_DIRECTORY)
-        if fd >= 0 { fsync(fd); close(fd) }
-    }
-
-    /// Whole checkpoints in dir (checkpoint-NNNNNN folders holding the completion marker), oldest first.
-    static func checkpointNames(in dir: String) -> [String] {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return [] }
-        return names.filter { n in
-            n.hasPrefix("checkpoint-") && n.dropFirst("checkpoint-".count).allSatisfy(\.isNumber)
-                && FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent(n) + "/" + completeMarker)
-        }.sorted()
-    }
-
-    /// The newest whole checkpoint folder in dir.
-    public static func latestCheckpoint(in dir: String) -> String? {
-        guard let last = checkpointNames(in: dir).last else { return nil }
-        return (dir as NSString).appendingPathComponent(last)
-    }
-
-    func loadCheckpoint(_ spec: String, expected: String) throws(LatheError) -> State {
-        var path = spec
-        if spec == "latest" || spec == "true" {
-            guard let d = config.checkpointDir else { throw LatheError("resume = true needs checkpoint_dir") }
-            guard let p = Trainer.latestCheckpoint(in: d) else { throw LatheError("no checkpoint to resume from in \(d)") }
-            path = p
-        } else if Trainer.latestCheckpoint(in: spec) != nil && !FileManager.default.fileExists(atPath: spec + "/trainer_state.json") {
-            path = Trainer.latestCheckpoint(in: spec)!
-        }
-        guard FileManager.default.fileExists(atPath: path + "/" + Trainer.completeMarker) else {
-            throw LatheError("\(path) is not a complete checkpoint (no \(Trainer.completeMarker): its writing was interrupted, or it is not a Lathe checkpoint)")
-        }
-        let statePath = path + "/trainer_state.json"
-        let bytes = try AtomicFile.read(statePath)
-        guard let st = try? JSONDecoder().decode(State.self, from: Data(bytes)) else {
-            throw LatheError("\(statePath) is not a valid trainer state (corrupted checkpoint?)")
-        }
-        if st.fingerprint != expected {
-            throw LatheError("checkpoint \(path) was made by a different model (its parameters' names or shapes differ)")
-        }
-        let wfile = try SafetensorsFile(path: path + "/model.safetensors")
-        var values: [String: Tensor] = [:]
-        for n in wfile.names { values[n] = try wfile.tensor(n) }
-        _ = try model.loadValues(values, strict: false)
-        let missing = trainable.map { $0.0 }.filter { values[$0] == nil }
-        if !missing.isEmpty { throw LatheError("checkpoint \(path) lacks weights for \(missing.prefix(3).joined(separator: ", "))") }
-        let ofile = try SafetensorsFile(path: path + "/optimizer.safetensors")
-        var ostate: [String: Tensor] = [:]
-        for n in ofile.names { ostate[n] = try ofile.tensor(n) }
-        try optimizer.loadState(tensors: ostate, steps: st.optimizerSteps, stepCount: st.optimizerStepCount)
-        return st
     }
 }
