@@ -152,10 +152,7 @@ enum DataLua {
         return try body(&Runtime.rng)
     }
 
-    static func warn(_ s: String) {
-        fflush(nil)
-        FileHandle.standardError.write(("warning: " + s + "\n").data(using: .utf8) ?? Data())
-    }
+    static func warn(_ s: String) { Output.note("warning: " + s) }
 
     /// Pushes a report record whose printed form lists scalar fields then nested tables.
     static func setReportMeta(_ c: LuaCall) {

@@ -23,10 +23,7 @@ enum HFModule: LuaInstaller {
         installFiles(m)
     }
 
-    static func warn(_ fn: String, _ msg: String) {
-        fflush(nil)
-        FileHandle.standardError.write(("warning: \(fn): \(msg)\n").data(using: .utf8)!)
-    }
+    static func warn(_ fn: String, _ msg: String) { Output.warning(fn, msg) }
 
     static func quantType(_ s: String) throws -> GGMLType {
         switch s.lowercased() {

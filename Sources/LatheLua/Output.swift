@@ -24,6 +24,17 @@ public enum Output {
         print(s, terminator: "")
     }
 
+    /// A warning on stderr, as `warning: fn: message` (after what stdout holds so far).
+    public static func warning(_ fn: String, _ message: String) {
+        note("warning: \(fn): \(message)")
+    }
+
+    /// A line on stderr (after what stdout holds so far).
+    public static func note(_ line: String) {
+        fflush(nil)
+        FileHandle.standardError.write((line + "\n").data(using: .utf8) ?? Data())
+    }
+
     public static func begin() {
         lock.lock()
         captures[thread, default: []].append("")

@@ -82,15 +82,7 @@ public final class ProgressBar {
         FileHandle.standardError.write(out.data(using: .utf8)!)
     }
 
-    public static func group(_ n: Int) -> String {
-        let s = String(n)
-        var out = ""
-        for (i, ch) in s.reversed().enumerated() {
-            if i > 0 && i % 3 == 0 && ch != "-" { out.append(",") }
-            out.append(ch)
-        }
-        return String(out.reversed())
-    }
+    public static func group(_ n: Int) -> String { n.groupedThousands }
 
     public static func rateString(_ r: Double) -> String {
         if r >= 100 { return ProgressBar.group(Int(r)) }

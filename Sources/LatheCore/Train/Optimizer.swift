@@ -30,8 +30,13 @@ public final class Optimizer {
         self.kind = kind
         self.lr = lr
         self.params = params
-        self.weightDecay = weightDecay ?? (kind == .adamw ? 0.01 : 0)
+        self.weightDecay = weightDecay ?? Float(Optimizer.defaultWeightDecay(kind))
     }
+
+    /// PyTorch's defaults: lr 0.01 for SGD (torch has none; 0.01 is the common choice), 1e-3 for
+    /// Adam and AdamW; weight decay 0.01 for AdamW, 0 otherwise.
+    public static func defaultLR(_ kind: Kind) -> Double { kind == .sgd ? 0.01 : 1e-3 }
+    public static func defaultWeightDecay(_ kind: Kind) -> Double { kind == .adamw ? 0.01 : 0 }
 
     public func zeroGrad() {
         for (_, p) in params { p.grad = nil }

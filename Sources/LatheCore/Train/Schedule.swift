@@ -3,7 +3,7 @@ import Foundation
 /// A learning-rate schedule: linear warm-up, then constant, linear or cosine decay to a
 /// floor, step decay or exponential decay. `lr(step)` is the rate for update number `step`
 /// (0-based, as PyTorch's LambdaLR counts).
-public struct Schedule: Sendable {
+public struct Schedule: Sendable, CustomStringConvertible {
     public enum Kind: String, Sendable, CaseIterable { case constant, linear, cosine, step, exponential }
     public var kind: Kind
     public var lr: Double
@@ -62,6 +62,14 @@ public struct Schedule: Sendable {
     public func list(_ n: Int) -> [Double] { (0..<max(n, 0)).map { lr(at: $0) } }
 
     /// A text plot of the first n updates.
+    public var description: String {
+        var t = "Schedule \(kind.rawValue): lr \(lr)"
+        if warmup > 0 { t += ", warmup \(warmup)" }
+        if total > 0 { t += ", total \(total)" }
+        if minLR > 0 { t += ", min_lr \(minLR)" }
+        return t
+    }
+
     public func plot(steps n: Int, width: Int = 60, height: Int = 12) -> String {
         let n = max(n, 1)
         let ys = (0..<width).map { lr(at: $0 * (n - 1) / max(width - 1, 1)) }
@@ -81,5 +89,31 @@ public struct Schedule: Sendable {
         let right = "\(n - 1)"
         out += String(repeating: " ", count: 11) + "0" + String(repeating: " ", count: max(1, width - 1 - right.count)) + right
         return out
+    }
+}
+
+/// How a training run asks for its learning rate over time: an explicit schedule, a kind name
+/// that takes the run's rate, warm-up and length, or none (a constant rate, with an optional
+/// warm-up). Linear and cosine decay over the run's own updates unless a total is given.
+public enum ScheduleSpec {
+    case none
+    case schedule(Schedule)
+    case kind(Schedule.Kind)
+    case options(kind: Schedule.Kind, lr: Double?, warmup: Int?, total: Int?, minLR: Double, stepSize: Int, gamma: Double)
+
+    /// The schedule for a run of `totalUpdates` updates at `lr` with `warmup` warm-up steps (nil:
+    /// a constant rate without warm-up).
+    public func resolve(lr: Double, warmup: Int, totalUpdates: Int) throws(LatheError) -> Schedule? {
+        switch self {
+        case .none:
+            return warmup > 0 ? try Schedule(kind: .constant, lr: lr, warmup: warmup) : nil
+        case .schedule(let s):
+            return s
+        case .kind(let k):
+            return try Schedule(kind: k, lr: lr, warmup: warmup, total: totalUpdates)
+        case .options(let k, let l, let w, let total, let minLR, let stepSize, let gamma):
+            return try Schedule(kind: k, lr: l ?? lr, warmup: w ?? warmup, total: total ?? totalUpdates,
+                                minLR: minLR, stepSize: stepSize, gamma: gamma)
+        }
     }
 }

@@ -94,7 +94,12 @@ public struct FitConfig {
     public var gradAccum = 1
     public var clip: Float? = nil
     public var evalEvery: Int? = nil            // updates between evaluations (default: each epoch)
-    public var metric = "loss"                  // loss, accuracy, f1, perplexity, or custom
+    /// loss, perplexity, accuracy, f1 (macro F1: the mean of every class's F1), f1_binary (the
+    /// F1 of class `posLabel`), or custom.
+    public var metric = "loss"
+    public var posLabel = 1
+    /// The metric names the trainer computes itself.
+    public static let metrics = ["loss", "accuracy", "f1", "f1_binary", "perplexity"]
     public var customMetric: ((Module) throws -> Double)? = nil
     public var customMetricMode = "max"
     public var earlyStopping: EarlyStopping? = nil
@@ -138,6 +143,23 @@ public final class FitHistory {
     /// Why the final checkpoint could not be written (nil when it was, or none was asked for).
     public var checkpointError: String? = nil
     public init() {}
+
+    /// One paragraph: updates, time and rate, the loss curve's ends, the last and best
+    /// evaluations, and how the run ended.
+    public var summary: String {
+        var s = "History: \(steps) updates"
+        s += epochs > 0 ? " (\(epochs) epoch\(epochs == 1 ? "" : "s"))" : ""
+        s += String(format: " in %.1f s, %@ %@/s", seconds, Int(unitsPerSecond).groupedThousands, unit)
+        if let f = loss.first, let l = loss.last { s += String(format: "; train loss %.4f -> %.4f", f, l) }
+        if let last = evals.last {
+            s += String(format: "; last val_loss %.4f", last.valLoss) + (metricName != "loss" ? String(format: ", %@ %.4f", metricName, last.metric) : "")
+        }
+        if let b = bestMetric, let bs = bestStep { s += String(format: "; best %@ %.4f at step %d", metricName, b, bs) }
+        if stoppedEarly { s += "; stopped early" }
+        if let r = restoredStep { s += "; weights of step \(r) restored" }
+        if interrupted { s += "; interrupted (checkpoint: \(checkpoint ?? "-"))" }
+        return s
+    }
 }
 
 /// Progress reported after each update.
@@ -286,6 +308,12 @@ public final class Trainer {
 
         var meanLoss: Double { totalWeight > 0 ? totalLoss / totalWeight : .nan }
         var accuracy: Double { counted > 0 ? Double(correct) / Double(counted) : .nan }
+        /// The F1 of one class (0 when it was never predicted nor present, as scikit-learn's
+        /// zero_division default).
+        func f1(of c: Int) -> Double {
+            let t = Double(tp[c] ?? 0), p = Double(fp[c] ?? 0), n = Double(fn[c] ?? 0)
+            return t == 0 ? 0 : 2 * t / (2 * t + p + n)
+        }
         /// Macro F1 over the classes seen in targets or predictions.
         var macroF1: Double {
             let classes = Set(tp.keys).union(fp.keys).union(fn.keys)
@@ -337,6 +365,7 @@ public final class Trainer {
         case "perplexity": return Foundation.exp(tally.meanLoss)
         case "accuracy": return tally.accuracy
         case "f1": return tally.macroF1
+        case "f1_binary": return tally.f1(of: config.posLabel)
         default:
             guard let f = config.customMetric else {
                 throw LatheError("unknown metric '\(config.metric)' (expected loss, accuracy, f1, perplexity or a function)")
@@ -349,7 +378,7 @@ public final class Trainer {
         if let es = config.earlyStopping, es.mode != "auto" { return es.mode == "max" }
         switch config.metric {
         case "loss", "perplexity": return false
-        case "accuracy", "f1": return true
+        case "accuracy", "f1", "f1_binary": return true
         default: return config.customMetricMode == "max"
         }
     }

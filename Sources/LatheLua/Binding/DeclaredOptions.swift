@@ -20,11 +20,17 @@ extension LuaCall {
     public func opts() throws -> DeclaredOptions {
         guard let decl else { throw LuaError("internal: \(name) reads declared options but has no declaration") }
         let idx = decl.optionsIndex(isMethod: isMethod)
-        if isNoneOrNil(idx) { return DeclaredOptions(call: self, decl: decl, index: 0) }
+        if isNoneOrNil(idx) { return DeclaredOptions(call: self, options: decl.options, index: 0) }
         guard lua_type(L, idx) == LUA_TTABLE else {
             throw argError(idx, "options", expected: "table of options")
         }
         let abs = lua_absindex(L, idx)
+        try checkOptions(abs, decl.options, prefix: "")
+        return DeclaredOptions(call: self, options: decl.options, index: abs)
+    }
+
+    /// Checks the table at `abs` against declared options (nested option tables too).
+    func checkOptions(_ abs: Int32, _ declared: [LuaOpt], prefix: String) throws {
         try reserve()
         lua_pushnil(L)
         while lua_next(L, abs) != 0 {
@@ -32,27 +38,33 @@ extension LuaCall {
             guard lua_type(L, -2) == LUA_TSTRING, let key = string(-2) else {
                 let what = describe(-2)
                 lp_pop(L, 1)
-                throw argError(idx, "options", "option names must be strings, got \(what)")
+                throw LuaError("bad option table\(prefix.isEmpty ? "" : " '\(prefix.dropLast())'") (option names must be strings, got \(what))")
             }
-            guard let o = decl.options.first(where: { $0.name == key }) else {
+            guard let o = declared.first(where: { $0.name == key }) else {
                 lp_pop(L, 1)
-                throw unknownOption(key, decl)
+                throw unknownOption(prefix + key, declared)
             }
             if !matches(o.kind, -1) {
                 let got = describe(-1)
                 lp_pop(L, 1)
-                throw LuaError("bad option '\(key)' (expected \(o.kind.text), got \(got))")
+                throw LuaError("bad option '\(prefix + key)' (expected \(o.kind.text), got \(got))")
+            }
+            if let nested = o.kind.nestedOptions, lua_type(L, -1) == LUA_TTABLE {
+                do { try checkOptions(lua_absindex(L, -1), nested, prefix: prefix + key + ".") } catch {
+                    lp_pop(L, 1)
+                    throw error
+                }
             }
         }
-        return DeclaredOptions(call: self, decl: decl, index: abs)
     }
 
-    func unknownOption(_ key: String, _ decl: LuaFunc) -> LuaError {
-        let names = decl.options.map(\.name)
+    func unknownOption(_ key: String, _ declared: [LuaOpt]) -> LuaError {
+        let leaf = String(key.split(separator: ".").last ?? Substring(key))
+        let names = declared.map(\.name)
         var hint = ""
-        if let alias = LuaOptionAliases.known[key.lowercased()], names.contains(alias) {
+        if let alias = LuaOptionAliases.known[leaf.lowercased()], names.contains(alias) {
             hint = "; Lathe calls it '\(alias)'"
-        } else if let c = closest(key, names) {
+        } else if let c = closest(leaf, names) {
             hint = "; did you mean '\(c)'?"
         }
         return LuaError("unknown option '\(key)'\(hint) (expected one of: \(names.sorted().joined(separator: ", ")))")
@@ -104,6 +116,7 @@ extension LuaCall {
             return true
         case .object(let cls): return (t == LUA_TUSERDATA || t == LUA_TTABLE) && typeName(i) == cls
         case .either(let ks): return ks.contains { matches($0, i) }
+        case .options: return t == LUA_TTABLE
         }
     }
 
@@ -126,17 +139,29 @@ extension LuaCall {
 /// A checked options table of a declared function (see `LuaCall.opts`).
 public struct DeclaredOptions {
     let call: LuaCall
-    let decl: LuaFunc
+    let options: [LuaOpt]
     /// Absolute stack index of the table, 0 when none was given.
     let index: Int32
 
     var L: OpaquePointer { call.L }
 
     func declared(_ name: String) throws -> LuaOpt {
-        guard let o = decl.options.first(where: { $0.name == name }) else {
+        guard let o = options.first(where: { $0.name == name }) else {
             throw LuaError("internal: option '\(name)' is not declared by \(call.name)")
         }
         return o
+    }
+
+    /// A nested option table (checked already), as options of its own. The table stays on the
+    /// Lua stack until the call returns (its readers need it there).
+    public func nested(_ name: String) throws -> DeclaredOptions? {
+        let o = try declared(name)
+        guard let sub = o.kind.nestedOptions else { throw LuaError("internal: option '\(name)' of \(call.name) is not an option table") }
+        if try push(name) != LUA_TTABLE {
+            lp_pop(L, 1)
+            return nil
+        }
+        return DeclaredOptions(call: call, options: sub, index: lua_gettop(L))
     }
 
     /// Pushes the option's value (nil when absent) and returns its Lua type.

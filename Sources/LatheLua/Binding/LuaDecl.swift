@@ -22,6 +22,17 @@ public indirect enum LuaKind: @unchecked Sendable {
     case object(String)
     /// Any of the kinds.
     case either([LuaKind])
+    /// A table of named options, themselves declared (checked as a function's options are).
+    case options([LuaOpt])
+
+    /// The declared options of an option table (directly or as one of `either`'s kinds).
+    var nestedOptions: [LuaOpt]? {
+        switch self {
+        case .options(let os): return os
+        case .either(let ks): return ks.lazy.compactMap(\.nestedOptions).first
+        default: return nil
+        }
+    }
 
     /// The kind as help and errors say it: "number > 0", "\"cosine\" or \"linear\"".
     public var text: String {
@@ -47,6 +58,7 @@ public indirect enum LuaKind: @unchecked Sendable {
         case .numbers: return "array of numbers"
         case .object(let c): return c
         case .either(let ks): return ks.map(\.text).joined(separator: " or ")
+        case .options(let os): return "{" + os.map { "\($0.name) = \($0.defaultValue.literal)" }.joined(separator: ", ") + "}"
         }
     }
 }

@@ -3,7 +3,7 @@ import CLuaShim
 import LatheCore
 
 /// The `lora` module: LoRA adapters on Linear layers, saved and loaded in PEFT's layout.
-enum LoRAFunctions {
+enum LoRAFunctions: LuaInstaller {
     static func install(_ vm: LuaVM) {
         vm.module("lora", summary: "Low-rank adapters (LoRA) on Linear layers, PEFT-compatible.",
                   details: "Only the small A and B matrices train; the frozen base weights compute no weight gradient and carry\nno optimizer state. Adapters save and load in PEFT's layout (adapter_config.json + adapter_model.safetensors).")
