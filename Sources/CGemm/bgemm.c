@@ -134,8 +134,7 @@ BF_TARGET static inline void pack_pairs(int lay, int R, const float *S, long rs,
     // kcontig: each row of the 16-row block is first converted whole, start to end, into `rows`
     // (in L1), and the 16 x 16 blocks are taken from there. Reading the source block by block
     // instead (128 bytes of each of 16 rows a kilobyte or more apart) was latency-bound: too
-    // many short streams for the hardware prefetcher (bf16 2048x256x256 on Zen 4: packing 17%
-    // of the product's time; 8.5% this way with the driver's prefetch of the next panel).
+    // many short streams for the hardware prefetcher.
     const long rstride = (npairs + 15) / 16 * 16;    // pairs per row in `rows`
     uint32_t rows[kcontig ? 16 * rstride : 1] __attribute__((aligned(64)));
     for (long rb = 0; rb < R; rb += 16) {
@@ -210,8 +209,8 @@ BF_TARGET static void pack_b_avx(int trans, const float *B, long ldb, long k0, l
 }
 // B not transposed, AVX layout, every micro-panel of the block at once: one pair of source
 // rows at a time, read start to end (per panel, 32 columns of 32 rows at a time were short
-// reads from many rows, latency-bound like A's: the weight-gradient products' B, an activation
-// with thousands of rows, spent 6% of a bf16 training step here).
+// reads from many rows, latency-bound like A's; in the weight gradients this B is an
+// activation with thousands of rows).
 BF_TARGET static void pack_b_rows_avx(const float *B, long ldb, long k0, long kc, long kcp, long j0, long n,
                                       long npanels, char *dst, size_t panel_bytes) {
     for (long p = 0; p < kcp / 2; p++) {

@@ -57,11 +57,11 @@ void lg_kd_tune(kdesc *kd) {
     long l1 = lg_cache_l1d(), l2 = lg_cache_l2();
     if (l1 < 16384) l1 = 32768;
     if (l2 < 131072) l2 = 262144;
-    // K block: an A micro-panel (mr x kc) of about the whole L1. Measured on Sapphire Rapids
-    // (48 KiB L1): K blocks up to 1024 beat L1/2-sized ones for K >= 1024 (fewer passes over C
-    // and fewer B repacks), while the streaming B micro-panels keep the kernel fed from L2.
+    // K block: an A micro-panel (mr x kc) of about the whole L1, up to 1024. Long K blocks mean
+    // fewer passes over C and fewer repacks of B, and the streaming B micro-panels keep the
+    // kernel fed from L2, so the A panel need not leave room for them in L1.
     long kc = l1 / ((long)kd->mr * kd->esize);
-    if (kd->esize == 2) kc /= 2;    // bf16 (AMX): half of L1 measured best
+    if (kd->esize == 2) kc /= 2;    // bf16: half of L1, which did better than all of it on AMX
     kc = kc < 1024 ? (kc + 127) / 128 * 128 : 1024;
     if (kc < 128) kc = 128;
     kc = env_long("LATHE_GEMM_KC", kc);
@@ -177,105 +177,166 @@ static void causal_krange(const drive_t *d, long i, long m, long *klo, long *kn)
     *kn = hi > lo ? hi - lo : 0;
 }
 
+// ---- the compute tasks: packing A, sweeping it over the B block ---------------------------
+// Task t's share: A micro-panels [p0, p1) against B micro-panels [q0, q1). Tasks are numbered
+// M chunk first, N range second, as plan_compute_tasks counted them. Returns 0 when empty.
+static inline int task_share(const drive_t *d, long t, long *p0, long *p1, long *q0, long *q1) {
+    long mt = t / d->nsplit, nt = t % d->nsplit;
+    *p0 = mt * d->mchunk;
+    *p1 = *p0 + d->mchunk < d->mpanels ? *p0 + d->mchunk : d->mpanels;
+    *q0 = nt * d->nchunk;
+    *q1 = *q0 + d->nchunk < d->npanels ? *q0 + d->nchunk : d->npanels;
+    return *p0 < *p1 && *q0 < *q1;
+}
+
+// How many A micro-panels are packed together. A transposed A (stored K x M) is packed for
+// several panels at once so that each source row yields a run of values for all of them rather
+// than mr: a row of a large A is a page or more from the next, so short runs cost cache-line and
+// TLB misses. With a pack_a_rows the group is as many panels as the B block's L2 budget holds,
+// and every source row is then read once, start to end. A non-transposed A needs no grouping.
+static inline long a_group_panels(const drive_t *d, int arows, size_t apanel) {
+    if (d->transA != LG_TRANS) return 1;
+    if (!arows) return 8;
+    long group = (long)((size_t)d->kd->l2_bytes / apanel);
+    return group < 8 ? 8 : group;
+}
+
+// One A micro-panel, packed right before its sweep so it is still in L1 when the kernel reads
+// it. A causal product packs only the part of K the panel's rows see: the kernel never reads
+// the rest (causal_krange gives it the same range).
+static inline void pack_a_panel(const drive_t *d, long p, char *ap) {
+    const kdesc *kd = d->kd;
+    const int mr = kd->mr;
+    long i = p * mr, m = d->M - i < mr ? d->M - i : mr, klo, kn;
+    causal_krange(d, i, m, &klo, &kn);
+    long len = d->kc - klo < kn ? d->kc - klo : kn;
+    if (kn > 0) kd->pack_a(d->transA, d->A, d->lda, i, m, d->k0 + klo, len, kn, ap + (size_t)klo * mr * kd->esize);
+}
+
+// A group of transposed-A panels through the family's row packer: one pass down the source rows
+// of the whole group (bf16: a pair of rows at a time), each row read start to end.
+static inline void pack_a_group_rows(const drive_t *d, long g0, long g1, char *ap, size_t apanel) {
+    const long mr = d->kd->mr;
+    long i = g0 * mr, m = g1 * mr < d->M ? g1 * mr - i : d->M - i;
+    d->kd->pack_a_rows(d->A, d->lda, i, m, d->k0, d->kc, d->kcp, ap, apanel);
+}
+
+// A group of transposed-A panels without a row packer: 64 k at a time across the group, so each
+// stretch of 64 source rows is read for all the group's columns while it is in cache.
+static inline void pack_a_group_ksteps(const drive_t *d, long g0, long g1, char *ap, size_t apanel) {
+    const kdesc *kd = d->kd;
+    const int mr = kd->mr;
+    const long step = 64;
+    for (long kk = 0; kk < d->kcp; kk += step) {
+        long len = d->kc - kk < step ? d->kc - kk : step;
+        long lenp = d->kcp - kk < step ? d->kcp - kk : step;
+        if (len < 0) len = 0;
+        for (long p = g0; p < g1; p++) {
+            long i = p * mr;
+            kd->pack_a(d->transA, d->A, d->lda, i, d->M - i < mr ? d->M - i : mr, d->k0 + kk, len, lenp,
+                       ap + (p - g0) * apanel + (size_t)kk * mr * kd->esize);
+        }
+    }
+}
+
+// Packs A panels [g0, g1) into ap, apanel bytes apart, the way a_group_panels chose.
+static inline void pack_a_group(const drive_t *d, long g0, long g1, long group, int arows, char *ap,
+                                size_t apanel) {
+    if (group == 1) pack_a_panel(d, g0, ap);
+    else if (arows) pack_a_group_rows(d, g0, g1, ap, apanel);
+    else pack_a_group_ksteps(d, g0, g1, ap, apanel);
+}
+
+// The next A micro-panel's source, brought into L2 a slice per product of the current sweep, so
+// packing it does not wait on memory: A is read once per N block, typically from L3 or DRAM, and
+// the kernels have load slots to spare. The hint is T1 (L2), not T0: prefetches into L1 stalled
+// behind the kernel's B stream and were partly evicted before use.
+typedef struct {
+    const float *base;    // the source: runs of `run` floats, `lda` apart
+    long lda, run, lines; // lines: 64-byte lines in all the runs (0: nothing to prefetch)
+    long done, row, col;  // progress: lines issued, and where the next one starts
+} prefetch_t;
+
+static inline prefetch_t prefetch_plan(const drive_t *d, long inext) {
+    prefetch_t pf = {.lda = d->lda};
+    if (inext < 0) return pf;
+    const int mr = d->kd->mr;
+    long mnext = d->M - inext < mr ? d->M - inext : mr;
+    const int tA = d->transA == LG_TRANS;
+    long rows = tA ? d->kc : mnext;
+    pf.run = tA ? mnext : d->kc;
+    pf.base = tA ? d->A + d->k0 * d->lda + inext : d->A + inext * d->lda + d->k0;
+    pf.lines = rows * ((pf.run + 15) / 16);
+    return pf;
+}
+
+static inline void prefetch_upto(prefetch_t *pf, long upto) {
+    for (; pf->done < upto; pf->done++) {
+        _mm_prefetch((const char *)(pf->base + pf->row * pf->lda + pf->col), _MM_HINT_T1);
+        pf->col += 16;
+        if (pf->col >= pf->run) {
+            pf->col = 0;
+            pf->row++;
+        }
+    }
+}
+
+// One mr x nr tile of C: the micro-kernel, which merges edge tiles into C itself with masks. The
+// bias goes in with the last K block's store (the tile is written once, not revisited), and the
+// K split's second half run in turn adds the finished tile into C while it is still in L1.
+static inline void compute_tile(const drive_t *d, long i, long m, long j, long n, long kn, const char *a,
+                                const char *b, float *crow) {
+    // a tile wholly past every row's last key is left as it is
+    if (d->causal == LG_CAUSAL_OUT && d->j0 + j >= i + m + d->shift) return;
+    d->kd->kernel(kn, a, b, crow + j, d->ldc, m, n, d->alpha, d->beta,
+                  d->last_k && d->bias ? d->bias + d->j0 + j : NULL);
+    if (d->last_k && d->acc_into)    // K split in turn: never the AVX2 kernel
+        add_rows_avx512(d->acc_into + i * d->ld_acc + d->j0 + j, d->ld_acc, crow + j, d->ldc, m, n);
+}
+
+// One packed A micro-panel against B micro-panels [q0, q1): the A panel stays in L1 and the B
+// block in L2 while the kernel walks along the row of tiles. inext >= 0 is the first row of the
+// panel to prefetch meanwhile (see prefetch_t).
+static inline void sweep_panel(const drive_t *d, long p, const char *a, long q0, long q1, long inext) {
+    const kdesc *kd = d->kd;
+    const int mr = kd->mr, nr = kd->nr;
+    long i = p * mr, m = d->M - i < mr ? d->M - i : mr;
+    float *crow = d->C + i * d->ldc + d->j0;
+    size_t bpanel = (size_t)d->kcp * nr * kd->esize;
+    long klo, kn;
+    causal_krange(d, i, m, &klo, &kn);
+    const char *apart = a + (size_t)klo * mr * kd->esize;
+    prefetch_t pf = prefetch_plan(d, inext);
+    long nq = q1 - q0;
+    for (long q = q0; q < q1; q++) {
+        long j = q * nr, n = d->nc - j < nr ? d->nc - j : nr;
+        prefetch_upto(&pf, pf.lines * (q - q0 + 1) / nq);
+        compute_tile(d, i, m, j, n, kn, apart, d->bpack + q * bpanel + (size_t)klo * nr * kd->esize, crow);
+    }
+}
+
+// A task packs its A panels a group at a time (or reads them from the shared buffer that the
+// first N block filled) and sweeps each over its B micro-panels. Only single panels packed here
+// get their successor prefetched: for groups of transposed panels it slowed packing down.
 static void task_compute(void *ctx, long t, int worker) {
     (void)worker;
     drive_t *d = ctx;
     const kdesc *kd = d->kd;
-    const int mr = kd->mr, nr = kd->nr;
-    long mt = t / d->nsplit, nt = t % d->nsplit;
-    long p0 = mt * d->mchunk, p1 = p0 + d->mchunk;
-    if (p1 > d->mpanels) p1 = d->mpanels;
-    long q0 = nt * d->nchunk, q1 = q0 + d->nchunk;
-    if (q1 > d->npanels) q1 = d->npanels;
-    if (p0 >= p1 || q0 >= q1) return;
-    size_t apanel = (size_t)d->kcp * mr * kd->esize;
-    size_t bpanel = (size_t)d->kcp * nr * kd->esize;
-    // Transposed A (stored K x M) is packed for up to 8 micro-panels at a time, 64 k at a
-    // time: each row of A then yields 8 * mr contiguous values instead of mr, which saves
-    // cache-line and TLB misses (a row of a large A is a page or more apart from the next).
-    // With a pack_a_rows, a group is as many panels as the B block's L2 budget holds (half of L2),
-    // packed a pair of
-    // source rows at a time, each row read start to end (a bf16 weight gradient 3-10% faster than
-    // 8 panels of 64 k, which read 64 rows in runs of 14 values per panel).
+    long p0, p1, q0, q1;
+    if (!task_share(d, t, &p0, &p1, &q0, &q1)) return;
+    size_t apanel = (size_t)d->kcp * kd->mr * kd->esize;
     const int arows = d->transA == LG_TRANS && kd->pack_a_rows;
-    long group = d->transA == LG_TRANS ? 8 : 1;
-    if (arows) {
-        group = (long)((size_t)kd->l2_bytes / apanel);
-        if (group < 8) group = 8;
-    }
+    long group = a_group_panels(d, arows, apanel);
     char *ap = d->apack ? NULL : buf_get(&tl_bufA, group * apanel + 64);
     const int packing = !d->apack || d->apack_fill;
-    float beta = d->beta;
     if (kd->begin) kd->begin();
     for (long g0 = p0; g0 < p1; g0 += group) {
         long g1 = g0 + group < p1 ? g0 + group : p1;
         if (d->apack) ap = d->apack + (size_t)g0 * apanel;
-        if (!packing) {
-            // packed by the first N block
-        } else if (group == 1) {
-            // (causal: only the part of K the panel's rows use)
-            long i = g0 * mr, m = d->M - i < mr ? d->M - i : mr, klo, kn;
-            causal_krange(d, i, m, &klo, &kn);
-            long len = d->kc - klo < kn ? d->kc - klo : kn;
-            if (kn > 0)
-                kd->pack_a(d->transA, d->A, d->lda, i, m, d->k0 + klo, len, kn, ap + (size_t)klo * mr * kd->esize);
-        } else if (arows) {
-            long i = g0 * mr, m = g1 * mr < d->M ? g1 * mr - i : d->M - i;
-            kd->pack_a_rows(d->A, d->lda, i, m, d->k0, d->kc, d->kcp, ap, apanel);
-        } else {
-            const long step = 64;
-            for (long kk = 0; kk < d->kcp; kk += step) {
-                long len = d->kc - kk < step ? d->kc - kk : step;
-                long lenp = d->kcp - kk < step ? d->kcp - kk : step;
-                if (len < 0) len = 0;
-                for (long p = g0; p < g1; p++) {
-                    long i = p * mr;
-                    kd->pack_a(d->transA, d->A, d->lda, i, d->M - i < mr ? d->M - i : mr, d->k0 + kk, len, lenp,
-                               ap + (p - g0) * apanel + (size_t)kk * mr * kd->esize);
-                }
-            }
-        }
+        if (packing) pack_a_group(d, g0, g1, group, arows, ap, apanel);
         for (long p = g0; p < g1; p++) {
-            long i = p * mr;
-            long m = d->M - i < mr ? d->M - i : mr;
-            const char *a = ap + (p - g0) * apanel;
-            float *crow = d->C + i * d->ldc + d->j0;
-            // While this panel's products run, bring the next panel's A into L2 a slice per
-            // product, so packing it does not wait on memory (A is read once per N block,
-            // typically from L3 or DRAM; the kernels have load slots to spare). Into L1 (T0) the
-            // prefetches stalled behind the kernel's B stream and were partly evicted before use:
-            // on Zen 4, T1 makes cold-A products 2-9% faster (bf16 dX = dY·W 9%, fp32 5%). Doing
-            // the same for the next group of transposed panels made packing slower.
-            long inext = (packing && group == 1 && p + 1 < p1) ? i + mr : -1;
-            long mnext = inext >= 0 ? (d->M - inext < mr ? d->M - inext : mr) : 0;
-            const int tA = d->transA == LG_TRANS;
-            // the next panel's source as `nrows` runs of `run` floats, lda apart
-            long nrows = tA ? d->kc : mnext, run = tA ? mnext : d->kc;
-            const float *base = tA ? d->A + d->k0 * d->lda + inext : d->A + inext * d->lda + d->k0;
-            long lpr = (run + 15) / 16, lines = mnext > 0 ? nrows * lpr : 0;
-            long klo, kn;
-            causal_krange(d, i, m, &klo, &kn);
-            const char *apart = a + (size_t)klo * mr * kd->esize;
-            long nq = q1 - q0, done = 0, row = 0, col = 0;
-            for (long q = q0; q < q1; q++) {
-                long j = q * nr;
-                long n = d->nc - j < nr ? d->nc - j : nr;
-                for (long upto = lines * (q - q0 + 1) / nq; done < upto; done++) {
-                    _mm_prefetch((const char *)(base + row * d->lda + col), _MM_HINT_T1);
-                    col += 16;
-                    if (col >= run) {
-                        col = 0;
-                        row++;
-                    }
-                }
-                // a tile wholly past every row's last key is left as it is
-                if (d->causal == LG_CAUSAL_OUT && d->j0 + j >= i + m + d->shift) continue;
-                // the bias goes in with the last K block's store of each tile
-                kd->kernel(kn, apart, d->bpack + q * bpanel + (size_t)klo * nr * kd->esize, crow + j, d->ldc, m, n,
-                           d->alpha, beta, d->last_k && d->bias ? d->bias + d->j0 + j : NULL);
-                if (d->last_k && d->acc_into)    // K split in turn: never the AVX2 kernel
-                    add_rows_avx512(d->acc_into + i * d->ld_acc + d->j0 + j, d->ld_acc, crow + j, d->ldc, m, n);
-            }
+            long inext = packing && group == 1 && p + 1 < p1 ? (p + 1) * kd->mr : -1;
+            sweep_panel(d, p, ap + (p - g0) * apanel, q0, q1, inext);
         }
     }
     if (kd->end) kd->end();
@@ -427,7 +488,52 @@ void lg_gemm_drive_causal(const kdesc *kd, int threads, int causal, long shift, 
                   shift);
 }
 
-// The packed loops (M, N, K > 0).
+// Packs the B block of the current (K block, N block), in parallel when it is large enough to
+// pay for waking the pool. A transposed B is packed a micro-panel per task; a non-transposed one
+// PACK_KSTEP rows of K per task across every micro-panel (see task_pack_b_rows).
+static void pack_b_block(drive_t *d, int threads) {
+    const kdesc *kd = d->kd;
+    size_t bytes = (size_t)d->npanels * d->kcp * kd->nr * kd->esize;
+    d->bpack = buf_get(&tl_bufB, bytes + 64);
+    lg_task_fn packer = d->transB == LG_TRANS ? task_pack_b : task_pack_b_rows;
+    long npack = d->transB == LG_TRANS ? d->npanels : (d->kcp + PACK_KSTEP - 1) / PACK_KSTEP;
+    if (threads > 1 && d->kc * d->nc >= 16384) lg_parallel_for_n(npack, threads, packer, d);
+    else for (long t = 0; t < npack; t++) packer(d, t, 0);
+}
+
+// Splits the block's compute into tasks; returns their number. Many small tasks over M: each
+// packs only its own A micro-panels, so splitting costs nothing, and a thread that starts late or
+// is preempted delays the product by at most one small task. N is split only when M has too few
+// panels to go round (then each task is a single A panel against a range of B panels).
+static long plan_compute_tasks(drive_t *d, int threads) {
+    long target = threads > 1 ? 16L * threads : 1;
+    if (d->mpanels >= 4L * threads || threads == 1) {
+        if (target > d->mpanels) target = d->mpanels;
+        d->nsplit = 1;
+        d->nchunk = d->npanels;
+        d->mchunk = (d->mpanels + target - 1) / target;
+    } else {
+        d->mchunk = 1;
+        target = 4L * threads;
+        long ns = (target + d->mpanels - 1) / d->mpanels;
+        if (ns > d->npanels) ns = d->npanels;
+        d->nchunk = (d->npanels + ns - 1) / ns;
+        d->nsplit = (d->npanels + d->nchunk - 1) / d->nchunk;
+    }
+    return ((d->mpanels + d->mchunk - 1) / d->mchunk) * d->nsplit;
+}
+
+// One (K block, N block): pack B, then every A micro-panel against it.
+static void run_block(drive_t *d, int threads) {
+    pack_b_block(d, threads);
+    long ntasks = plan_compute_tasks(d, threads);
+    if (threads > 1 && ntasks > 1) lg_parallel_for_n(ntasks, threads, task_compute, d);
+    else for (long t = 0; t < ntasks; t++) task_compute(d, t, 0);
+}
+
+// The packed loops (M, N, K > 0): K blocks outer, N blocks inner, so each tile of C still gets
+// its K blocks in order (the same sums as with K inner). The K block is balanced so the last one
+// is not a sliver; the N block fills the L2 budget for that K block.
 static void drive_blocked(const kdesc *kd, int threads, int transA, int transB, long M, long N, long K,
                           float alpha, const float *A, long lda, const float *B, long ldb, float beta,
                           const float *bias, float *C, long ldc, float *acc_into, long ld_acc, int causal,
@@ -443,9 +549,8 @@ static void drive_blocked(const kdesc *kd, int threads, int transA, int transB, 
                  .ld_acc = ld_acc};
     d.mpanels = (M + mr - 1) / mr;
     // With several N blocks, A is packed once per K block into one buffer that every N block
-    // reads (N blocks inner: each tile still gets its K blocks in order, so the sums are the same
-    // as with K inner); repacking A per N block cost the fp32 products with N = 1024 four packings
-    // of A. Not when N is split over tasks (M small), where tasks share panels.
+    // reads, instead of once per N block. Not when N is split over tasks (M small), where tasks
+    // share panels.
     const int share_a = N > ncb && (d.mpanels >= 4L * threads || threads == 1);
     const long kcbp = (kcb + kd->kalign - 1) / kd->kalign * kd->kalign;
     char *apack_all = share_a ? buf_get(&tl_bufAall, (size_t)d.mpanels * kcbp * mr * kd->esize + 64) : NULL;
@@ -464,33 +569,7 @@ static void drive_blocked(const kdesc *kd, int threads, int transA, int transB, 
             d.beta = k0 == 0 ? beta : 1.0f;
             d.last_k = k0 + kc >= K;
             d.npanels = (nc + nr - 1) / nr;
-            size_t bytes = (size_t)d.npanels * kcp * nr * kd->esize;
-            d.bpack = buf_get(&tl_bufB, bytes + 64);
-            // 1. pack B (in parallel when large)
-            lg_task_fn packer = transB == LG_TRANS ? task_pack_b : task_pack_b_rows;
-            long npack = transB == LG_TRANS ? d.npanels : (kcp + PACK_KSTEP - 1) / PACK_KSTEP;
-            if (threads > 1 && kc * nc >= 16384) lg_parallel_for_n(npack, threads, packer, &d);
-            else for (long t = 0; t < npack; t++) packer(&d, t, 0);
-            // 2. compute. Many small tasks over M (each packs only its own A micro-panels, so splitting
-            // costs nothing and a thread that starts late or gets preempted delays the
-            // product by at most one small task); N is split only when M is too small.
-            long target = threads > 1 ? 16L * threads : 1;
-            if (d.mpanels >= 4L * threads || threads == 1) {
-                if (target > d.mpanels) target = d.mpanels;
-                d.nsplit = 1;
-                d.nchunk = d.npanels;
-                d.mchunk = (d.mpanels + target - 1) / target;
-            } else {
-                d.mchunk = 1;
-                target = 4L * threads;
-                long ns = (target + d.mpanels - 1) / d.mpanels;
-                if (ns > d.npanels) ns = d.npanels;
-                d.nchunk = (d.npanels + ns - 1) / ns;
-                d.nsplit = (d.npanels + d.nchunk - 1) / d.nchunk;
-            }
-            long ntasks = ((d.mpanels + d.mchunk - 1) / d.mchunk) * d.nsplit;
-            if (threads > 1 && ntasks > 1) lg_parallel_for_n(ntasks, threads, task_compute, &d);
-            else for (long t = 0; t < ntasks; t++) task_compute(&d, t, 0);
+            run_block(&d, threads);
         }
     }
 }

@@ -4,9 +4,9 @@
 // while (about 0.5 ms; LATHE_POOL_SPIN sets the count) and then sleep on a futex. Tasks
 // are handed out with one atomic counter; the caller takes part and then waits (spinning,
 // yielding if it takes long) only for tasks that other threads claimed, so a worker that is
-// slow to wake never delays it. Measured fork-join of an empty job: 0.1-0.6 us (GCD's
-// dispatch_apply: 0.2-0.3 us); one pool for GEMM and elementwise work also means no second
-// set of threads competing with the spinning workers.
+// slow to wake never delays it: a fork-join costs about what GCD's dispatch_apply does. One
+// pool for GEMM and elementwise work also means no second set of threads competing with the
+// spinning workers.
 #define _GNU_SOURCE
 #include "CGemm.h"
 
@@ -27,7 +27,7 @@
 #endif
 
 #define MAX_THREADS 256
-#define WORKER_SPIN_DEFAULT 30000    // about 0.5 ms (PAUSE measured at 15 ns on this VM)
+#define WORKER_SPIN_DEFAULT 30000    // about 0.5 ms where a PAUSE takes ~15 ns
 static int worker_spin = -1;    // pause iterations before a worker sleeps (LATHE_POOL_SPIN)
 #define CALLER_SPIN 20000
 

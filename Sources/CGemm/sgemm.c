@@ -172,8 +172,8 @@ static void pack_b_32(int trans, const float *B, long ldb, long k0, long kc, lon
     else pack_b_f32(32, trans, B, ldb, k0, kc, j0, n, dst);
 }
 // B not transposed, every 32-wide micro-panel of the block at once: each source row is read
-// start to end with vector loads (per panel, a 128-byte memcpy call per row of every panel was
-// 9% of a 256x1024x2048 weight-gradient product).
+// start to end with vector loads (per panel, every row of every panel cost a 128-byte memcpy
+// call, a visible share of the weight-gradient products).
 __attribute__((target("avx512f")))
 static void pack_b_rows_32(const float *B, long ldb, long k0, long kc, long kcp, long j0, long n, long npanels,
                            char *dst, size_t panel_bytes) {

@@ -173,10 +173,9 @@ lua_State *lp_newstate(void) {
     lua_setwarnf(L, lp_warnf, ws);
     // The generational collector. Every Lathe object has a finalizer, so garbage lives one
     // cycle longer, and the incremental collector fell behind loops of small temporaries: at
-    // its default pause (200%) a loop of 4-element adds grew the heap every cycle (780 MB RSS);
-    // at 150% it still crept once the live heap held a few MB of tables (4 MB live: 81 MB after
-    // 4M adds; 29 MB live: 163 MB). Generational collection keeps the same loops at 8 MB and
-    // 44-53 MB, at the same cost per op. Scripts may switch with collectgarbage("incremental").
+    // its default pause the heap grew every cycle, and at a shorter one it still crept once
+    // the live heap held a few MB of tables. Generational collection keeps such loops' heap
+    // small at the same cost per op. Scripts may switch with collectgarbage("incremental").
     lua_gc(L, LUA_GCGEN, 0, 0);
     return L;
 }
@@ -295,16 +294,14 @@ void lp_getmetatable_tag(lua_State *L, int tag) {
 // Lua cannot see the buffers Swift objects hold, so the shim counts them and runs a full
 // collection each time the objects pushed since the last one hold more than
 //   max(4 MiB, min(32 x the Lua heap, 32 MiB), a quarter of what live objects hold).
-// A collection costs about the Lua heap's size (~18 us for the shell's ~120 KiB heap), so the
-// 32x term bounds that cost per byte of tensors when scripts keep bigger Lua tables (up to
-// 32 MiB of garbage: uncapped, a 25 MB heap of test tables let a loop's RSS grow 100 MB); the
-// 4 MiB floor returns garbage buffers to the block cache while they are still in the L2/L3
-// caches (1M-element adds: 0.074 ms with a 4 MiB floor, 0.137 ms with 16 MiB); the last term
-// keeps collections rare when the live tensors (model weights) are big. A 64 MiB floor let the
-// GPT training bench reach 2.4 GB (a small tensor can hold a whole autograd graph, so bytes
-// counted are a lower bound) against 0.42 GB at 4 MiB; a collection on every object cost 5-15%
-// of a training step. The first design, a GC step hint per object, ran a whole cycle on
-// almost every tensor of 4 KiB or more, since the heap is small: 20 us per 64 KiB add, not 3.
+// A collection costs about the Lua heap's size, so the 32x term bounds that cost per byte of
+// tensors when scripts keep bigger Lua tables, and the 32 MiB cap bounds the garbage such
+// scripts let pile up; the 4 MiB floor returns garbage buffers to the block cache while they
+// are still in the L2/L3 caches; the last term keeps collections rare when the live tensors
+// (model weights) are big. The floor stays low because a small tensor can hold a whole
+// autograd graph (the bytes counted are a lower bound): a high floor let training runs grow by
+// gigabytes. Collecting on every object, or a GC step hint per object (which ran a whole cycle
+// on almost every tensor of 4 KiB or more, the heap being small), cost a large share of each op.
 #define LP_EXT_FLOOR ((size_t)4 << 20)
 #define LP_EXT_CAP ((size_t)32 << 20)
 void lp_pushobject(lua_State *L, void *ptr, int tag, lp_release_fn release, size_t bytes) {

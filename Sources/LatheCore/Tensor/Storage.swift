@@ -22,8 +22,8 @@ public enum DType: String, Sendable, CaseIterable {
 /// Small blocks live inside the object itself (one allocation per tensor; the kernels use
 /// unaligned loads). Large blocks are 64-byte aligned and, when freed, kept in a size-keyed
 /// cache for reuse: Lua frees tensors only when its collector runs, so without the cache every
-/// step of a loop would fault in fresh pages from the kernel (measured: a 16M-element add ran
-/// at 60% of numpy's speed, all of it page faults).
+/// step of a loop would fault in fresh pages from the kernel, and the page faults alone would
+/// hold elementwise ops on big tensors well below numpy's speed.
 public struct StorageHeader {
     var raw: UnsafeMutableRawPointer?
     var byteCount: Int
