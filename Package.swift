@@ -7,9 +7,10 @@ let coreSwiftSettings: [SwiftSetting] = [
     .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
 ]
 
+// Linux on x86-64 only: the matrix kernels dispatch on CPUID (AVX2, AVX-512, AVX512_BF16, AMX)
+// and the system libraries come from Debian packages (scripts/setup).
 let package = Package(
     name: "Lathe",
-    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "lathe", targets: ["lathe"]),
         .library(name: "LatheCore", targets: ["LatheCore"]),
