@@ -3,7 +3,8 @@
 //   formats-bench npy FILE           Npy.read
 //   formats-bench gguf FILE          open + every tensor dequantized to float32 (GGUFFile)
 //   formats-bench write FILE OUT     read FILE, write its tensors to OUT (SafetensorsWriter)
-// Built by scripts/bench/formats against the release build's LatheCore objects.
+// Runs at LATHE_THREADS threads (the Python readers it is compared with use one) and reports
+// the count. Built by scripts/bench/formats against the release build's LatheCore objects.
 import Foundation
 import LatheCore
 
@@ -17,6 +18,9 @@ let args = CommandLine.arguments
 guard args.count >= 3 else {
     FileHandle.standardError.write("usage: formats-bench safetensors|npy|gguf|write FILE [OUT]\n".data(using: .utf8)!)
     exit(2)
+}
+if let n = ProcessInfo.processInfo.environment["LATHE_THREADS"].flatMap({ Int($0) }) {
+    Runtime.setThreads(n)
 }
 do {
     let t0 = now()
@@ -45,7 +49,7 @@ do {
         throw LatheError("unknown mode \(args[1])")
     }
     let total = now() - t0
-    print("{\"seconds\": \(total), \"open\": \(open), \"bytes\": \(outBytes)}")
+    print("{\"seconds\": \(total), \"open\": \(open), \"bytes\": \(outBytes), \"threads\": \(Runtime.threads)}")
 } catch {
     FileHandle.standardError.write("formats-bench: \(error)\n".data(using: .utf8)!)
     exit(1)

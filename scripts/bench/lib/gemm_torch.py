@@ -1,16 +1,19 @@
 # PyTorch side of scripts/bench/gemm: torch.mm on the same cases (transposes as views, so
-# MKL gets transpose flags, as Lathe's kernels do). Prints "name GFLOP/s".
+# MKL gets transpose flags, as Lathe's kernels do), timed as gemm.lua times Lathe (lib/stats:
+# one warm-up, the median of the case's reps calls, GEMM_CLOCK). Prints "threads N" and
+# "name GFLOP/s"; runs at LATHE_THREADS threads, Lathe's count.
 import os
 import sys
-import time
 
 import torch
 
-torch.set_num_threads(int(os.environ.get("THREADS", "1")))
+import stats
+
+torch.set_num_threads(stats.threads())
+print(f"threads {torch.get_num_threads()}")
 dtype = torch.bfloat16 if os.environ.get("GEMM_PRECISION") == "bf16" else torch.float32
-budget = float(os.environ.get("GEMM_BUDGET", "0.2"))
+kind = "cpu" if os.environ.get("GEMM_CLOCK") == "cpu" else "wall"
 g = torch.Generator().manual_seed(0)
-clock = time.process_time if os.environ.get("GEMM_CLOCK") == "cpu" else time.perf_counter
 
 
 def operand(rows, cols, transposed):
@@ -23,17 +26,8 @@ for line in open(os.environ["GEMM_CASES"]):
     parts = line.split()
     if not parts or parts[0].startswith("#"):
         continue
-    name, m, n, k, lay = parts[0], int(parts[1]), int(parts[2]), int(parts[3]), parts[4]
+    name, m, n, k, lay, reps = parts[0], int(parts[1]), int(parts[2]), int(parts[3]), parts[4], int(parts[5])
     a, b = operand(m, k, lay[0] == "T"), operand(k, n, lay[1] == "T")
-    torch.mm(a, b)
-    t0 = clock()
-    torch.mm(a, b)
-    once = max(clock() - t0, 1e-6)
-    reps = max(5, min(200, int(budget / once)))
-    best = float("inf")
-    for _ in range(reps):
-        s = clock()
-        torch.mm(a, b)
-        best = min(best, clock() - s)
-    print(f"{name} {2 * m * n * k / best / 1e9:.2f}")
+    t = stats.timeit(lambda: torch.mm(a, b), reps, 1, kind)
+    print(f"{name} {2 * m * n * k / max(t, 1e-9) / 1e9:.2f}")
     sys.stdout.flush()

@@ -1,25 +1,28 @@
-"""PyTorch side of scripts/bench/pretrained (transformers on CPU). Usage:
-  pretrained_torch.py embed THREADS TEXTS_FILE MINILM_DIR      sentence-transformers' pipeline by hand
-  pretrained_torch.py decode THREADS N HF_DIR                  greedy generate, KV cache
-  pretrained_torch.py lora THREADS IDS_NPY STEPS HF_DIR        PEFT LoRA r=8 on q_proj, v_proj, AdamW
+"""PyTorch side of scripts/bench/pretrained (transformers on CPU), at LATHE_THREADS threads;
+warm-up and median as pretrained.lua (lib/stats). Usage:
+  pretrained_torch.py embed TEXTS_FILE MINILM_DIR      sentence-transformers' pipeline by hand
+  pretrained_torch.py decode N HF_DIR                  greedy generate, KV cache
+  pretrained_torch.py lora IDS_NPY STEPS HF_DIR        PEFT LoRA r=8 on q_proj, v_proj, AdamW
 Prints "key value" lines."""
 import resource
-import statistics
 import sys
-import time
 
 import numpy as np
 import torch
 
-mode, threads = sys.argv[1], int(sys.argv[2])
-torch.set_num_threads(threads)
+import stats
+
+mode = sys.argv[1]
+torch.set_num_threads(stats.threads())
+print(f"threads {torch.get_num_threads()}")
+RUNS = 3
 torch.manual_seed(0)
 from transformers import AutoModel, AutoModelForCausalLM, AutoTokenizer  # noqa: E402
 
 if mode == "embed":
-    texts = open(sys.argv[3]).read().splitlines()
-    tok = AutoTokenizer.from_pretrained(sys.argv[4])
-    model = AutoModel.from_pretrained(sys.argv[4], dtype=torch.float32)
+    texts = open(sys.argv[2]).read().splitlines()
+    tok = AutoTokenizer.from_pretrained(sys.argv[3])
+    model = AutoModel.from_pretrained(sys.argv[3], dtype=torch.float32)
     model.eval()
 
     def embed(xs):
@@ -35,52 +38,44 @@ if mode == "embed":
                 for j, i in enumerate(idx):
                     out[i] = e[j]
         return out
-    embed(texts[:64])
-    runs = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        embed(texts)
-        runs.append(time.perf_counter() - t0)
-    print(f"sentences_per_sec {len(texts) / statistics.median(runs):.1f}")
+    embed(texts[:64])  # warm up on 64 texts, as pretrained.lua
+    print(f"sentences_per_sec {len(texts) / stats.timeit(lambda: embed(texts), RUNS, 0):.1f}")
 elif mode == "decode":
-    n = int(sys.argv[3])
-    tok = AutoTokenizer.from_pretrained(sys.argv[4])
-    model = AutoModelForCausalLM.from_pretrained(sys.argv[4], dtype=torch.float32)
+    n = int(sys.argv[2])
+    tok = AutoTokenizer.from_pretrained(sys.argv[3])
+    model = AutoModelForCausalLM.from_pretrained(sys.argv[3], dtype=torch.float32)
     model.eval()
     text = tok.apply_chat_template([{"role": "user", "content": "Write a long story about a lighthouse keeper."}],
                                    add_generation_prompt=True, tokenize=False)
     ids = torch.tensor([tok(text, add_special_tokens=False)["input_ids"]])
     kw = dict(do_sample=False, eos_token_id=None, pad_token_id=2)
+
+    def generate():
+        out = model.generate(ids, max_new_tokens=n, min_new_tokens=n, **kw)
+        assert out.shape[1] - ids.shape[1] == n
     with torch.inference_mode():
-        model.generate(ids, max_new_tokens=4, min_new_tokens=4, **kw)
-        runs = []
-        for _ in range(3):
-            t0 = time.perf_counter()
-            out = model.generate(ids, max_new_tokens=n, min_new_tokens=n, **kw)
-            assert out.shape[1] - ids.shape[1] == n
-            runs.append(time.perf_counter() - t0)
-    print(f"tokens_per_sec {n / statistics.median(runs):.2f}")
+        model.generate(ids, max_new_tokens=4, min_new_tokens=4, **kw)  # warm up on 4 tokens, as pretrained.lua
+        t = stats.timeit(generate, RUNS, 0)
+    print(f"tokens_per_sec {n / t:.2f}")
     print(f"peak_rss {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}")
 elif mode == "lora":
     from peft import LoraConfig, get_peft_model
-    ids = torch.tensor(np.load(sys.argv[3]))
-    steps = int(sys.argv[4])
-    model = AutoModelForCausalLM.from_pretrained(sys.argv[5], dtype=torch.float32, attn_implementation="sdpa")
+    ids = torch.tensor(np.load(sys.argv[2]))
+    steps = int(sys.argv[3])
+    model = AutoModelForCausalLM.from_pretrained(sys.argv[4], dtype=torch.float32, attn_implementation="sdpa")
     model = get_peft_model(model, LoraConfig(r=8, lora_alpha=16, target_modules=["q_proj", "v_proj"], lora_dropout=0.0))
     model.train()
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
     x, y = ids[:, :-1], ids[:, 1:]
-    times, losses = [], []
-    for i in range(steps + 2):
-        t0 = time.perf_counter()
+    losses = []
+
+    def step():
         opt.zero_grad()
         logits = model(input_ids=x).logits
         loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
         loss.backward()
         opt.step()
-        if i >= 2:
-            times.append(time.perf_counter() - t0)
         losses.append(loss.item())
-    print(f"tokens_per_sec {x.numel() / statistics.median(times):.1f}")
+    print(f"tokens_per_sec {x.numel() / stats.timeit(step, steps, 2):.1f}")
     print(f"first_loss {losses[0]:.4f}")
     print(f"peak_rss {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}")

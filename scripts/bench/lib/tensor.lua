@@ -1,37 +1,34 @@
--- Lathe side of scripts/bench/tensor: prints "name value" lines (seconds or GFLOP/s).
-local clock = function() return (lathe.clock()) end
-local function best(reps, fn)
-  fn()
-  local b = math.huge
-  for _ = 1, reps do
-    local t0 = clock()
-    fn()
-    local dt = clock() - t0
-    if dt < b then b = dt end
-  end
-  return b
-end
+-- Lathe side of scripts/bench/tensor: runs TENSOR_PLAN ("op:size:reps,...", the same plan as
+-- tensor_numpy.py) and prints "op_size seconds" lines (median per call of the workload, lib/stats)
+-- and "threads N".
+local stats = require("stats")
+print("threads " .. stats.threads())
 
-for _, n in ipairs({256, 512, 1024, 2048}) do
-  local a, b = tensor.randn(n, n, {seed = 1}), tensor.randn(n, n, {seed = 2})
-  local reps = math.max(3, math.floor(2e10 / (2 * n ^ 3)))
-  local t = best(reps, function() return a:matmul(b) end)
-  print(string.format("matmul_%d %.4f", n, 2 * n ^ 3 / t / 1e9))
-end
+-- Each builder makes its inputs and returns the call to time.
+local function vectors(n) return tensor.randn(n, {seed = 3}), tensor.randn(n, {seed = 4}) end
+local build = {
+  matmul = function(n)
+    local a, b = tensor.randn(n, n, {seed = 1}), tensor.randn(n, n, {seed = 2})
+    return function() return a:matmul(b) end
+  end,
+  add = function(n) local a, b = vectors(n); return function() return a + b end end,
+  mul = function(n) local a, b = vectors(n); return function() return a * b end end,
+  gelu = function(n) local a = vectors(n); return function() return a:gelu({approximate = "tanh"}) end end,
+  sum = function(n) local a = vectors(n); return function() return a:sum() end end,
+  softmax = function(n)
+    local m = vectors(n):reshape(n // 1000, 1000)
+    return function() return m:softmax(2) end
+  end,
+  -- per-op cost of a small op from the scripting language: n calls per timed repetition
+  small_add = function(n)
+    local x, y = tensor.ones(4), tensor.ones(4)
+    return function() for _ = 1, n do local z = x + y end end
+  end,
+}
 
-for _, n in ipairs({1000000, 16000000}) do
-  local a, b = tensor.randn(n, {seed = 3}), tensor.randn(n, {seed = 4})
-  local reps = n > 4e6 and 5 or 20
-  print(string.format("add_%d %.6f", n, best(reps, function() return a + b end)))
-  print(string.format("mul_%d %.6f", n, best(reps, function() return a * b end)))
-  print(string.format("gelu_%d %.6f", n, best(reps, function() return a:gelu({approximate = "tanh"}) end)))
-  print(string.format("sum_%d %.6f", n, best(reps, function() return a:sum() end)))
-  local m = a:reshape(n / 1000, 1000)
-  print(string.format("softmax_%d %.6f", n, best(reps, function() return m:softmax(2) end)))
+for item in os.getenv("TENSOR_PLAN"):gmatch("[^,]+") do
+  local op, n, reps = item:match("^([%w_]+):(%d+):(%d+)$")
+  local t = stats.timeit(build[op](math.tointeger(n)), math.tointeger(reps))
+  print(string.format("%s_%s %.9f", op, n, t))
+  collectgarbage()
 end
-
--- per-op cost of a small op from the scripting language
-local x, y = tensor.ones(4), tensor.ones(4)
-local N = 200000
-local t = best(3, function() for _ = 1, N do local z = x + y end end)
-print(string.format("small_add %.9f", t / N))

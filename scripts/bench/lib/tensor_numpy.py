@@ -1,25 +1,18 @@
-# numpy side of scripts/bench/tensor (same workloads as tensor.lua).
-import time
+# numpy side of scripts/bench/tensor: runs TENSOR_PLAN (the same plan as tensor.lua) and prints
+# "op_size seconds" lines (median per call of the workload, lib/stats) and "threads N" (numpy's
+# elementwise ops are single-threaded; its matmul runs on OPENBLAS_NUM_THREADS, set by the driver).
+import os
+
 import numpy as np
 
+import stats
 
-def best(reps, fn):
-    fn()
-    b = float("inf")
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        b = min(b, time.perf_counter() - t0)
-    return b
-
-
+print(f"threads {stats.threads()}")
 rng = np.random.default_rng(0)
-for n in (256, 512, 1024, 2048):
-    a = rng.standard_normal((n, n), dtype=np.float32)
-    b = rng.standard_normal((n, n), dtype=np.float32)
-    reps = max(3, int(2e10 / (2 * n ** 3)))
-    t = best(reps, lambda: a @ b)
-    print(f"matmul_{n} {2 * n ** 3 / t / 1e9:.4f}")
+
+
+def vectors(n):
+    return rng.standard_normal(n, dtype=np.float32), rng.standard_normal(n, dtype=np.float32)
 
 
 def gelu_tanh(x):
@@ -31,25 +24,45 @@ def softmax(m):
     return e / e.sum(axis=1, keepdims=True)
 
 
-for n in (1000000, 16000000):
-    a = rng.standard_normal(n, dtype=np.float32)
-    b = rng.standard_normal(n, dtype=np.float32)
-    reps = 5 if n > 4e6 else 20
-    print(f"add_{n} {best(reps, lambda: a + b):.6f}")
-    print(f"mul_{n} {best(reps, lambda: a * b):.6f}")
-    print(f"gelu_{n} {best(reps, lambda: gelu_tanh(a)):.6f}")
-    print(f"sum_{n} {best(reps, lambda: a.sum()):.6f}")
-    m = a.reshape(n // 1000, 1000)
-    print(f"softmax_{n} {best(reps, lambda: softmax(m)):.6f}")
-
-x = np.ones(4, dtype=np.float32)
-y = np.ones(4, dtype=np.float32)
-N = 200000
+def matmul(n):
+    a = rng.standard_normal((n, n), dtype=np.float32)
+    b = rng.standard_normal((n, n), dtype=np.float32)
+    return lambda: a @ b
 
 
-def loop():
-    for _ in range(N):
-        z = x + y
+def small_add(n):
+    x, y = np.ones(4, dtype=np.float32), np.ones(4, dtype=np.float32)
+
+    def loop():
+        for _ in range(n):
+            x + y
+    return loop
 
 
-print(f"small_add {best(3, loop) / N:.9f}")
+def unary(f):
+    def build(n):
+        a, _ = vectors(n)
+        return lambda: f(a)
+    return build
+
+
+def binary(f):
+    def build(n):
+        a, b = vectors(n)
+        return lambda: f(a, b)
+    return build
+
+
+BUILD = {
+    "matmul": matmul,
+    "add": binary(lambda a, b: a + b),
+    "mul": binary(lambda a, b: a * b),
+    "gelu": unary(gelu_tanh),
+    "sum": unary(lambda a: a.sum()),
+    "softmax": unary(lambda a: softmax(a.reshape(a.size // 1000, 1000))),
+    "small_add": small_add,
+}
+
+for item in os.environ["TENSOR_PLAN"].split(","):
+    op, n, reps = item.split(":")
+    print(f"{op}_{n} {stats.timeit(BUILD[op](int(n)), int(reps)):.9f}")

@@ -1,20 +1,22 @@
 """PyTorch side of scripts/bench/train: the reference char-level GPT (GPT-2 layout: vocab 256,
 learned positions, pre-LayerNorm blocks with separate q/k/v/o Linear layers with bias, causal
 attention, GELU MLP 4x, final LayerNorm, LM head tied to the embedding, no dropout), AdamW,
-batch 16 x seq 128. Usage: train_torch.py MODE STEPS THREADS, MODE in full|lora|infer|bf16 (full fine-tuning under torch.autocast bf16).
-Prints median ms per step, tokens/s and peak RSS."""
+batch 16 x seq 128. Usage: train_torch.py MODE STEPS, MODE in full|lora|infer|bf16 (full fine-tuning under torch.autocast bf16),
+at LATHE_THREADS threads (Lathe's count). Prints the thread count, the median ms per step of
+STEPS steps after 3 warm-up steps (lib/stats, as train.lua), tokens/s and peak RSS."""
 import math
 import resource
-import statistics
 import sys
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-mode, steps, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-torch.set_num_threads(threads)
+import stats
+
+mode, steps = sys.argv[1], int(sys.argv[2])
+torch.set_num_threads(stats.threads())
+print(f"threads {torch.get_num_threads()}")
 torch.manual_seed(0)
 V, L, D, H, T, B = 256, 4, 256, 4, 128, 16
 
@@ -75,9 +77,8 @@ opt = torch.optim.AdamW(params, lr=3e-4) if params else None
 ids = torch.randint(0, V, (B, T + 1))
 x, y = ids[:, :-1], ids[:, 1:]
 
-times = []
-for i in range(steps + 3):
-    t0 = time.perf_counter()
+
+def step():
     if mode == "infer":
         with torch.no_grad():
             model(x)
@@ -92,9 +93,9 @@ for i in range(steps + 3):
         loss = F.cross_entropy(model(x).reshape(-1, V), y.reshape(-1))
         loss.backward()
         opt.step()
-    if i >= 3:
-        times.append(time.perf_counter() - t0)
-med = statistics.median(times)
+
+
+med = stats.timeit(step, steps, 3)
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 print(f"ms {med * 1e3:.2f}")
 print(f"tokens_per_sec {B * T / med:.1f}")
