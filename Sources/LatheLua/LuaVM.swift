@@ -123,7 +123,7 @@ public final class LuaVM {
         OptimFunctions.self,
         TrainFunctions.self,
         LoRAFunctions.self,
-        CostModule.self,
+        CostFunctions.self,
         MetricsModule.self,
         TextModule.self,
         HFModule.self,
