@@ -2,13 +2,6 @@ import CLua
 import CLuaShim
 import LatheCore
 
-extension LuaTag {
-    /// The report behind a `cost` result (kept in the result's metatable).
-    public static let costResult: Int32 = 25
-    /// The GPU catalog of a VM (kept in the registry).
-    public static let costCatalog: Int32 = 26
-}
-
 /// The report of a `cost` result: `cost.report` renders it as Markdown.
 final class CostResult: LuaObject {
     static let luaTag = LuaTag.costResult
