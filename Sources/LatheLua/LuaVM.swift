@@ -19,6 +19,8 @@ public enum LuaTag {
     public static let metricsConfusion: Int32 = 21
     public static let metricsSlices: Int32 = 22
     public static let metricsDrift: Int32 = 23
+    public static let costResult: Int32 = 25
+    public static let costCatalog: Int32 = 26
     // Ranges reserved per area (pick the next free number in yours):
     //   10-19 nn / optim / train / lora      20-24 metrics     25-29 cost
     //   30-34 data                            35-39 text        40-44 formats (gguf, ...)
@@ -123,7 +125,7 @@ public final class LuaVM {
         OptimFunctions.self,
         TrainFunctions.self,
         LoRAFunctions.self,
-        CostModule.self,
+        CostFunctions.self,
         MetricsModule.self,
         TextModule.self,
         HFModule.self,

@@ -501,4 +501,86 @@ import LatheCore
         #expect(throws: LatheError.self) { try Cost.findGPU("Voodoo 5", in: cat) }
         #expect(throws: LatheError.self) { try Cost.parseCatalogCSV("name,memory_gb,bf16_tflops,bandwidth_gbs\nX,-1,1,1\n", source: "t.csv") }
     }
+    // MARK: what the Lua binding decodes into
+
+    @Test func headsAndTargetsByName() throws {
+        #expect(try Cost.Head.named(nil) == nil)
+        #expect(try Cost.Head.named(nil, labels: 5) == .sequenceClassification(labels: 5))
+        #expect(try Cost.Head.named("seq_cls") == .sequenceClassification(labels: 2))
+        #expect(try Cost.Head.named("base", labels: 3) == .base)
+        #expect(errorMessage { _ = try Cost.Head.named("lm") }?.hasPrefix("head must be one of") == true)
+        let bert = try Self.config("bert-base-uncased")
+        #expect(try Cost.model(bert, head: try Cost.Head.named(nil, labels: 5)).count == 109_483_778 + 3 * 769)
+        #expect(Cost.LoRATargets(pattern: "ALL-linear") == .allLinear)
+        #expect(Cost.LoRATargets(pattern: ".*q_proj") == .regex(".*q_proj"))
+        var o = Cost.LoRAOptions(r: 8)
+        o.bias = "some"
+        let smol = try Cost.model(try Self.config("SmolLM2-135M"))
+        #expect(errorMessage { _ = try Cost.lora(smol, o) }?.hasPrefix("bias must be") == true)
+        let l = try Cost.lora(smol, Cost.LoRAOptions(r: 8, targets: .names(["q_proj", "v_proj"])))
+        #expect(l.report().text().hasPrefix("trainable params: 460,800 || all params: 134,975,808 || trainable%: 0.3414\n  adapters  460,800"))
+    }
+
+    @Test func catalogLoadsMergesAndFinds() throws {
+        let stdlib = Self.root.deletingLastPathComponent().appendingPathComponent("stdlib").path
+        var cat = try Cost.Catalog.shipped(stdlib: stdlib)
+        #expect(cat.source.hasSuffix("stdlib/lathe/data/gpus.csv"))
+        let n = cat.gpus.count
+        let t4 = try cat.gpu("t4")
+        var mine = t4
+        mine.name = "t4"
+        mine.onDemand = 0.1
+        cat = cat.merging(Cost.Catalog(gpus: [mine, Cost.GPU(name: "Box", memoryGB: 24, tflops: 100, bandwidthGBs: 900)], source: "mine"))
+        #expect(cat.gpus.count == n + 1)
+        #expect(try cat.gpu("T4").onDemand == 0.1)
+        #expect(cat.source.hasSuffix(" + mine"))
+        #expect(cat.report().text().contains("Box"))
+        if ProcessInfo.processInfo.environment["LATHE_GPU_CATALOG"] == nil {
+            #expect(Cost.Catalog.shippedPath(stdlib: "/nonexistent") == nil)
+            #expect(errorMessage { _ = try Cost.Catalog.shipped(stdlib: nil) }?.contains("was not found") == true)
+        }
+    }
+
+    @Test func moneyFromTheirInputs() throws {
+        // ROI from monthly figures: 4,000 x 12 back on 20,000 + 500 x 12
+        let r = try Cost.roi(monthlyReturn: 4000, monthlyCost: 500, upfront: 20_000, months: 12)
+        #expect(r.totalReturn == 48_000 && r.totalCost == 26_000)
+        #expect(throws: LatheError.self) { try Cost.roi(monthlyReturn: 1, months: 0) }
+        #expect(throws: LatheError.self) { try Cost.roi(monthlyReturn: -1, months: 2) }
+        // in-house GPU hours priced from the GPU's on-demand price unless a price is given
+        var o = Cost.APIvsInHouseOptions()
+        o.inputTokensPerMonth = 1e6
+        o.apiInputPrice = 10
+        o.gpuHoursPerMonth = 100
+        #expect(errorMessage { _ = try Cost.apiVsInHouse(o) }?.hasPrefix("gpu_hours_per_month needs a price") == true)
+        o.gpu = Cost.GPU(name: "G", memoryGB: 24, tflops: 100, bandwidthGBs: 900, onDemand: 0.5)
+        #expect(try Cost.apiVsInHouse(o).gpuPerMonth == 50)
+        o.gpuPricePerHour = 2
+        #expect(try Cost.apiVsInHouse(o).gpuPerMonth == 200)
+        o.gpuPricePerHour = nil
+        o.gpu?.onDemand = nil
+        #expect(errorMessage { _ = try Cost.apiVsInHouse(o) }?.contains("has no on-demand price") == true)
+    }
+
+    @Test func phasesFromNamedFields() throws {
+        let p = try Cost.Phase(from: .object(["name": .string("train"), "cost": .int(3000), "weeks": .double(2),
+                                              "after": .array([.string("data")]), "contingency": .double(0.2)]), index: 2)
+        #expect(p.name == "train" && p.cost == 3000 && p.weeks == 2 && p.after == ["data"] && p.contingency == 0.2 && p.start == nil)
+        let missing = errorMessage { _ = try Cost.Phase(from: .object(["name": .string("a"), "cost": .int(1)]), index: 1) }
+        #expect(missing == "phase 'a': missing 'weeks' (duration in weeks)")
+        let unknown = errorMessage { _ = try Cost.Phase(from: .object(["name": .string("a"), "colour": .int(1)]), index: 3) }
+        #expect(unknown?.hasPrefix("phase 3: unknown field 'colour'") == true)
+        #expect(errorMessage { _ = try Cost.Phase(from: .int(5), index: 1) }?.hasPrefix("phase 1 is not a table") == true)
+        #expect(errorMessage { _ = try Cost.budget([]) }?.hasPrefix("phases is empty") == true)
+    }
+
+    @Test func reportsOfValuesAndDocuments() throws {
+        let v = Cost.Report(title: "t", values: [("accuracy", .double(0.91)), ("n", .int(1234)), ("skip", .array([]))])
+        #expect(v.rows == [["accuracy", "0.91"], ["n", "1,234"]])
+        let roi = try Cost.roi(totalReturn: 3, totalCost: 2).report()
+        #expect(Cost.Report.document([roi], title: nil).hasPrefix("# cost.roi: 50.0%\n"))
+        #expect(Cost.Report.document([roi], title: "Plan").hasPrefix("# Plan\n\n## cost.roi: 50.0%\n"))
+        let both = Cost.Report.document([roi, v], title: nil)
+        #expect(both.hasPrefix("# Cost report\n\n## cost.roi") && both.contains("\n## t\n"))
+    }
 }

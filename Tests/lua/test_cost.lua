@@ -256,35 +256,38 @@ T.test("bad input: clear errors that say what is missing and how to supply it", 
   T.raises(function() cost.params({hidden_size = 8}) end, "config has no 'model_type'")
   c.num_hidden_layers = -3
   T.raises(function() cost.params(c) end, "'num_hidden_layers' must be a positive integer (got -3)")
-  T.raises(function() cost.params(42) end, "bad argument #1 'config' (expected a config.json path, a model folder or a table, got integer 42)")
+  T.raises(function() cost.params(42) end, "bad argument #1 'config' (expected string or table, got integer 42)")
   T.raises(function() cost.params("/nonexistent/config.json") end, "no such file")
-  T.raises(function() cost.memory(smol, {batch = 0}) end, "bad option 'batch' (expected a positive integer, got integer 0)")
+  T.raises(function() cost.memory(smol, {batch = 0}) end, "bad option 'batch' (expected integer >= 1, got integer 0)")
   T.raises(function() cost.memory(smol, {bach = 2}) end, "unknown option 'bach'; did you mean 'batch'?")
-  T.raises(function() cost.memory(smol, {method = "ful"}) end, "bad option 'method' (expected one of")
-  T.raises(function() cost.memory(smol, {zero = 4}) end, "ZeRO stage 0, 1, 2 or 3")
+  T.raises(function() cost.memory(smol, {method = "ful"}) end,
+    'bad option \'method\' (expected "inference", "full", "lora" or "qlora", got string "ful")')
+  T.raises(function() cost.memory(smol, {zero = 4}) end, "bad option 'zero' (expected integer in 0..3, got integer 4)")
   T.raises(function() cost.memory(smol, {method = "full", dtype = "nf4"}) end, "use method = \"qlora\"")
   T.raises(function() cost.lora_params(smol, {targets = {"q_porj"}}) end, "target 'q_porj' matches no module")
   T.raises(function() cost.lora_params(cfg("Phi-3-mini-4k-instruct"), {}) end, "no default LoRA targets for model_type 'phi3'")
   T.raises(function() cost.fits(smol, "lora", "Voodoo 5") end, "GPU 'Voodoo 5' is not in the catalog")
   T.raises(function() cost.fits(smol, "train", "T4") end, "bad argument #2 'method'")
   T.raises(function() cost.train_time(smol, "T4", {}) end, "missing option 'tokens'")
-  T.raises(function() cost.train_time(smol, "T4", {tokens = 1e6, mfu = 1.5}) end, "mfu must be in (0, 1]")
-  T.raises(function() cost.cloud{gpu = "T4"} end, "missing 'hours'")
+  T.raises(function() cost.train_time(smol, "T4", {tokens = 1e6, mfu = 1.5}) end, "bad option 'mfu' (expected number in (0, 1], got number 1.5)")
+  T.raises(function() cost.cloud{gpu = "T4"} end, "missing option 'hours' (the job's wall-clock hours")
+  T.raises(function() cost.cloud{hours = 1} end, "missing option 'gpu' (a GPU name from cost.catalog()")
   T.raises(function() cost.cloud{hours = 1, gpu = "H200"} end, "has no price in the catalog (pass on_demand_price")
   T.raises(function() cost.cloud{hours = 1, gpu = "A10", spot = true} end, "no spot price")
-  T.raises(function() cost.cloud{hours = 1, gpu = "T4", on_demand_price = -2} end, "on_demand_price must be a positive number")
+  T.raises(function() cost.cloud{hours = 1, gpu = "T4", on_demand_price = -2} end, "bad option 'on_demand_price' (expected number > 0, got integer -2)")
   T.raises(function() cost.api_vs_inhouse{api_price = 3} end, "missing the monthly volume")
   T.raises(function() cost.api_vs_inhouse{tokens_per_month = 1e6} end, "missing the API price")
-  T.raises(function() cost.roi{total_return = 5, total_cost = 0} end, "cost must be a positive number")
-  T.raises(function() cost.roi{total_cost = 5} end, "missing 'total_return'")
-  T.raises(function() cost.breakeven{upfront = -1, monthly_return = 5} end, "upfront must be zero or a positive number")
-  T.raises(function() cost.budget({}) end, "expected an array of phases")
+  T.raises(function() cost.roi{total_return = 5, total_cost = 0} end, "bad option 'total_cost' (expected number > 0, got integer 0)")
+  T.raises(function() cost.roi{total_cost = 5} end, "missing option 'total_return' (what the project brings in")
+  T.raises(function() cost.breakeven{upfront = -1, monthly_return = 5} end, "bad option 'upfront' (expected number >= 0, got integer -1)")
+  T.raises(function() cost.budget({}) end, "phases is empty")
+  T.raises(function() cost.budget({{name = "a", cost = 1, weeks = 1, colour = 2}}) end, "phase 1: unknown field 'colour'")
   T.raises(function() cost.budget({{name = "a", cost = 1}}) end, "phase 'a': missing 'weeks'")
   T.raises(function() cost.budget({{name = "a", cost = 1, weeks = 1, after = "b"}}) end, "comes after 'b', which is not an earlier phase")
-  T.raises(function() cost.budget({{name = "a", cost = 1, weeks = 1}}, {contingency = 2}) end, "contingency must be a fraction from 0 to 1")
-  T.raises(function() cost.per_metric_gain{cost = 5, score = 0.9} end, "missing 'baseline'")
+  T.raises(function() cost.budget({{name = "a", cost = 1, weeks = 1}}, {contingency = 2}) end, "bad option 'contingency' (expected number in [0, 1], got integer 2)")
+  T.raises(function() cost.per_metric_gain{cost = 5, score = 0.9} end, "missing option 'baseline' (the metric before")
   T.raises(function() cost.report(5) end, "bad argument #1 'result' (expected table")
-  T.raises(function() cost.project{tokens = 5} end, "missing 'measured_tokens_per_sec'")
+  T.raises(function() cost.project{tokens = 5} end, "missing option 'measured_tokens_per_sec'")
   -- sizes beyond any real model are errors, never overflows
   T.raises(function() cost.params({model_type = "gpt2", n_embd = 768, n_layer = 1e9, n_head = 12,
     vocab_size = 5, n_positions = 5}) end, "'n_layer' is 1000000000, larger than any real model")
@@ -296,6 +299,50 @@ T.test("bad input: clear errors that say what is missing and how to supply it", 
   T.raises(function() cost.train_time(smol, "T4", {tokens = 1e300, epochs = 1e300}) end, "too large to compute")
   T.raises(function() cost.fits(smol, "lora", {name = "x", memory_gb = 1e300, bf16_tflops = 1, bandwidth_gbs = 1}) end, "memory_gb must be a positive number up to")
   T.eq(lathe.swift_depth(), 0)
+end)
+
+T.test("every result prints readably with plain print()", function()
+  local code = [[
+    local smol = {model_type = "llama", hidden_size = 576, intermediate_size = 1536, num_hidden_layers = 30,
+      num_attention_heads = 9, num_key_value_heads = 3, vocab_size = 49152, tie_word_embeddings = true}
+    print(select(2, cost.lora_params(smol)))
+    print(cost.memory(smol))
+    print(cost.fits(smol, "lora", "T4"))
+    print(cost.train_time(smol, "T4", {tokens = 1e6}))
+    print(cost.inference_speed(smol, "T4"))
+    print(cost.project{measured_tokens_per_sec = 10, tokens = 1e6})
+    print(cost.cloud{hours = 1, gpu = "T4"})
+    print(cost.api_vs_inhouse{tokens_per_month = 1e6, api_price = 1})
+    print(cost.roi{total_return = 2, total_cost = 1})
+    print(cost.breakeven{upfront = 10, monthly_return = 5})
+    print(cost.per_metric_gain{cost = 10, baseline = 0.5, score = 0.6})
+    print(cost.budget({{name = "x", cost = 1, weeks = 1}}))
+    print(cost.catalog())
+    print(cost.gpu("T4"))
+  ]]
+  local out = T.lathe("-e " .. T.sh_quote(code))
+  T.ok(not out:find("table: 0x", 1, true), out)
+  for _, want in ipairs({"trainable params: 460,800 ||", "cost.memory: full fine-tuning", "cost.fits:", "cost.train_time:",
+                         "cost.inference_speed:", "cost.project", "cost.cloud:", "cost.api_vs_inhouse:", "cost.roi: 100.0%",
+                         "cost.breakeven: month 2", "cost.per_metric_gain: $1.00 per metric point", "cost.budget:",
+                         "cost.catalog:", "GPU {", "\"no bf16: fp16 tensor figure\""}) do
+    T.ok(out:find(want, 1, true), want .. " in:\n" .. out)
+  end
+  T.ok(cost.report(cost.catalog()):find("| name | memory | bf16 TFLOP/s |", 1, true))
+end)
+
+T.test("declared options: help lists them, other libraries' names point to Lathe's", function()
+  local h = lathe.capture(help, "cost.memory")
+  for _, want in ipairs({"zero (integer in 0..3, default 0)", "kv_dtype (", "attention (\"sdpa\" or \"eager\", default \"sdpa\")",
+                         "optimizer (", "num_labels (integer >= 1, default 2)"}) do
+    T.ok(h:find(want, 1, true), want .. " in:\n" .. h)
+  end
+  T.raises(function() cost.memory(smol, {gradient_checkpointing = true}) end, "Lathe calls it 'checkpointing'")
+  T.raises(function() cost.memory(smol, {torch_dtype = "bf16"}) end, "Lathe calls it 'dtype'")
+  -- num_labels alone asks for a sequence-classification head
+  T.eq(cost.params(cfg("bert-base-uncased"), {num_labels = 5}), 109483778 + 3 * 769)
+  T.raises(function() cost.fits(smol, "lora", "T4", {headroom = 1}) end, "headroom must be in [0, 1)")
+  T.raises(function() cost.report({5}) end, "element 1 is integer 5, not a cost result")
 end)
 
 T.test("help(cost) lists every function", function()

@@ -135,14 +135,19 @@ extension Cost {
             guard case .array(let rows) = try parseJSON(bytes, source: path) else {
                 throw LatheError("\(path): expected a JSON array of GPU objects")
             }
-            var out: [GPU] = []
-            for (k, r) in rows.enumerated() {
-                guard case .object(let o) = r else { throw LatheError("\(path): element \(k + 1) is not an object") }
-                out.append(try gpu(from: o, source: "\(path) element \(k + 1)"))
-            }
-            return out
+            return try gpus(from: rows, source: path)
         }
         return try parseCatalogCSV(text, source: path)
+    }
+
+    /// GPUs from an array of named-field rows (a JSON array or a Lua array of tables).
+    public static func gpus(from rows: [Value], source: String) throws(LatheError) -> [GPU] {
+        var out: [GPU] = []
+        for (k, r) in rows.enumerated() {
+            guard case .object(let o) = r else { throw LatheError("\(source): element \(k + 1) is not a set of named fields {name=, memory_gb=, bf16_tflops=, bandwidth_gbs=}") }
+            out.append(try gpu(from: o, source: "\(source) element \(k + 1)"))
+        }
+        return out
     }
 
     /// A GPU from named fields (a JSON object or a Lua table).
@@ -191,5 +196,63 @@ extension Cost {
         let names = catalog.map { $0.name }
         let hint = starts.count > 1 ? " ('\(name)' is ambiguous: \(starts.map { $0.name }.joined(separator: ", ")))" : ""
         throw LatheError("GPU '\(name)' is not in the catalog\(hint) (known: \(names.joined(separator: ", ")); add a row with cost.catalog(path) or pass a table {name=, memory_gb=, bf16_tflops=, bandwidth_gbs=, on_demand_usd_hr=})")
+    }
+}
+
+extension Cost {
+    /// The GPUs a session prices with and where they came from: the shipped catalog until
+    /// another is loaded or merged in.
+    public struct Catalog: Sendable {
+        public var gpus: [GPU]
+        /// The file or files the rows came from.
+        public var source: String
+
+        public init(gpus: [GPU], source: String) {
+            self.gpus = gpus
+            self.source = source
+        }
+
+        public static func load(path: String) throws(LatheError) -> Catalog {
+            Catalog(gpus: try loadCatalog(path: path), source: path)
+        }
+
+        /// $LATHE_GPU_CATALOG, else `<stdlib>/lathe/data/gpus.csv` when it exists.
+        public static func shippedPath(stdlib: String?) -> String? {
+            if let env = ProcessInfo.processInfo.environment["LATHE_GPU_CATALOG"], !env.isEmpty { return env }
+            guard let stdlib else { return nil }
+            let p = stdlib + "/lathe/data/gpus.csv"
+            return FileManager.default.fileExists(atPath: p) ? p : nil
+        }
+
+        public static func shipped(stdlib: String?) throws(LatheError) -> Catalog {
+            guard let path = shippedPath(stdlib: stdlib) else {
+                throw LatheError("the GPU catalog (stdlib/lathe/data/gpus.csv) was not found; load one with cost.catalog(path) or pass the GPU as a table {name=, memory_gb=, bf16_tflops=, bandwidth_gbs=}")
+            }
+            return try load(path: path)
+        }
+
+        /// This catalog with the rows of `other`; a row whose name is already here (any case) replaces it.
+        public func merging(_ other: Catalog) -> Catalog {
+            var out = self
+            for g in other.gpus {
+                if let i = out.gpus.firstIndex(where: { $0.name.lowercased() == g.name.lowercased() }) { out.gpus[i] = g } else { out.gpus.append(g) }
+            }
+            out.source += " + " + other.source
+            return out
+        }
+
+        public func gpu(_ name: String) throws(LatheError) -> GPU { try findGPU(name, in: gpus) }
+
+        /// One line per GPU: memory, speed, bandwidth, prices and the date they were read.
+        public func report() -> Report {
+            var r = Report(
+                title: "cost.catalog: \(gpus.count) GPUs (\(source))",
+                header: ["name", "memory", "bf16 TFLOP/s", "GB/s", "on demand", "spot", "date"],
+                rows: gpus.map { g in [g.name, formatNumber(g.memoryGB) + " GiB", formatNumber(g.tflops), formatNumber(g.bandwidthGBs),
+                                       g.onDemand.map(formatMoney) ?? "-", g.spot.map(formatMoney) ?? "-", g.date] },
+                numeric: [1, 2, 3, 4, 5], notes: ["USD per GPU-hour; prices change, see each row's price_source."])
+            r.textHeader = true
+            return r
+        }
     }
 }

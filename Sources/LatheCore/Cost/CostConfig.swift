@@ -96,6 +96,24 @@ extension Cost {
             case .sequenceClassification: return "seq_cls"
             }
         }
+
+        /// The names `head(named:labels:)` reads.
+        public static let names = ["causal_lm", "base", "seq_cls"]
+        /// Classes of a sequence-classification head when none are given (transformers' default).
+        public static let defaultLabels = 2
+
+        /// The head a name and a label count ask for; nil: the model type's default (causal LM
+        /// for decoders, the bare model for encoders). A label count alone means a
+        /// sequence-classification head.
+        public static func named(_ name: String?, labels: Int? = nil) throws(LatheError) -> Head? {
+            switch name {
+            case nil: return labels.map { .sequenceClassification(labels: $0) }
+            case "base": return .base
+            case "causal_lm": return .causalLM
+            case "seq_cls": return .sequenceClassification(labels: labels ?? defaultLabels)
+            case let other?: throw LatheError("head must be one of \"causal_lm\", \"base\", \"seq_cls\" (got \"\(other)\")")
+            }
+        }
     }
 
     /// Families with the same module layout.

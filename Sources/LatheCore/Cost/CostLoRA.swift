@@ -13,6 +13,12 @@ extension Cost {
         case allLinear
         /// A regular expression that must match the whole module path.
         case regex(String)
+
+        /// One string as PEFT reads `target_modules = "..."`: "all-linear" (any case), else a
+        /// regular expression matching whole module paths.
+        public init(pattern: String) {
+            self = pattern.lowercased() == "all-linear" ? .allLinear : .regex(pattern)
+        }
     }
 
     public struct LoRAOptions: Sendable {
@@ -20,6 +26,8 @@ extension Cost {
         public var targets: LoRATargets
         /// "none", "all" (every bias) or "lora_only" (biases of the adapted layers).
         public var bias: String
+        /// The values `bias` takes (PEFT's).
+        public static let biasModes = ["none", "all", "lora_only"]
         /// Weight-decomposed LoRA: adds a magnitude vector (out_features) per adapted layer.
         public var dora: Bool
         /// Modules trained in full and saved with the adapter (matched by name suffix, as
@@ -63,7 +71,7 @@ extension Cost {
 
     public static func lora(_ model: Model, _ o: LoRAOptions) throws(LatheError) -> LoRACount {
         if o.r < 1 || o.r > 65536 { throw LatheError("LoRA rank r must be a positive integer up to 65536 (got \(o.r))") }
-        guard ["none", "all", "lora_only"].contains(o.bias) else {
+        guard LoRAOptions.biasModes.contains(o.bias) else {
             throw LatheError("bias must be \"none\", \"all\" or \"lora_only\" (got \"\(o.bias)\")")
         }
         var save = o.modulesToSave
@@ -166,5 +174,18 @@ extension Cost {
     static func fullMatch(_ re: NSRegularExpression, _ s: String) -> Bool {
         let ns = s as NSString
         return re.firstMatch(in: s, options: [], range: NSRange(location: 0, length: ns.length)) != nil
+    }
+}
+
+extension Cost.LoRACount {
+    /// PEFT's print_trainable_parameters line, then where the trainable parameters are.
+    public func report() -> Cost.Report {
+        var rows = [["adapters", Cost.commas(adapters), "r x (in + out) over \(targets.count) layers"]]
+        if dora > 0 { rows.append(["dora", Cost.commas(dora), "magnitude vectors"]) }
+        if biases > 0 { rows.append(["biases", Cost.commas(biases), "trainable biases"]) }
+        if saved > 0 { rows.append(["saved modules", Cost.commas(saved), savedModules.joined(separator: ", ")]) }
+        return Cost.Report(
+            title: "trainable params: \(Cost.commas(trainable)) || all params: \(Cost.commas(all)) || trainable%: \(String(format: "%.4f", percent))",
+            rows: rows, numeric: [1])
     }
 }

@@ -108,7 +108,9 @@ extension Cost {
         public var amortizationMonths: Double = 36
         public var hostingPerMonth: Double = 0
         public var gpuHoursPerMonth: Double = 0
-        public var gpuPricePerHour: Double = 0
+        /// USD per GPU-hour; nil: the on-demand price of `gpu`.
+        public var gpuPricePerHour: Double? = nil
+        public var gpu: GPU? = nil
         public var powerPerMonth: Double = 0
         public var staffHoursPerMonth: Double = 0
         public var staffRate: Double = 0
@@ -148,7 +150,7 @@ extension Cost {
         for (v, n) in [(o.inputTokensPerMonth, "tokens_per_month"), (o.outputTokensPerMonth, "output_tokens_per_month"),
                        (o.apiInputPrice, "api_price"), (o.apiOutputPrice, "api_output_price"),
                        (o.hardwareCost, "hardware_cost"), (o.hostingPerMonth, "hosting_per_month"),
-                       (o.gpuHoursPerMonth, "gpu_hours_per_month"), (o.gpuPricePerHour, "gpu_price"),
+                       (o.gpuHoursPerMonth, "gpu_hours_per_month"), (o.gpuPricePerHour ?? 0, "gpu_price"),
                        (o.powerPerMonth, "power_per_month"), (o.staffHoursPerMonth, "staff_hours_per_month"),
                        (o.staffRate, "staff_rate"), (o.setupCost, "setup_cost")] {
             try nonNegative(v, n)
@@ -160,7 +162,7 @@ extension Cost {
         let api = o.inputTokensPerMonth / 1e6 * o.apiInputPrice + o.outputTokensPerMonth / 1e6 * o.apiOutputPrice
         if api <= 0 { throw LatheError("missing the API price: pass api_price (USD per million tokens), or api_input_price and api_output_price") }
         var r = APIvsInHouse(apiPerMonth: api, hardwarePerMonth: o.hardwareCost / o.amortizationMonths,
-                             hostingPerMonth: o.hostingPerMonth, gpuPerMonth: o.gpuHoursPerMonth * o.gpuPricePerHour,
+                             hostingPerMonth: o.hostingPerMonth, gpuPerMonth: o.gpuHoursPerMonth * (try gpuPrice(o)),
                              powerPerMonth: o.powerPerMonth, staffPerMonth: o.staffHoursPerMonth * o.staffRate,
                              setupCost: o.setupCost, months: o.months, breakevenMonth: nil, tokensPerMonth: tokens)
         try finite(r.totalAPI - r.totalInHouse, "the API and in-house totals")
@@ -171,6 +173,17 @@ extension Cost {
             if m <= 1200 { r.breakevenMonth = max(1, Int(m)) }
         }
         return r
+    }
+
+    /// The price of an in-house GPU-hour: the one given, else the catalog's on-demand price.
+    static func gpuPrice(_ o: APIvsInHouseOptions) throws(LatheError) -> Double {
+        if let p = o.gpuPricePerHour { return p }
+        if let g = o.gpu {
+            guard let p = g.onDemand else { throw LatheError("GPU '\(g.name)' has no on-demand price in the catalog (pass gpu_price = USD per hour)") }
+            return p
+        }
+        if o.gpuHoursPerMonth > 0 { throw LatheError("gpu_hours_per_month needs a price: pass gpu = \"L4\" (catalog price) or gpu_price = USD per hour") }
+        return 0
     }
 
     // MARK: ROI, break-even, cost per metric point
@@ -189,6 +202,17 @@ extension Cost {
         let r = ROI(totalReturn: totalReturn, totalCost: totalCost)
         try finite(r.roi, "the ROI")
         return r
+    }
+
+    /// ROI from monthly figures over `months`: return = monthly return x months, cost =
+    /// upfront + monthly cost x months.
+    public static func roi(monthlyReturn: Double, monthlyCost: Double = 0, upfront: Double = 0,
+                           months: Double) throws(LatheError) -> ROI {
+        try positive(months, "months", "how many months of monthly_return and monthly_cost to count")
+        try nonNegative(monthlyReturn, "monthly_return")
+        try nonNegative(monthlyCost, "monthly_cost")
+        try nonNegative(upfront, "upfront")
+        return try roi(totalReturn: monthlyReturn * months, totalCost: upfront + monthlyCost * months)
     }
 
     public struct Breakeven: Sendable {
@@ -266,7 +290,45 @@ extension Cost {
             self.after = after
             self.contingency = contingency
         }
+
+        /// The fields a phase is given by.
+        public static let fields = ["name", "cost", "weeks", "after", "start", "contingency"]
+
+        /// A phase from named fields (a JSON object or a Lua table); `index` (from 1) names it in errors.
+        public init(from v: Value, index: Int) throws(LatheError) {
+            guard case .object(let o) = v else { throw LatheError("phase \(index) is not a table {name = , cost = , weeks = }") }
+            for key in o.keys.sorted() where !Phase.fields.contains(key) {
+                throw LatheError("phase \(index): unknown field '\(key)' (expected \(Phase.fields.joined(separator: ", ")))")
+            }
+            guard case .string(let name)? = o["name"] else { throw LatheError("phase \(index): missing 'name' (a string)") }
+            func number(_ key: String, _ missing: String?) throws(LatheError) -> Double? {
+                switch o[key] {
+                case .int(let i)?: return Double(i)
+                case .double(let x)?: return x
+                case nil, .null?:
+                    if let missing { throw LatheError("phase '\(name)': missing '\(key)' (\(missing))") }
+                    return nil
+                default: throw LatheError("phase '\(name)': '\(key)' must be a number")
+                }
+            }
+            var after: [String] = []
+            switch o["after"] {
+            case .string(let s)?: after = [s]
+            case .array(let a)?:
+                for x in a {
+                    guard case .string(let s) = x else { throw LatheError("phase '\(name)': 'after' must name phases (strings)") }
+                    after.append(s)
+                }
+            case nil, .null?: break
+            default: throw LatheError("phase '\(name)': 'after' must be a phase name or a list of names")
+            }
+            self.init(name: name, cost: try number("cost", "USD") ?? 0, weeks: try number("weeks", "duration in weeks") ?? 0,
+                      start: try number("start", nil), after: after, contingency: try number("contingency", nil))
+        }
     }
+
+    /// The contingency buffer of a phase that sets none: a fraction of its cost (0.10 to 0.20 is usual).
+    public static let defaultContingency = 0.15
 
     public struct PlannedPhase: Sendable {
         public var name: String
@@ -291,7 +353,7 @@ extension Cost {
 
     /// Schedules the phases (in order, each after the previous unless it names `after` phases
     /// or a `start` week) and adds the contingency buffer (a fraction of each phase's cost).
-    public static func budget(_ phases: [Phase], contingency: Double = 0.15) throws(LatheError) -> Budget {
+    public static func budget(_ phases: [Phase], contingency: Double = defaultContingency) throws(LatheError) -> Budget {
         if phases.isEmpty { throw LatheError("phases is empty (pass phases such as {name = \"training\", cost = 2000, weeks = 2})") }
         if !(contingency >= 0 && contingency <= 1) {
             throw LatheError("contingency must be a fraction from 0 to 1 (got \(formatNumber(contingency)); 0.10 to 0.20 is usual)")

@@ -101,6 +101,29 @@ extension Cost {
             return out
         }
 
+        /// A two-column table of named values (numbers, strings, booleans; others are left out).
+        public init(title: String, values: [(String, Value)]) {
+            let rows: [[String]] = values.compactMap { k, v in
+                switch v {
+                case .int(let i): return [k, Cost.commas(i)]
+                case .double(let x): return [k, Cost.formatNumber(x)]
+                case .string(let s): return [k, s]
+                case .bool(let b): return [k, b ? "true" : "false"]
+                default: return nil
+                }
+            }
+            self.init(title: title, header: ["item", "value"], rows: rows, numeric: [1])
+        }
+
+        /// One Markdown document of several reports: a section each under `title`, or the one
+        /// report under its own heading (or `title`).
+        public static func document(_ parts: [Report], title: String?) -> String {
+            if parts.count == 1 {
+                return title.map { "# \($0)\n\n" + parts[0].markdown(level: 2) } ?? parts[0].markdown(level: 1)
+            }
+            return "# \(title ?? "Cost report")\n" + parts.map { "\n" + $0.markdown(level: 2) }.joined()
+        }
+
         func md(_ s: String) -> String {
             s.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")
         }

@@ -68,6 +68,7 @@ extension Cost {
         public var trainable: Int
         public var hours: Double { seconds / 3600 }
         public var gpuHours: Double { hours * Double(gpus) }
+        public var days: Double { seconds / 86400 }
     }
 
     public static func trainTime(_ m: Model, gpu: GPU, _ o: TrainTimeOptions) throws(LatheError) -> TrainTime {
@@ -209,7 +210,10 @@ extension Cost {
     /// Whether a job fits one GPU and the largest per-GPU batch that does. Memory is linear in
     /// the batch (activations, KV cache), so max batch = (usable - fixed) / per-sample bytes,
     /// with usable = GPU memory x (1 - headroom) for the CUDA context and fragmentation.
-    public static func fits(_ m: Model, _ o: MemoryOptions, gpu: GPU, headroom: Double = 0.1) throws(LatheError) -> Fit {
+    /// The fraction of GPU memory `fits` keeps free for the CUDA context and fragmentation.
+    public static let defaultHeadroom = 0.1
+
+    public static func fits(_ m: Model, _ o: MemoryOptions, gpu: GPU, headroom: Double = defaultHeadroom) throws(LatheError) -> Fit {
         if !(headroom >= 0 && headroom < 1) { throw LatheError("headroom must be in [0, 1) (got \(formatNumber(headroom)))") }
         var o1 = o
         o1.batch = 1

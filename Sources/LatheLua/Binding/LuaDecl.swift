@@ -217,6 +217,8 @@ public enum LuaOptionAliases {
         "n_splits": "k", "num_labels": "classes", "n_classes": "classes", "eval_steps": "eval_every",
         "save_steps": "checkpoint_every", "output_dir": "checkpoint_dir", "save_total_limit": "keep_checkpoints",
         "early_stopping_patience": "early_stopping", "delimiter": "sep", "quotechar": "quote",
+        "gradient_checkpointing": "checkpointing", "torch_dtype": "dtype", "optim": "optimizer", "num_gpus": "gpus",
+        "attn_implementation": "attention", "bnb_4bit_use_double_quant": "double_quant", "max_seq_length": "seq",
     ]
 }
 
