@@ -149,7 +149,7 @@ def test_help_and_errors_keep_the_session(term):
     term.line("?lathe.seed")
     term.wait_for("Example:")
     term.line("lathe.seed('x')")
-    term.wait_for("bad argument #1 'n' (expected integer, got string \"x\")")
+    term.wait_for("bad argument #1 'n' (expected integer >= 0, got string \"x\")")
     term.line("error('boom')")
     term.wait_for("boom")
     term.line("'alive'")
