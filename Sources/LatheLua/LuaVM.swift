@@ -125,10 +125,10 @@ public final class LuaVM {
         LoRAFunctions.self,
         CostModule.self,
         MetricsModule.self,
-        TextModule.self,
+        TextFunctions.self,
         HFModule.self,
         DataModule.self,
-        JSONModule.self,
+        JSONFunctions.self,
     ]
 
     public init(stdlib: String? = LuaVM.findStdlib()) throws {

@@ -217,6 +217,8 @@ public enum LuaOptionAliases {
         "n_splits": "k", "num_labels": "classes", "n_classes": "classes", "eval_steps": "eval_every",
         "save_steps": "checkpoint_every", "output_dir": "checkpoint_dir", "save_total_limit": "keep_checkpoints",
         "early_stopping_patience": "early_stopping", "delimiter": "sep", "quotechar": "quote",
+        "special_tokens": "specials", "specials": "special_tokens", "min_frequency": "min_freq", "min_freq": "min_frequency",
+        "padding_side": "direction", "truncation_side": "direction", "max_vocab_size": "max_size",
     ]
 }
 
