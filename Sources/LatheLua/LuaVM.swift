@@ -127,10 +127,10 @@ public final class LuaVM {
         LoRAFunctions.self,
         CostFunctions.self,
         MetricsModule.self,
-        TextModule.self,
+        TextFunctions.self,
         HFModule.self,
         DataModule.self,
-        JSONModule.self,
+        JSONFunctions.self,
     ]
 
     public init(stdlib: String? = LuaVM.findStdlib()) throws {

@@ -122,7 +122,7 @@ T.test("encode errors: keys, holes, mixed tables, cycles, depth, UTF-8, values J
   T.raises(function() json.encode({["k\255"] = 1}) end, "json.encode: a key at $ is not valid UTF-8 (byte 0xFF at offset 2)")
   T.raises(function() json.encode({f = print}) end, "json.encode: a function at $.f cannot be written as JSON")
   T.raises(function() json.encode({t = data.from({a = {1}})}) end, "json.encode: a DataTable at $.t cannot be written as JSON")
-  T.raises(function() json.encode({}, {indent = -1}) end, "bad option 'indent' (expected an integer from 0 to 64, got -1)")
+  T.raises(function() json.encode({}, {indent = -1}) end, "bad option 'indent' (expected integer in 0..64, got integer -1)")
   T.raises(function() json.encode({}, {indnt = 2}) end, "unknown option 'indnt'; did you mean 'indent'?")
 end)
 
@@ -141,6 +141,6 @@ T.test("decode errors name line and column", function()
   }
   for _, c in ipairs(cases) do T.raises(function() json.decode(c[1]) end, "json.decode: " .. c[2]) end
   T.eq(#json.encode(json.decode(string.rep("[", 200) .. string.rep("]", 200))), 400)
-  T.raises(function() json.decode(42) end, "json.decode: bad argument #1 'text' (expected string (JSON text), got integer 42)")
+  T.raises(function() json.decode(42) end, "json.decode: bad argument #1 'text' (expected string, got integer 42)")
   T.eq(lathe.swift_depth(), 0)
 end)

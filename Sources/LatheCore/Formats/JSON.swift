@@ -61,6 +61,33 @@ public indirect enum JSONValue: Equatable, Sendable {
         return nil
     }
 
+    /// A number as a program holds it: an integer when written without fraction or exponent
+    /// and it fits 64 bits, else the nearest double (NaN and the infinities Python writes included).
+    public enum Number: Equatable, Sendable {
+        case int(Int64)
+        case double(Double)
+    }
+
+    /// The value of a number (nil for non-numbers).
+    public var number: Number? {
+        guard case .number(let s) = self else { return nil }
+        switch s {
+        case "NaN": return .double(.nan)
+        case "Infinity": return .double(.infinity)
+        case "-Infinity": return .double(-.infinity)
+        default: break
+        }
+        if !s.utf8.contains(where: { $0 == 46 || $0 == 101 || $0 == 69 }), let i = Int64(s) { return .int(i) }
+        return .double(Double(s) ?? .nan)
+    }
+
+    /// A double as the shortest text that reads back to it (Python's `repr`: 0.1, 3.0, 1e-07);
+    /// NaN and the infinities as Python's json module writes them (not valid JSON: callers decide).
+    public static func number(_ x: Double) -> JSONValue {
+        if x.isFinite { return .number("\(x)") }
+        return .number(x.isNaN ? "NaN" : (x > 0 ? "Infinity" : "-Infinity"))
+    }
+
     /// The last member named `key` of an object (nil for non-objects or a missing key).
     public subscript(key: String) -> JSONValue? {
         guard case .object(let m) = self else { return nil }
@@ -94,6 +121,18 @@ public indirect enum JSONValue: Equatable, Sendable {
         var p = JSONParser(bytes: bytes, maxDepth: maxDepth)
         p.allowNonFinite = allowNonFinite
         return try p.parseDocument()
+    }
+
+    /// `parseDocument` with errors naming the line and column (1-based, columns in
+    /// characters): "invalid JSON at line 2, column 9: expected a string key, got '}'".
+    public static func parseReportingLines(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = 64,
+                                           allowNonFinite: Bool = false) throws(LatheError) -> JSONValue {
+        do {
+            return try parseDocument(bytes, maxDepth: maxDepth, allowNonFinite: allowNonFinite)
+        } catch {
+            let (line, column) = TextBytes.lineColumn(bytes.assumingMemoryBound(to: UInt8.self), error.offset)
+            throw LatheError("invalid JSON at line \(line), column \(column): \(error.message)")
+        }
     }
 
     /// Where a document's records are: the elements of its top-level array, or of the array
@@ -224,6 +263,32 @@ public struct JSONSyntaxError: Error, Sendable {
     public init(offset: Int, message: String) {
         self.offset = offset
         self.message = message
+    }
+}
+
+/// Where a value sits in a JSON document, as errors name it: `$.a[2]["odd key"]` (indices as
+/// the caller counts them); a very deep path shows its first and last steps.
+public struct JSONPath: CustomStringConvertible, Sendable {
+    public enum Step: Sendable { case key(String), index(Int) }
+    public var steps: [Step] = []
+
+    public init() {}
+
+    public var description: String {
+        let shown: [Step?] = steps.count > 12 ? steps.prefix(6).map { $0 } + [nil] + steps.suffix(4).map { $0 } : steps.map { $0 }
+        var s = "$"
+        for step in shown {
+            switch step {
+            case nil: s += "[...\(steps.count - 10) more...]"
+            case .index(let i)?: s += "[\(i)]"
+            case .key(let k)?:
+                let u = Array(k.utf8)
+                let ident = !u.isEmpty && !(48...57).contains(u[0])
+                    && u.allSatisfy { (65...90).contains($0) || (97...122).contains($0) || (48...57).contains($0) || $0 == 95 }
+                if ident { s += "." + k } else { s += "["; JSONValue.appendQuoted(k, to: &s); s += "]" }
+            }
+        }
+        return s
     }
 }
 

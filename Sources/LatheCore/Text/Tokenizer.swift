@@ -2,7 +2,22 @@ import Foundation
 
 /// Truncation settings (the Python library's `enable_truncation`).
 public struct TextTruncation: Sendable, Equatable {
-    public enum Strategy: String, Sendable { case longestFirst = "LongestFirst", onlyFirst = "OnlyFirst", onlySecond = "OnlySecond" }
+    public enum Strategy: String, Sendable, CaseIterable {
+        case longestFirst = "LongestFirst", onlyFirst = "OnlyFirst", onlySecond = "OnlySecond"
+
+        /// The name the Python library's `enable_truncation(strategy=)` takes ("longest_first").
+        public var name: String {
+            switch self {
+            case .longestFirst: return "longest_first"
+            case .onlyFirst: return "only_first"
+            case .onlySecond: return "only_second"
+            }
+        }
+        public init?(name: String) {
+            guard let s = Strategy.allCases.first(where: { $0.name == name }) else { return nil }
+            self = s
+        }
+    }
     public var maxLength: Int
     public var strategy: Strategy = .longestFirst
     public var stride = 0
@@ -25,12 +40,20 @@ public struct TextTruncation: Sendable, Equatable {
             p.strategy = st
         }
         p.stride = try j.usize("stride", in: "truncation") ?? 0
-        // the reference panics on the first long text instead
-        if p.stride > 0 && p.stride >= m {
-            throw LatheError("truncation: \"stride\" (\(p.stride)) must be smaller than \"max_length\" (\(m))")
-        }
         p.left = j["direction"]?.stringValue == "Left"
-        return p
+        return try p.validated()
+    }
+
+    /// The settings when the tokenizers library would accept them (the checks its
+    /// tokenizer.json reader makes): non-negative lengths, a stride below max_length (the
+    /// reference panics on the first long text instead).
+    public func validated() throws(LatheError) -> TextTruncation {
+        if maxLength < 0 { throw LatheError("truncation: \"max_length\" must be a non-negative integer (got \(maxLength))") }
+        if stride < 0 { throw LatheError("truncation: \"stride\" must be a non-negative integer (got \(stride))") }
+        if stride > 0 && stride >= maxLength {
+            throw LatheError("truncation: \"stride\" (\(stride)) must be smaller than \"max_length\" (\(maxLength))")
+        }
+        return self
     }
 
     var json: TextJSON {
@@ -73,6 +96,19 @@ public struct TextPadding: Sendable, Equatable {
         p.padTypeId = try j.usize("pad_type_id", in: "padding") ?? 0
         p.padToken = j["pad_token"]?.stringValue ?? "[PAD]"
         return p
+    }
+
+    /// The settings when encoding can use them: non-negative numbers (as the tokenizer.json
+    /// reader requires) and a length of at most `TextTokenizer.maxLength`.
+    public func validated() throws(LatheError) -> TextPadding {
+        let counts: [(String, Int?)] = [("length", length), ("pad_to_multiple_of", padToMultipleOf), ("pad_id", padId), ("pad_type_id", padTypeId)]
+        for (name, v) in counts {
+            if let v, v < 0 { throw LatheError("padding: \"\(name)\" must be a non-negative integer (got \(v))") }
+        }
+        if let l = length, l > TextTokenizer.maxLength {
+            throw LatheError("padding length \(l) is too large (at most \(TextTokenizer.maxLength))")
+        }
+        return self
     }
 
     var json: TextJSON {

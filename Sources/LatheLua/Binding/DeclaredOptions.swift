@@ -125,13 +125,22 @@ extension LuaCall {
     public func checkArgs() throws {
         guard let decl, !decl.tableCall else { return }
         let base: Int32 = isMethod ? 1 : 0
+        // a method called with a dot has no self: say so, not that its first argument is missing
+        if isMethod, let cls = name.split(separator: ":").first, lua_type(L, 1) != LUA_TUSERDATA, typeName(1) != cls {
+            throw LuaError("expected a \(cls) as self (call it with a colon: obj:\(decl.name)(...)), got \(describe(1))")
+        }
         for (k, p) in decl.params.enumerated() {
             let i = base + Int32(k) + 1
             if isNoneOrNil(i) {
                 if p.optional { continue }
                 throw argError(i, p.name, expected: p.kind.text)
             }
-            if !matches(p.kind, i) { throw argError(i, p.name, expected: p.kind.text) }
+            if !matches(p.kind, i) {
+                // an array with a wrong element: the readers name the element
+                if case .strings = p.kind, lua_type(L, i) == LUA_TTABLE { _ = try stringArray(i, p.name) }
+                if case .numbers = p.kind, lua_type(L, i) == LUA_TTABLE { _ = try numberArray(i, p.name) }
+                throw argError(i, p.name, expected: p.kind.text)
+            }
         }
     }
 }

@@ -219,6 +219,8 @@ public enum LuaOptionAliases {
         "early_stopping_patience": "early_stopping", "delimiter": "sep", "quotechar": "quote",
         "gradient_checkpointing": "checkpointing", "torch_dtype": "dtype", "optim": "optimizer", "num_gpus": "gpus",
         "attn_implementation": "attention", "bnb_4bit_use_double_quant": "double_quant", "max_seq_length": "seq",
+        "special_tokens": "specials", "specials": "special_tokens", "min_frequency": "min_freq", "min_freq": "min_frequency",
+        "padding_side": "direction", "truncation_side": "direction", "max_vocab_size": "max_size",
     ]
 }
 
