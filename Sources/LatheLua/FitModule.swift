@@ -211,7 +211,7 @@ extension TrainModule {
             errors: "fewer than seq+1 tokens.",
             example: "local w = train.windows(tensor.arange(0, 21), 4)\nprint(w:shape()[1], w:shape()[2])")) { c in
             let ids: [Int64]
-            if let t = c.object(1, Tensor.self) { ids = t.toInt64Array() } else { ids = try c.intArray(1, "ids").map { Int64($0) } }
+            if let t = c.object(1, Tensor.self) { ids = try t.toInt64Array() } else { ids = try c.intArray(1, "ids").map { Int64($0) } }
             let seq = try c.checkInt(2, "seq")
             c.push(try Dataset.windows(ids, length: seq))
             return 1
@@ -252,7 +252,7 @@ extension TrainModule {
         // a readable one-paragraph summary when printed
         var s = "History: \(h.steps) updates"
         s += h.epochs > 0 ? " (\(h.epochs) epoch\(h.epochs == 1 ? "" : "s"))" : ""
-        s += String(format: " in %.1f s, %@ %@/s", h.seconds, ProgressBar.group(Int(h.unitsPerSecond)), h.unit)
+        s += String(format: " in %.1f s, %@ %@/s", h.seconds, ProgressBar.group(h.unitsPerSecond.rounded(.down)), h.unit)
         if let f = h.loss.first, let l = h.loss.last { s += String(format: "; train loss %.4f -> %.4f", f, l) }
         if let last = h.evals.last { s += String(format: "; last val_loss %.4f", last.valLoss) + (h.metricName != "loss" ? String(format: ", %@ %.4f", h.metricName, last.metric) : "") }
         if let b = h.bestMetric, let bs = h.bestStep { s += String(format: "; best %@ %.4f at step %d", h.metricName, b, bs) }

@@ -166,7 +166,7 @@ enum TextModule: LuaInstaller {
         if let t = c.object(i, Tensor.self) {
             guard t.dtype == .int64 else { throw c.argError(i, "ids", "expected an int64 tensor, got a \(t.dtype.rawValue) tensor") }
             guard t.rank <= 1 else { throw c.argError(i, "ids", "expected a 1-D tensor, got shape \(t.shapeString); use decode_batch for 2-D") }
-            return t.toInt64Array().map { Int($0) }
+            return try t.toInt64Array().map { Int($0) }
         }
         if c.type(i) != LUA_TTABLE { throw c.argError(i, "ids", expected: "an array of integers or an int64 tensor") }
         return try c.intArray(i, "ids")
@@ -276,7 +276,7 @@ enum TextModule: LuaInstaller {
                     guard t.dtype == .int64, t.rank == 2 else {
                         throw c.argError(2, "ids", "expected a 2-D int64 tensor, got a \(t.dtype.rawValue) tensor of shape \(t.shapeString)")
                     }
-                    let flat = t.toInt64Array().map { Int($0) }
+                    let flat = try t.toInt64Array().map { Int($0) }
                     let w = t.shape[1]
                     for r in 0..<t.shape[0] { rows.append(Array(flat[(r * w)..<((r + 1) * w)])) }
                 } else {
@@ -484,7 +484,7 @@ enum TextModule: LuaInstaller {
                 example: ex + "local v = tok:vocab()\nprint(v[\"<|end|>\"])")) { c in
                 let tok = try c.selfObject(TextTokenizer.self)
                 let v = tok.vocabulary()
-                lua_createtable(c.L, 0, Int32(min(v.count, Int(Int32.max))))
+                try c.newTable(records: v.count)
                 for (k, id) in v {
                     c.push(k)
                     c.push(id)

@@ -157,15 +157,17 @@ enum TrainModule: LuaInstaller {
                 let s = try c.selfObject(ScheduleBox.self).s
                 let n = try c.optInt(2, "n", s.total > 0 ? s.total : 100)
                 if n < 0 { throw c.argError(2, "n", expected: "a non-negative integer") }
-                c.push(numbers: s.list(n))
+                try LuaCall.checkTableSize(n)
+                try c.push(numbers: s.list(n))
                 return 1
             }
             b.method("plot", Doc("A text plot of the schedule over n steps.", signature: "s:plot([{steps=total, width=60, height=12}]) -> text",
                                  example: "print(optim.schedule{kind = \"cosine\", lr = 1e-3, warmup = 5, total = 50}:plot{width = 40, height = 8})")) { c in
                 let s = try c.selfObject(ScheduleBox.self).s
                 let o = try c.options(2, allowed: ["steps", "width", "height"])
-                c.push(s.plot(steps: try c.intOpt(o, "steps", s.total > 0 ? s.total : 100, min: 1), width: try c.intOpt(o, "width", 60, min: 10),
-                              height: try c.intOpt(o, "height", 12, min: 3)))
+                c.push(s.plot(steps: try c.intOpt(o, "steps", s.total > 0 ? s.total : 100, min: 1),
+                              width: try c.intOpt(o, "width", 60, min: 10, max: 1000),
+                              height: try c.intOpt(o, "height", 12, min: 3, max: 1000)))
                 return 1
             }
             b.meta("__tostring") { c in
