@@ -213,7 +213,7 @@ enum DataCleanModule {
                 Output.write(text + "\n")
             }
             c.push(t)
-            lua_createtable(c.L, Int32(reports.count), 0)
+            try c.newTable(array: reports.count)
             for (k, r) in reports.enumerated() {
                 try pushReport(c, r)
                 lua_rawseti(c.L, -2, lua_Integer(k + 1))

@@ -83,11 +83,12 @@ enum DataLua {
     }
 
     /// Pushes a whole column as a Lua array (missing values as data.NA).
-    static func pushColumn(_ c: LuaCall, _ col: Column) {
+    static func pushColumn(_ c: LuaCall, _ col: Column) throws {
         let L = c.L
+        try LuaCall.checkTableSize(col.count)
         pushNA(L)
         let na = lua_gettop(L)
-        lua_createtable(L, Int32(min(col.count, Int(Int32.max))), 0)
+        lua_createtable(L, Int32(clamping: col.count), 0)
         for r in 0..<col.count {
             push(L, col, r, naIndex: na)
             lua_rawseti(L, -2, lua_Integer(r + 1))

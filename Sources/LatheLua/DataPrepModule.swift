@@ -218,11 +218,11 @@ enum DataPrepModule {
                 throw c.argError(1, "t", expected: "a DataTable or an array of labels")
             }
             let w = Split.classWeights(col)
-            lua_createtable(c.L, 0, Int32(w.count))
+            try c.newTable(records: w.count)
             for (k, v) in w {
                 DataLua.push(c, k)
                 c.push(v)
-                lua_rawset(c.L, -3)
+                try c.rawsetKeyChecked(-3)
             }
             return 1
         }

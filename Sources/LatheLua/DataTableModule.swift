@@ -77,7 +77,7 @@ enum DataTableClass {
                     c.push(try t.tensor(name, fill: try o.number("fill")))
                     return 1
                 }
-                DataLua.pushColumn(c, col)
+                try DataLua.pushColumn(c, col)
                 return 1
             }
 
@@ -289,8 +289,8 @@ enum DataTableClass {
                     }
                     switch tensor.dtype {
                     case .float32: col = Column(.number(tensor.toDoubleArray()))
-                    case .int64: col = Column(.integer(tensor.toInt64Array()))
-                    case .bool: col = Column(.boolean(tensor.toInt64Array().map { $0 != 0 }))
+                    case .int64: col = Column(.integer(try tensor.toInt64Array()))
+                    case .bool: col = Column(.boolean(try tensor.toInt64Array().map { $0 != 0 }))
                     }
                 } else if c.type(3) == LUA_TFUNCTION {
                     var cells: [Cell] = []
@@ -438,7 +438,7 @@ enum DataTableClass {
                 let t = try c.selfObject(DataTable.self)
                 let col = try t.column(try c.checkString(2, "column"))
                 let keys = col.distinctCounts().0.filter { !$0.isMissing }
-                lua_createtable(c.L, Int32(keys.count), 0)
+                try c.newTable(array: keys.count)
                 for (k, v) in keys.enumerated() {
                     DataLua.push(c, v)
                     lua_rawseti(c.L, -2, lua_Integer(k + 1))

@@ -167,7 +167,7 @@ enum HFModule: LuaInstaller {
                 info.eosToken = e
                 if let id = info.tokenizer?.tokenToId(e), !info.eosIDs.contains(id) { info.eosIDs.append(id) }
             }
-            if let ids = try o.numberArray("eos_ids") { info.eosIDs = ids.map { Int($0) } }
+            if let ids = try o.intArray("eos_ids") { info.eosIDs = ids }
             if let l = try o.stringArray("labels") { info.labels = l }
             model.pretrained = info
             lua_pushvalue(c.L, 1)
@@ -294,7 +294,7 @@ enum HFModule: LuaInstaller {
             switch v {
             case .string(let t): if t.isEmpty { throw LuaError("bad option 'stop' (an empty stop string would stop at once)") }; texts.append(t)
             case .int(let i): ids.insert(i)
-            case .number(let d) where d == d.rounded(): ids.insert(Int(d))
+            case .number(let d) where d.exactInt != nil: ids.insert(d.exactInt!)
             default: throw bad
             }
         }

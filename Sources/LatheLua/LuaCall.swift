@@ -372,14 +372,14 @@ public struct LuaCall {
         case .string(let s): push(s)
         case .array(let a):
             try enterTable(depth)
-            lua_createtable(L, Int32(clamping: a.count), 0)
+            try newTable(array: a.count)
             for (k, e) in a.enumerated() {
                 try push(e, depth: depth + 1)
                 lua_rawseti(L, -2, lua_Integer(k + 1))
             }
         case .record(let fields):
             try enterTable(depth)
-            lua_createtable(L, 0, Int32(clamping: fields.count))
+            try newTable(records: fields.count)
             for (k, e) in fields {
                 push(k)
                 try push(e, depth: depth + 1)
@@ -396,6 +396,40 @@ public struct LuaCall {
         try reserve()
     }
 
+    /// Pushes a new table for `array` items and `records` named fields (sizes from data: a
+    /// result column, a tensor's rows). Lua tables hold fewer than 2^31 array items, and a
+    /// table Lua cannot grow, or memory running out while it is filled, would raise an error
+    /// through the Swift frame filling it; so such results are refused here, before any item.
+    public func newTable(array: Int = 0, records: Int = 0) throws {
+        try LuaCall.checkTableSize(array + records)
+        lua_createtable(L, Int32(clamping: array), Int32(clamping: records))
+    }
+
+    /// Throws unless a Lua table of `count` items can be built (see `newTable`).
+    public static func checkTableSize(_ count: Int) throws {
+        if count >= Int(Int32.max) {
+            throw LuaError("a result of \(count) items is more than a Lua table holds (2^31 - 1)")
+        }
+        // a table slot is 16 bytes (TValue), a record slot about twice that
+        do { try MemoryBudget.check(count: count, of: (Int, Int, Int).self, for: "a result of \(count) items") } catch {
+            throw LuaError(error.message)
+        }
+    }
+
+    /// `t[key] = value` (raw) for the key and the value on top of the stack, t at `table`.
+    /// Lua raises an error for a nil or NaN key, and that error would unwind through this Swift
+    /// frame, so such keys (from data: a NaN label) are refused here first.
+    public func rawsetKeyChecked(_ table: Int32) throws {
+        let t = lua_absindex(L, table)
+        let kt = lua_type(L, -2)
+        if kt == LUA_TNIL || (kt == LUA_TNUMBER && lua_isinteger(L, -2) == 0 && lua_tonumberx(L, -2, nil).isNaN) {
+            let what = describe(-2)
+            lp_pop(L, 2)
+            throw LuaError("\(what) cannot be a key of a Lua table")
+        }
+        lua_rawset(L, t)
+    }
+
     /// Pushes values and returns their count (the usual last line of a binding).
     public func ret(_ values: LuaValue...) throws -> Int32 {
         try reserve(Int32(clamping: values.count + 2))
@@ -404,8 +438,8 @@ public struct LuaCall {
     }
 
     /// Pushes an array of numbers.
-    public func push(numbers xs: [Double]) {
-        lua_createtable(L, Int32(clamping: xs.count), 0)
+    public func push(numbers xs: [Double]) throws {
+        try newTable(array: xs.count)
         for (k, x) in xs.enumerated() {
             lua_pushnumber(L, x)
             lua_rawseti(L, -2, lua_Integer(k + 1))
@@ -417,8 +451,10 @@ public struct LuaCall {
     /// Calls the Lua function at `fnIndex` with `args` pushed by `pushArgs` (which returns how
     /// many it pushed), expecting `nresults` results left on the stack. Errors in the callee
     /// (including Ctrl-C) come back as a LuaError raised unchanged.
-    public func callLua(_ fnIndex: Int32, nresults: Int32, _ pushArgs: () throws -> Int32) throws {
+    /// `arguments`: at most how many values pushArgs pushes (room is made for them first).
+    public func callLua(_ fnIndex: Int32, nresults: Int32, arguments: Int32 = 8, _ pushArgs: () throws -> Int32) throws {
         let top = lua_gettop(L)
+        try reserve(arguments + 1)
         lua_pushvalue(L, fnIndex)
         let n: Int32
         do { n = try pushArgs() } catch { lua_settop(L, top); throw error }
@@ -531,6 +567,15 @@ public struct LuaOptions {
         if t == LUA_TNIL { return nil }
         guard t == LUA_TTABLE else { throw bad(key, expected: "array of numbers") }
         do { return try call.numberArray(-1, key) } catch { throw bad(key, expected: "array of numbers") }
+    }
+
+    /// An array of integers (floats with an exact integer value are accepted, as Lua does).
+    public func intArray(_ key: String) throws -> [Int]? {
+        let t = push(key)
+        defer { lp_pop(L, 1) }
+        if t == LUA_TNIL { return nil }
+        guard t == LUA_TTABLE else { throw bad(key, expected: "array of integers") }
+        do { return try call.intArray(-1, key) } catch { throw bad(key, expected: "array of integers") }
     }
 
     public func object<T: LuaObject>(_ key: String, _ type: T.Type) throws -> T? {

@@ -178,13 +178,13 @@ public final class LuaVM {
         }
         let exe = (try? fm.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             ?? CommandLine.arguments.first ?? ""
-        var dir = (exe as NSString).deletingLastPathComponent
+        var dir = FilePath.parent(exe)
         let share = (dir as NSString).appendingPathComponent("../share/lathe/stdlib")
         if fm.fileExists(atPath: share + "/lathe") { return (share as NSString).standardizingPath }
         for _ in 0..<6 {
             let cand = (dir as NSString).appendingPathComponent("stdlib")
             if fm.fileExists(atPath: cand + "/lathe") { return cand }
-            dir = (dir as NSString).deletingLastPathComponent
+            dir = FilePath.parent(dir)
             if dir == "/" || dir.isEmpty { break }
         }
         return nil

@@ -114,9 +114,9 @@ enum MetricsArgs {
         }
         switch t.dtype {
         case .int64:
-            return .ints(t.toInt64Array().map { Int($0) })
+            return .ints(try t.toInt64Array().map { Int($0) })
         case .bool:
-            return .bools(t.toInt64Array().map { $0 != 0 })
+            return .bools(try t.toInt64Array().map { $0 != 0 })
         case .float32:
             let d = t.toDoubleArray()
             var out = [Int](repeating: 0, count: d.count)
@@ -536,9 +536,9 @@ enum MetricsScorers {
         return Scorer(name: "function", rows: n * preds.count) { w in
             var result = Double.nan
             try c.callLua(fnIdx, nresults: 1) {
-                lua_createtable(L, Int32(n), 0)
+                try c.newTable(array: n)
                 let a = lua_gettop(L)
-                lua_createtable(L, Int32(n), 0)
+                try c.newTable(array: n)
                 let b = lua_gettop(L)
                 var k: lua_Integer = 1
                 for r in 0..<w.count where w[r] > 0 {
@@ -653,11 +653,11 @@ enum MetricsModule: LuaInstaller {
             MetricsWarnings.emit(c.name, r.warnings)
             let values = which == .precision ? r.precision : which == .recall ? r.recall : r.fscore
             if po.average == .none {
-                lua_createtable(c.L, 0, Int32(values.count))
+                try c.newTable(records: values.count)
                 for (k, l) in r.labels.enumerated() {
                     MetricsArgs.pushLabel(c, l)
                     c.push(values[k])
-                    lua_rawset(c.L, -3)
+                    try c.rawsetKeyChecked(-3)
                 }
                 return 1
             }
@@ -1457,7 +1457,7 @@ enum MetricsModule: LuaInstaller {
             bar.finish()
             let l = Resampling.Latency(seconds: times, batch: batch)
             let text = String(format: "p50 %.4g ms  p90 %.4g ms  p99 %.4g ms  mean %.4g ms  %@ items/s (%d runs, batch %d)",
-                              l.p50, l.p90, l.p99, l.mean, ProgressBar.group(Int(l.itemsPerSecond.rounded())), l.runs, l.batch)
+                              l.p50, l.p90, l.p99, l.mean, ProgressBar.group(l.itemsPerSecond.rounded()), l.runs, l.batch)
             try vm.pushRecord(c, [("p50", .number(l.p50)), ("p90", .number(l.p90)), ("p99", .number(l.p99)), ("mean", .number(l.mean)),
                               ("min", .number(l.min)), ("max", .number(l.max)), ("items_per_sec", .number(l.itemsPerSecond)),
                               ("runs", .int(l.runs)), ("batch", .int(l.batch)), ("unit", .string("ms"))],
@@ -1645,11 +1645,11 @@ enum MetricsModule: LuaInstaller {
             }
             b.getter("classes") { c in
                 let r = try c.selfObject(ReportObject.self).report
-                lua_createtable(c.L, 0, Int32(r.rows.count))
+                try c.newTable(records: r.rows.count)
                 for (k, row) in r.rows.enumerated() where k < r.labels.count {
                     MetricsArgs.pushLabel(c, r.labels[k])
                     try c.push(scoreRecord(row))
-                    lua_rawset(c.L, -3)
+                    try c.rawsetKeyChecked(-3)
                 }
                 return 1
             }

@@ -149,7 +149,7 @@ extension NNModule {
                 g.temperature = try o.bool("greedy", false) ? 0 : try c.floatOpt(o, "temperature", 1, min: 0)
                 g.topK = try c.intOpt(o, "top_k", 0, min: 0)
                 g.topP = try c.floatOpt(o, "top_p", 1, min: 1e-9, max: 1)
-                g.stopIds = Set((try o.numberArray("stop") ?? []).map { Int($0) })
+                g.stopIds = Set(try o.intArray("stop") ?? [])
                 if let s = try o.int("seed") { g.seed = UInt64(bitPattern: Int64(s)) }
                 let out = try lm.generate(prompt: ids, g)
                 return try c.ret(.ints(out))

@@ -18,9 +18,10 @@ extension LuaCall {
         }
         return v
     }
-    func intOpt(_ o: LuaOptions, _ key: String, _ def: Int, min lo: Int = Int.min) throws -> Int {
+    func intOpt(_ o: LuaOptions, _ key: String, _ def: Int, min lo: Int = Int.min, max hi: Int = Int.max) throws -> Int {
         let v = try o.int(key, def)
         if v < lo { throw LuaError("bad option '\(key)' (expected an integer >= \(lo), got \(v))") }
+        if v > hi { throw LuaError("bad option '\(key)' (expected an integer from \(lo) to \(hi), got \(v))") }
         return v
     }
 }
@@ -121,7 +122,7 @@ enum NNModule: LuaInstaller {
             errors: "fewer than two sizes; non-positive sizes.",
             example: "local m = nn.mlp{sizes = {4, 16, 3}}\nprint(m(tensor.randn(5, 4)):shape()[2])")) { c in
             let o = try c.options(1, allowed: ["sizes", "activation", "dropout", "seed"])
-            guard let sizes = try o.numberArray("sizes")?.map({ Int($0) }) else { throw LuaError("option 'sizes' is required, e.g. {sizes = {4, 16, 3}}") }
+            guard let sizes = try o.intArray("sizes") else { throw LuaError("option 'sizes' is required, e.g. {sizes = {4, 16, 3}}") }
             let act = try o.choice("activation", ActivationKind.allCases.map { $0.rawValue }, "relu")
             var rng = try seededRNG(o)
             let model = try MLPModel(sizes: sizes, activation: ActivationKind(rawValue: act)!, dropout: Float(try c.floatOpt(o, "dropout", 0, min: 0, max: 0.999)), rng: &rng)

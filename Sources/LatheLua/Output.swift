@@ -131,7 +131,7 @@ enum CaptureModule: LuaInstaller {
             Output.begin()
             let base = lua_gettop(L)
             do {
-                try c.callLua(1, nresults: LUA_MULTRET) {
+                try c.callLua(1, nresults: LUA_MULTRET, arguments: nargs) {
                     for i in 0..<nargs { lua_pushvalue(L, 2 + i) }
                     return nargs
                 }
@@ -142,6 +142,12 @@ enum CaptureModule: LuaInstaller {
             }
             let nres = lua_gettop(L) - base
             let text = Output.end()
+            // Lua made room for fn's results only; restoring and the text need a few slots more
+            if lua_checkstack(L, 4) == 0 {
+                lua_settop(L, base)
+                restore()
+                throw LuaError("fn returned more values than the Lua stack holds")
+            }
             restore()
             c.push(text)
             lp_insert(L, base + 1)

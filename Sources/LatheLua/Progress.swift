@@ -84,14 +84,20 @@ public final class ProgressBar {
 
     public static func group(_ n: Int) -> String { n.groupedThousands }
 
+    /// A whole number in groups of three digits; "inf" or "nan" for those.
+    public static func group(_ x: Double) -> String {
+        guard let n = x.truncatedInt else { return fmt(x) }
+        return group(n)
+    }
+
     public static func rateString(_ r: Double) -> String {
-        if r >= 100 { return ProgressBar.group(Int(r)) }
+        if r >= 100 { return ProgressBar.group(r) }
         if r >= 10 { return String(format: "%.1f", r) }
         return String(format: "%.2f", r)
     }
 
     static func clock(_ s: Double) -> String {
-        let t = Int(s.rounded())
+        let t = s.rounded().clampedInt()
         if t >= 3600 { return String(format: "%d:%02d:%02d", t / 3600, (t / 60) % 60, t % 60) }
         return String(format: "%d:%02d", t / 60, t % 60)
     }

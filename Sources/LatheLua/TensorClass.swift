@@ -34,7 +34,8 @@ extension TensorModule {
         if c.type(i) == LUA_TTABLE {
             let xs = try c.intArray(i, label)
             if xs.contains(0) { throw c.argError(i, label, "positions are 1-based; 0 is not a position") }
-            return Tensor(int64s: xs.map { Int64($0 - 1) }, shape: [xs.count])
+            // below 1 is out of range anyway; wrapping keeps Int.min from trapping
+            return Tensor(int64s: xs.map { Int64($0) &- 1 }, shape: [xs.count])
         }
         throw c.argError(i, label, expected: "int64 Tensor or array of positions")
     }
@@ -90,13 +91,7 @@ extension TensorModule {
         b.method("item", Doc("The value of a one-element tensor as a Lua number (integer for int64, boolean for bool).",
                              signature: "t:item()", errors: "more than one element.",
                              example: "print(tensor.ones(2):sum():item())")) { c in
-            let t = try selfT(c)
-            let v = try t.item()
-            switch t.dtype {
-            case .float32: c.push(v)
-            case .int64: c.push(Int(v))
-            case .bool: c.push(v != 0)
-            }
+            c.push(scalar: try selfT(c).itemScalar())
             return 1
         }
         b.method("totable", Doc("The values as nested Lua tables (numbers, integers or booleans).",
@@ -133,14 +128,11 @@ extension TensorModule {
     static func pushNested(_ c: LuaCall, _ t: Tensor) throws {
         let L = c.L
         if t.rank == 0 {
-            let v = t.value(at: t.offset)
-            switch t.dtype {
-            case .float32: c.push(v)
-            case .int64: c.push(Int(v))
-            case .bool: c.push(v != 0)
-            }
+            c.push(scalar: t.scalar(at: t.offset))
             return
         }
+        // every element becomes a Lua value: the whole result must fit before the first row
+        try LuaCall.checkTableSize(t.count)
         func rec(_ d: Int, _ off: Int) throws {
             try c.reserve()
             let n = t.shape[d]

@@ -328,12 +328,7 @@ extension TensorModule {
             let i = try position(c, 2, "index", size: t.shape[0])
             let row = try t.select(0, i)
             if row.rank == 0 {
-                let v = row.value(at: row.offset)
-                switch t.dtype {
-                case .float32: c.push(v)
-                case .int64: c.push(Int(v))
-                case .bool: c.push(v != 0)
-                }
+                c.push(scalar: row.scalar(at: row.offset))
                 return 1
             }
             return push(c, row)

@@ -72,6 +72,15 @@ extension LuaCall {
         return out
     }
 
+    /// Pushes a tensor element as Lua sees it: a number, an integer or a boolean.
+    func push(scalar v: TensorScalar) {
+        switch v {
+        case .float(let x): lua_pushnumber(L, Double(x))
+        case .int(let x): lua_pushinteger(L, lua_Integer(x))
+        case .bool(let b): lua_pushboolean(L, b ? 1 : 0)
+        }
+    }
+
     func tensorArg(_ i: Int32, _ label: String) throws -> Tensor {
         try checkObject(i, Tensor.self, label, expected: "Tensor")
     }
@@ -108,6 +117,9 @@ extension LuaCall {
 struct NestedReader {
     let call: LuaCall
     var values: [Double] = []
+    /// The same values as integers while every one is a Lua integer or boolean (int64
+    /// tensors keep integers past 2^53 exact).
+    var ints: [Int64] = []
     var shape: [Int] = []
     var sawFloat = false
     var sawBool = false
@@ -148,14 +160,15 @@ struct NestedReader {
                 }
                 if lua_isinteger(L, -1) == 0 { sawFloat = true }
                 sawNumber = true
-                let v = lua_tonumberx(L, -1, nil)
-                values.append(v)
+                values.append(lua_tonumberx(L, -1, nil))
+                if !sawFloat { ints.append(lua_tointegerx(L, -1, nil)) }
             } else if t == LUA_TBOOLEAN {
                 if shape.count > depth + 1 {
                     throw LuaError("tensor.from: \(p) is a boolean where a table was expected (ragged nesting)")
                 }
                 sawBool = true
                 values.append(lua_toboolean(L, -1) != 0 ? 1 : 0)
+                if !sawFloat { ints.append(lua_toboolean(L, -1) != 0 ? 1 : 0) }
             } else {
                 throw LuaError("tensor.from: \(p) is a \(call.typeName(-1)); expected numbers, booleans or nested tables")
             }
@@ -211,7 +224,11 @@ enum TensorModule: LuaInstaller {
             let shape: [Int] = c.type(1) == LUA_TTABLE ? try c.intArray(1, "size") : [try c.checkInt(1, "size")]
             let v = try c.checkNumber(2, "value")
             let o = try c.options(3, allowed: ["dtype"])
-            return push(c, try Tensor.filled(shape, v, dtype: try c.dtypeOption(o)))
+            let dt = try c.dtypeOption(o)
+            if dt == .int64 && lua_isinteger(c.L, 2) != 0 {
+                return push(c, try Tensor.filled(shape, int64: Int64(try c.checkInt(2, "value"))))
+            }
+            return push(c, try Tensor.filled(shape, v, dtype: dt))
         }
 
         m.function("arange", Doc("Evenly spaced values from start up to (not including) stop, like numpy.arange.",
@@ -232,6 +249,12 @@ enum TensorModule: LuaInstaller {
             let o = try c.options(j, allowed: ["dtype"])
             let (start, stop, step) = nums.count == 1 ? (0, nums[0], 1.0) : (nums[0], nums[1], nums.count > 2 ? nums[2] : 1)
             let dt = try c.dtypeOption(o, allInt ? .int64 : .float32)
+            if allInt && dt == .int64 {
+                var ints: [Int64] = []
+                for k in 1...nums.count { ints.append(Int64(try c.checkInt(Int32(k)))) }
+                let (a, b, s) = ints.count == 1 ? (0, ints[0], 1) : (ints[0], ints[1], ints.count > 2 ? ints[2] : 1)
+                return push(c, try Tensor.arange(int64: a, b, s))
+            }
             return push(c, try Tensor.arange(start, stop, step, dtype: dt))
         }
 
@@ -298,7 +321,9 @@ enum TensorModule: LuaInstaller {
             if c.type(1) == LUA_TNUMBER {
                 let o = try c.options(2, allowed: ["dtype"])
                 let isInt = lua_isinteger(c.L, 1) != 0
-                return push(c, try Tensor.filled([], try c.checkNumber(1), dtype: try c.dtypeOption(o, isInt ? .int64 : .float32)))
+                let dt = try c.dtypeOption(o, isInt ? .int64 : .float32)
+                if dt == .int64 { return push(c, Tensor(int64s: [Int64(try c.checkInt(1, "value"))], shape: [])) }
+                return push(c, try Tensor.filled([], try c.checkNumber(1), dtype: dt))
             }
             try c.checkTable(1, "table")
             let o = try c.options(2, allowed: ["dtype"])
@@ -310,10 +335,9 @@ enum TensorModule: LuaInstaller {
             switch dt {
             case .float32: return push(c, Tensor(floats: r.values.map { Float($0) }, shape: r.shape))
             case .int64:
-                for v in r.values where v != v.rounded() {
-                    throw LuaError("tensor.from: value \(fmt(v)) is not an integer (dtype int64)")
-                }
-                return push(c, Tensor(int64s: r.values.map { Int64($0) }, shape: r.shape))
+                if !r.sawFloat { return push(c, Tensor(int64s: r.ints, shape: r.shape)) }
+                let ints = try r.values.map { v throws(LatheError) in try checkedInt64(v, "value") }
+                return push(c, Tensor(int64s: ints, shape: r.shape))
             case .bool: return push(c, Tensor(bools: r.values.map { $0 != 0 }, shape: r.shape))
             }
         }
@@ -361,7 +385,7 @@ enum TensorModule: LuaInstaller {
             let old = Autograd.enabled
             Autograd.enabled = false
             defer { Autograd.enabled = old }
-            try c.callLua(1, nresults: LUA_MULTRET) {
+            try c.callLua(1, nresults: LUA_MULTRET, arguments: nargs) {
                 for i in 0..<nargs { lua_pushvalue(c.L, 2 + i) }
                 return nargs
             }
@@ -381,7 +405,7 @@ enum TensorModule: LuaInstaller {
             let old = Runtime.autocast
             Runtime.autocast = p
             defer { Runtime.autocast = old }
-            try c.callLua(2, nresults: LUA_MULTRET) {
+            try c.callLua(2, nresults: LUA_MULTRET, arguments: nargs) {
                 for i in 0..<nargs { lua_pushvalue(c.L, 3 + i) }
                 return nargs
             }

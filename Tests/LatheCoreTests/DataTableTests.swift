@@ -438,9 +438,9 @@ func csvUnwrapError(_ f: () throws -> Void) -> String {
             Column(numbers: [1.5, nil, 3]), Column(integers: [1, 2, 3]), Column(booleans: [true, false, true]), Column(strings: ["a", "b", "c"]),
         ])
         let k = try t.tensor("k")
-        #expect(k.dtype == .int64 && k.shape == [3] && k.toInt64Array() == [1, 2, 3])
+        #expect(try k.dtype == .int64 && k.shape == [3] && k.toInt64Array() == [1, 2, 3])
         let f = try t.tensor("flag")
-        #expect(f.dtype == .int64 && f.toInt64Array() == [1, 0, 1])
+        #expect(try f.dtype == .int64 && f.toInt64Array() == [1, 0, 1])
         #expect(csvUnwrapError { _ = try t.tensor("x") } == "column 'x' has 1 missing values (first at row 2); drop them or pass fill = value")
         let x = try t.tensor("x", fill: 0)
         #expect(x.dtype == .float32 && x.toDoubleArray() == [1.5, 0, 3])

@@ -69,10 +69,10 @@ func expectValues(_ t: Tensor, _ e: JSONValue, _ what: String) {
         #expect(floatBits(t) == bits.u32s, "\(what) values")
     } else if let ints = e["ints"] {
         #expect(t.dtype == .int64, "\(what) dtype")
-        #expect(t.toInt64Array() == ints.items.compactMap(\.int64), "\(what) values")
+        #expect((try? t.toInt64Array()) == ints.items.compactMap(\.int64), "\(what) values")
     } else if let bools = e["bools"] {
         #expect(t.dtype == .bool, "\(what) dtype")
-        #expect(t.toInt64Array().map { $0 != 0 } == bools.items.compactMap(\.boolValue), "\(what) values")
+        #expect((try? t.toInt64Array())?.map { $0 != 0 } == bools.items.compactMap(\.boolValue), "\(what) values")
     } else {
         Issue.record("\(what): golden entry has no values")
     }

@@ -32,8 +32,8 @@ import Testing
             #expect(ids.dtype == .int64 && mask.dtype == .int64)
             #expect(ids.shape == [3, 6])
             #expect(mask.shape == [3, 6])
-            let flat = ids.toInt64Array()
-            let m = mask.toInt64Array()
+            let flat = try ids.toInt64Array()
+            let m = try mask.toInt64Array()
             // row 1: "the cat" then padding (<pad> = 0)
             #expect(Array(m[0..<6]) == [1, 1, 0, 0, 0, 0])
             #expect(Array(m[6..<12]) == [1, 1, 1, 1, 1, 1])
@@ -48,9 +48,9 @@ import Testing
             let ids = try #require(vm.object(at: base + 1, Tensor.self))
             let mask = try #require(vm.object(at: base + 2, Tensor.self))
             #expect(ids.shape == [2, 4])
-            let flat = ids.toInt64Array()
+            let flat = try ids.toInt64Array()
             #expect(flat[0] == 2 && flat[1] == 2)
-            #expect(mask.toInt64Array() == [0, 0, 1, 1, 1, 1, 1, 1])
+            #expect(try mask.toInt64Array() == [0, 0, 1, 1, 1, 1, 1, 1])
         }
     }
 
@@ -65,7 +65,7 @@ import Testing
             let ids = try #require(vm.object(at: base + 1, Tensor.self)).toInt64Array()
             let labels = try #require(vm.object(at: base + 3, Tensor.self))
             #expect(labels.shape == [2, 6])
-            let l = labels.toInt64Array()
+            let l = try labels.toInt64Array()
             #expect(Array(l[0..<3]) == [-100, -100, -100])
             #expect(Array(l[3..<6]) == Array(ids[3..<6]))
             // "a dog" with the response from byte 1: "a" is prompt, "dog" response, padding ignored

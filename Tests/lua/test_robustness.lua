@@ -54,6 +54,7 @@ T.test("sizes from the user: a clear error naming the function, never an abort",
 end)
 
 T.test("the Lua heap running out is 'not enough memory', as in stock Lua", function()
+  if T.sanitizer then T.skip("the Lua heap is capped with ulimit -v, which AddressSanitizer's shadow memory rules out") end
   -- 3 GB of address space: start-up fits, a table of a billion numbers does not
   local out = survives("local ok, e = pcall(function() local t = {} for i = 1, 1e9 do t[i] = i end end) " ..
     "collectgarbage() print(ok, e) print(#tensor.ones(3):totable())", nil, "ulimit -v 3000000; ")
@@ -246,4 +247,119 @@ T.test("JSON that Lathe writes holds the decimals given, not float32 expansions"
   local text = T.read(d .. "/model/config.json")
   T.eq(json.decode(text).rms_norm_eps, 1e-5)
   T.ok(not text:find("9.99999", 1, true), text)
+end)
+
+-- Found by the fuzz (Tests/lua/test_fuzz.lua); one assertion per class of bug, run in place
+-- (a regression crashes this file's run, which the runner reports as a failure).
+
+T.test("numbers past 2^63, NaN and infinities given where integers are needed are errors, not traps", function()
+  local function err(f, ...) local ok, e = pcall(f, ...) T.ok(not ok, "expected an error") return e end
+  -- Int(x) of a user's double went through one checked conversion
+  T.ok(err(tensor.from, {1.5, 2^63}, {dtype = "int64"}):find("whole number that fits in 64 bits", 1, true))
+  T.ok(err(tensor.full, {2}, 0/0, {dtype = "int64"}):find("whole number", 1, true))
+  T.ok(err(tensor.from({1e30}).long, tensor.from({1e30})):find("cannot convert", 1, true))
+  T.ok(err(tensor.ones(2):long().masked_fill, tensor.ones(2):long(), tensor.from({true, false}), 1e300):find("does not fit", 1, true))
+  T.ok(err(train.windows, tensor.from({0/0, 1, 2}), 1):find("cannot convert", 1, true))
+  T.ok(err(nn.mlp, {sizes = {4, 0/0, 2}}):find("array of integers", 1, true))
+  T.ok(err(tensor.arange, 0, 1e308):find("too many elements", 1, true))
+  T.ok(err(data.split, data.from({x = {1, 2, 3, 4}}), {train = 0.5, test = 0/0}):find("sum to 1", 1, true))
+  local s = optim.schedule{kind = "cosine", lr = 0.1, total = 10}
+  T.ok(s:plot{steps = math.maxinteger, width = 12, height = 3}:find("9223372036854775806", 1, true))
+  local b = metrics.bench(function() end, {runs = 2, warmup = 0, batch = math.maxinteger})
+  T.ok(b.items_per_sec > 0)
+end)
+
+T.test("int64 values keep every bit: from, item, totable, printing", function()
+  local t = tensor.from({math.maxinteger, math.mininteger, math.tointeger(2^53) + 1})
+  T.eq(t:dtype(), "int64")
+  T.eq(t[1], math.maxinteger)
+  T.eq(t[3], 9007199254740993)
+  T.eq(t:totable()[2], math.mininteger)
+  T.eq(t:narrow(1, 1, 1):item(), math.maxinteger)
+  T.ok(tostring(t):find("9223372036854775807", 1, true), tostring(t))
+  T.eq(tensor.full({1}, math.maxinteger, {dtype = "int64"})[1], math.maxinteger)
+  T.eq(tensor.arange(math.maxinteger - 2, math.maxinteger):totable()[2], math.maxinteger - 1)
+end)
+
+T.test("index and size arithmetic near 2^63 is checked, not overflowed", function()
+  local function err(f, ...) local ok, e = pcall(f, ...) T.ok(not ok, "expected an error") return e end
+  local x = tensor.ones(4, 3)
+  T.ok(err(x.narrow, x, 1, 3, math.maxinteger):find("outside dimension", 1, true))
+  T.ok(err(x.reshape, x, {2^40 // 1, 2^40 // 1, 2^40 // 1}):find("too many elements", 1, true))
+  T.ok(err(tensor.ones(1, 3).expand, tensor.ones(1, 3), math.maxinteger, 3):find("more than 2^63", 1, true))
+  T.eq(#x:chunk(math.maxinteger), 4)
+  T.same(x:slice(1, 1, 4, math.maxinteger):shape(), {1, 3})
+  T.ok(err(x.index_select, x, 1, {math.mininteger}):find("out of range", 1, true))
+  T.eq(tensor.from({math.mininteger}):remainder(-1)[1], 0)
+  T.eq(tensor.from({math.mininteger}):floor_divide(-1)[1], math.mininteger)
+  local r = tensor.randint(math.mininteger, math.maxinteger, {1000}, {seed = 1})
+  T.ok(r:min():item() < -2^60 and r:max():item() > 2^60, "the whole int64 range is drawn")
+  T.ok(err(train.windows, tensor.arange(10), math.maxinteger):find("not enough for one window", 1, true))
+  T.ok(err(metrics.chrf, {"a b"}, {{"a b"}}, {word_order = math.maxinteger}):find("at most 16", 1, true))
+  -- chat templates (from downloaded models): integer // and % exactly, |int of huge floats
+  local g = nn.gpt{vocab = 16, layers = 1, dim = 8, heads = 2, seq = 8}
+  hf.attach(g, {chat_template = "{{ 9223372036854775807 // 1 }} {{ -7 // 2 }} {{ 7 % -3 }} {{ (10.0 ** 300) | int }}"})
+  T.eq(hf.chat_prompt(g, "hi"), "9223372036854775807 -4 -2 0")
+  -- epochs and batch sizes past any data: the update count saturates instead of overflowing
+  local m = nn.mlp{sizes = {2, 2}, seed = 1}
+  local h = train.fit{model = m, train = {x = tensor.ones(4, 2), y = tensor.from({0, 1, 0, 1})}, batch_size = math.maxinteger,
+    epochs = math.maxinteger, max_steps = 2, quiet = true}
+  T.eq(h.steps, 2)
+end)
+
+T.test("memory sized by a user's number is checked before it is allocated", function()
+  -- 2 GB of address space: each of these asked for more and stopped the process before
+  local code = [[
+    local function e(f, ...) local ok, m = pcall(f, ...) io.write(tostring(ok), " ", tostring(m):sub(1, 60), "\n") end
+    e(metrics.bootstrap, "accuracy", {1, 0, 1}, {1, 1, 1}, {n = 2^31})
+    e(metrics.paired_test, {1, 0, 1}, {1, 1, 0}, {1, 0, 1}, {metric = "accuracy", n = 2^31 // 1})
+    local s = optim.schedule{kind = "cosine", lr = 0.1, total = 10}
+    e(s.list, s, 2^30 // 1)
+    e(data.augment, data.from({t = {"a b c", "d e"}}), "t", {ops = {"swap"}, n = 2^40 // 1})
+    e(nn.mlp, {sizes = {1e5 // 1, 1e5 // 1, 1e5 // 1}})
+    print("alive", lathe.swift_depth())
+  ]]
+  local out = survives(code, "alive\t0", T.memory_cap(2000000))
+  local refusals = select(2, out:gsub("false ", ""))
+  T.eq(refusals, 5, out)
+end)
+
+T.test("a NaN label as the key of a result table is an error, not a longjmp through Swift", function()
+  local ok, e = pcall(data.class_weights, {0/0, 1, 1})
+  T.ok(not ok and e:find("cannot be a key", 1, true), e)
+  T.eq(lathe.swift_depth(), 0)
+end)
+
+T.test("one-character and odd file names; writers never replace FIFOs or devices", function()
+  local d = T.tmpdir()
+  -- Foundation's deletingLastPathComponent stopped the process on "a" and "a/"
+  local bin = T.bin:find("/", 1, true) and io.popen("realpath " .. T.sh_quote(T.bin)):read("l") or T.bin
+  local out, err, status = T.run("cd " .. T.sh_quote(d) .. " && " .. T.sh_quote(bin) .. " -e " ..
+    T.sh_quote("local g = nn.linear(2, 2) g:save('a') print(io.open('a') ~= nil) print(pcall(tensor.save, 'b/', {w = tensor.ones(1)}))"))
+  T.eq(status, 0, err)
+  T.ok(out:find("^true\nfalse"), out)
+  assert(os.execute("mkfifo " .. T.sh_quote(d .. "/fifo")))
+  local ok, e = pcall(tensor.save, d .. "/fifo", {w = tensor.ones(1)}, nil, {overwrite = true})
+  T.ok(not ok and e:find("is a FIFO (named pipe), not a regular file", 1, true), e)
+  local kind = T.run("stat -c %F " .. T.sh_quote(d .. "/fifo"))
+  T.eq(kind, "fifo\n")
+  ok, e = pcall(tensor.save, d .. "/x\0y", {w = tensor.ones(1)})
+  T.ok(not ok and e:find("NUL byte", 1, true), e)
+  tensor.save(d .. "/x", {w = tensor.ones(1)})
+  ok, e = pcall(data.read_csv, d .. "/x\0y")  -- C would open d/x
+  T.ok(not ok and e:find("NUL byte", 1, true), e)
+end)
+
+T.test("results too big for a Lua table are refused before they are built", function()
+  local ok, e = pcall(function() return tensor.zeros(1):expand(2^31 // 1):totable() end)
+  T.ok(not ok and e:find("more than a Lua table holds", 1, true), e)
+  T.eq(lathe.swift_depth(), 0)
+end)
+
+T.test("tokenizers made and dropped do not hold memory the collector cannot see", function()
+  -- each held two 2 MB word caches, allocated at once and invisible to Lua's collector:
+  -- 700 of them filled 3 GB of address space before a collection ran
+  local before = lathe.memory().rss
+  for i = 1, 1000 do text.char_vocab({"hello", "x" .. i}) end
+  T.ok(lathe.memory().rss - before < 300e6, "grew by " .. (lathe.memory().rss - before) // 1e6 .. " MB")
 end)

@@ -135,6 +135,19 @@ end
 -- the repository root (Tests/lua/..)
 T.root = (debug.getinfo(1, "S").source:match("^@(.*)/Tests/lua/testlib%.lua$")) or "."
 
+-- A shell prefix that caps a child's memory at `kb` KiB: `ulimit -v`, or, under
+-- AddressSanitizer (LATHE_SANITIZER=address, set by scripts/test-asan), whose shadow memory
+-- needs terabytes of address space, Lathe's own cap and the sanitizer's allocation limit
+-- (allocations past it return NULL, as under ulimit).
+T.sanitizer = os.getenv("LATHE_SANITIZER")
+function T.memory_cap(kb)
+  if T.sanitizer then
+    return "LATHE_MEMORY_LIMIT=" .. kb .. "K ASAN_OPTIONS=${ASAN_OPTIONS:-}:allocator_may_return_null=1:max_allocation_size_mb=" ..
+      (kb // 1024) .. " "
+  end
+  return "ulimit -v " .. kb .. "; "
+end
+
 -- the lathe binary running the tests, and a helper to run it in a shell
 T.bin = (arg and arg[-1]) or "lathe"
 function T.sh_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end

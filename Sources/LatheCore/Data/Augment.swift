@@ -126,12 +126,22 @@ public enum Augment {
         }
         if ops.contains("fn") && custom == nil { throw LatheError("op \"fn\" needs a function: pass fn = function(text, row) ... end") }
         if copies < 0 { throw LatheError("n must be >= 0 (got \(copies))") }
+        // n copies of every text (and a row of every other column each): refused at once when
+        // that cannot fit, instead of growing until the system gives out
+        if case .string(let texts) = col.values {
+            let perCopy = Double(texts.bytes.count) + Double(t.rowCount) * Double(48 + 16 * t.columnCount)
+            let need = perCopy * Double(copies)
+            try MemoryBudget.check(bytes: need < 0x1p62 ? Int(need) : Int.max, for: "augment with n = \(copies)")
+        }
         var report = Report()
         var srcRows: [Int] = []
         var texts: [String] = []
+        var made = 0
         for r in 0..<t.rowCount {
             guard let s = col.string(r) else { continue }
             for _ in 0..<copies {
+                made += 1
+                if made & 0xFFF == 0 { try Interrupt.check() }
                 let op = ops[rng.below(ops.count)]
                 let out: String?
                 if op == "fn" { out = try custom?(s, r) } else { out = eda.apply(EDA.Op(rawValue: op)!, to: s, rng: &rng) }

@@ -120,7 +120,8 @@ public enum Split {
     public static func assign(n: Int, fractions: [Double], labels: [Int]? = nil, groups: [Int]? = nil,
                               rng: inout RandomGenerator) throws(LatheError) -> [Int] {
         let sum = fractions.reduce(0, +)
-        if fractions.contains(where: { $0 < 0 }) || abs(sum - 1) > 1e-6 {
+        // written so that NaN fails: a NaN proportion would reach Int() in allocate
+        if !fractions.allSatisfy({ $0 >= 0 && $0 <= 1 }) || !(abs(sum - 1) <= 1e-6) {
             throw LatheError("split proportions must be >= 0 and sum to 1 (got \(fractions.map { formatNumber($0) }.joined(separator: " + ")) = \(formatNumber(sum)))")
         }
         var out = [Int](repeating: 0, count: n)

@@ -270,10 +270,10 @@ public enum Npy {
         case .f8:
             for v in t.toFloatArray() { withUnsafeBytes(of: Double(v).bitPattern.littleEndian) { out.append(contentsOf: $0) } }
         case .i8:
-            for v in t.toInt64Array() { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
+            for v in try t.toInt64Array() { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
         default:
             out.reserveCapacity(out.count + n)
-            for v in t.toInt64Array() { out.append(v != 0 ? 1 : 0) }
+            for v in try t.toInt64Array() { out.append(v != 0 ? 1 : 0) }
         }
         return out
     }

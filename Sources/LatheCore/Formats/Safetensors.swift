@@ -415,7 +415,7 @@ public enum SafetensorsWriter {
                     let a = t.toFloatArray()
                     try withRawBytes(of: a) { (b) throws(LatheError) in try sink(b) }
                 case .int64:
-                    let a = t.toInt64Array()
+                    let a = try t.toInt64Array()
                     try withRawBytes(of: a) { (b) throws(LatheError) in try sink(b) }
                 case .bool:
                     var a = [UInt8](repeating: 0, count: n)
@@ -540,7 +540,7 @@ public final class SafetensorsCheckpoint: @unchecked Sendable {
             guard case .object(let entries) = wm else {
                 throw LatheError("\(target): 'weight_map' must be an object (got \(wm.kind))")
             }
-            let dir = (target as NSString).deletingLastPathComponent
+            let dir = FilePath.parent(target)
             var shardIndex: [String: Int] = [:]
             var files: [SafetensorsFile] = []
             var owner: [String: Int] = [:]

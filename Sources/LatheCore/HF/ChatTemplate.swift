@@ -1142,8 +1142,16 @@ struct JContext {
                 switch op {
                 case "-": return .int(x &- y)
                 case "*": return .int(x &* y)
-                case "//": guard y != 0 else { throw LatheError("chat template: division by zero") }; return .int(Int((Double(x) / Double(y)).rounded(.down)))
-                case "%": guard y != 0 else { throw LatheError("chat template: division by zero") }; return .int(((x % y) + y) % y)
+                // floor division and modulo in integers (through a Double, 2^63 - 1 // 1 trapped;
+                // Int.min // -1 wraps as the other operators here do)
+                case "//":
+                    guard y != 0 else { throw LatheError("chat template: division by zero") }
+                    let q = x.dividedReportingOverflow(by: y).partialValue, r = x.remainderReportingOverflow(dividingBy: y).partialValue
+                    return .int(r != 0 && (r < 0) != (y < 0) ? q &- 1 : q)
+                case "%":
+                    guard y != 0 else { throw LatheError("chat template: division by zero") }
+                    let r = x.remainderReportingOverflow(dividingBy: y).partialValue
+                    return .int(r != 0 && (r < 0) != (y < 0) ? r + y : r)
                 case "**": return .double(Foundation.pow(Double(x), Double(y)))
                 default: break
                 }
@@ -1313,7 +1321,9 @@ struct JContext {
             }
         case "string": return .string(v.text)
         case "int":
-            if let d = v.number { return .int(Int(d)) }
+            // Jinja's int gives its default (0) where Python's int() fails (NaN, inf); past
+            // 2^63, where Python would still answer, this does too
+            if let d = v.number { return .int(d.truncatedInt ?? 0) }
             return .int(Int(v.text.trimmingCharacters(in: .whitespaces)) ?? 0)
         case "float": return .double(v.number ?? Double(v.text) ?? 0)
         case "first": if case .list(let l) = v { return l.first ?? .undefined }; if case .string(let s) = v { return s.first.map { .string(String($0)) } ?? .undefined }; return .undefined

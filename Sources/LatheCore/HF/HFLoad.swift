@@ -43,7 +43,7 @@ public enum HF {
         if !isDir.boolValue {
             if path.lowercased().hasSuffix(".gguf") { return try loadGGUF(path: path, o, progress: progress) }
             if (path as NSString).lastPathComponent == "config.json" {
-                return try load(path: (path as NSString).deletingLastPathComponent, o, warnings: warnings, progress: progress)
+                return try load(path: FilePath.parent(path), o, warnings: warnings, progress: progress)
             }
             throw LatheError("\(path): expected a Hugging Face model folder (config.json + model.safetensors) or a .gguf file")
         }

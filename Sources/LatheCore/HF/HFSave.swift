@@ -86,7 +86,7 @@ extension HF {
         try SafetensorsWriter.write(tensors, to: path("model.safetensors"), metadata: ["format": "pt"], floatDType: dtype, overwrite: overwrite)
         for (f, bytes) in files {
             let p = path(f)
-            let sub = (p as NSString).deletingLastPathComponent
+            let sub = FilePath.parent(p)
             if !fm.fileExists(atPath: sub) {
                 try Folder.create(sub)
             }

@@ -36,11 +36,12 @@ public final class CHRF {
     static let puncts: Set<UInt8> = Set(Array("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~".utf8))
 
     public init(_ options: CHRFOptions = CHRFOptions()) throws(LatheError) {
-        if options.charOrder < 0 || options.wordOrder < 0 || options.charOrder + options.wordOrder == 0 {
-            throw LatheError("char_order and word_order must be non-negative and not both 0 (got \(options.charOrder) and \(options.wordOrder))")
-        }
+        // the bounds first: their sum below must not overflow
         if options.charOrder > 32 || options.wordOrder > 16 {
             throw LatheError("char_order must be at most 32 and word_order at most 16")
+        }
+        if options.charOrder < 0 || options.wordOrder < 0 || options.charOrder + options.wordOrder == 0 {
+            throw LatheError("char_order and word_order must be non-negative and not both 0 (got \(options.charOrder) and \(options.wordOrder))")
         }
         self.options = options
     }

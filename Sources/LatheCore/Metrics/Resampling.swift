@@ -52,6 +52,8 @@ public enum Resampling {
         if n < 1 { throw LatheError("empty input (expected at least one item)") }
         if samples < 1 { throw LatheError("n must be at least 1 (got \(samples))") }
         if !(ci > 0 && ci < 1) { throw LatheError("ci must be between 0 and 1 (got \(ci))") }
+        // every resample's score is kept (for the percentiles)
+        try MemoryBudget.check(count: samples, of: Double.self, for: "\(samples) resamples")
     }
 
     public enum Method: String, Sendable { case bootstrap, permutation }
@@ -239,7 +241,7 @@ public enum Resampling {
             min = ms.first ?? .nan
             max = ms.last ?? .nan
             let total = seconds.reduce(0, +)
-            itemsPerSecond = total > 0 ? Double(batch * ms.count) / total : .infinity
+            itemsPerSecond = total > 0 ? Double(batch) * Double(ms.count) / total : .infinity
         }
     }
 }

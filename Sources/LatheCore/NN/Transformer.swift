@@ -546,6 +546,15 @@ public final class MLPModel: Module {
         guard sizes.count >= 2, sizes.allSatisfy({ $0 > 0 }) else {
             throw LatheError("mlp: sizes must list at least input and output sizes, all positive (got \(sizes))")
         }
+        // every layer's memory is known before the first is drawn: a list of huge or many
+        // sizes is refused at once, not after minutes of initialization
+        let params = zip(sizes, sizes.dropFirst()).reduce(0.0) { $0 + Double($1.0) * Double($1.1) + Double($1.1) }
+        if params * 4 > Double(TensorMemory.maxBytes) {
+            throw LatheError("\(sizes.count - 1) layers need \(Tensor.humanBytes(params * 4)), more than Lathe allocates")
+        }
+        do { try TensorMemory.checkAvailable(Int(params * 4)) } catch {
+            throw LatheError("\(sizes.count - 1) layers: \(error.message)")
+        }
         var items: [Module] = []
         for i in 0..<(sizes.count - 1) {
             items.append(try Linear(sizes[i], sizes[i + 1], rng: &rng))

@@ -38,13 +38,18 @@ public enum AtomicFile {
                              _ body: (Int32) throws(LatheError) -> Bool) throws(LatheError) {
         let fm = FileManager.default
         var isDir: ObjCBool = false
-        if fm.fileExists(atPath: path, isDirectory: &isDir) {
-            if isDir.boolValue { throw LatheError("\(path) is a folder, not a file") }
+        if path.utf8.contains(0) { throw LatheError("cannot write \(path.debugDescription): the path holds a NUL byte") }
+        var st = stat()
+        if stat(path, &st) == 0 {
+            let kind = st.st_mode & S_IFMT
+            if kind == S_IFDIR { throw LatheError("\(path) is a folder, not a file") }
+            // the rename would replace a device or FIFO node with a file (as root: /dev/null)
+            if kind != S_IFREG { throw LatheError("\(path) is \(RegularFile.describe(kind)), not a regular file") }
             if !overwrite {
                 throw LatheError("\(path) already exists (pass overwrite = true to replace it)")
             }
         }
-        let dir = (path as NSString).deletingLastPathComponent
+        let dir = FilePath.parent(path)
         let folder = dir.isEmpty ? "." : dir
         if !fm.fileExists(atPath: folder, isDirectory: &isDir) || !isDir.boolValue {
             throw LatheError("cannot write \(path): folder \(folder) does not exist")

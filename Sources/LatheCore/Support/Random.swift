@@ -79,13 +79,18 @@ public struct RandomGenerator: Sendable {
     /// Uniform integer in 0..<n (n > 0), unbiased (Lemire).
     public mutating func below(_ n: Int) -> Int {
         precondition(n > 0)
-        let bound = UInt64(n)
+        return Int(below64(UInt64(n)))
+    }
+
+    /// Uniform integer in 0..<bound (bound > 0), unbiased (Lemire); spans up to 2^64 - 1.
+    public mutating func below64(_ bound: UInt64) -> UInt64 {
+        precondition(bound > 0)
         var m = next().multipliedFullWidth(by: bound)
         if m.low < bound {
             let t = (0 &- bound) % bound
             while m.low < t { m = next().multipliedFullWidth(by: bound) }
         }
-        return Int(m.high)
+        return m.high
     }
 
     /// Fisher–Yates shuffle.

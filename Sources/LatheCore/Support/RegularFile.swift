@@ -6,6 +6,8 @@ import Foundation
 public enum RegularFile {
     /// An open descriptor of the regular file at `path` and its size. The caller closes it.
     public static func open(_ path: String) throws(LatheError) -> (fd: Int32, size: Int) {
+        // C would read the path only up to the NUL: another file than the one named
+        if path.utf8.contains(0) { throw LatheError("cannot read \(path.debugDescription): the path holds a NUL byte") }
         let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
         if fd < 0 {
             let e = errno

@@ -10,12 +10,15 @@ extension Tensor {
         if shape.count > maxRank {
             throw LatheError("a tensor has at most \(maxRank) dimensions (got \(shape.count))")
         }
-        var n = 1
+        var n = 1, span = 1
         for d in shape {
             if d < 0 { throw LatheError("negative size \(d) in shape \(Tensor.shapeString(shape))") }
             let (m, o) = n.multipliedReportingOverflow(by: d)
-            if o { throw LatheError("shape \(Tensor.shapeString(shape)) has too many elements") }
+            // the sizes other than 0 must multiply too (as numpy asks): strides are made of them
+            let (sp, o2) = span.multipliedReportingOverflow(by: max(d, 1))
+            if o || o2 { throw LatheError("shape \(Tensor.shapeString(shape)) has too many elements") }
             n = m
+            span = sp
         }
         let (bytes, o) = n.multipliedReportingOverflow(by: dtype.byteSize)
         if o || bytes > TensorMemory.maxBytes {
@@ -37,15 +40,8 @@ extension Tensor {
         return u == 0 ? "\(Int(v)) B" : String(format: "%.1f %@", v, units[u])
     }
 
-    /// MemAvailable from /proc/meminfo (0 if unknown).
-    static func availableMemory() -> Int {
-        guard let s = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return 0 }
-        for line in s.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
-            let parts = line.split(separator: " ")
-            if parts.count >= 2, let kb = Int(parts[1]) { return kb * 1024 }
-        }
-        return 0
-    }
+    /// Memory this process can still get (see `MemoryBudget.available`; 0 if unknown).
+    static func availableMemory() -> Int { MemoryBudget.available() }
 
     /// A new contiguous tensor after checking the shape.
     public static func empty(_ shape: [Int], dtype: DType = .float32) throws(LatheError) -> Tensor {
@@ -83,9 +79,7 @@ extension Tensor {
         switch dtype {
         case .float32: return try full(shape, Float(value))
         case .int64:
-            let t = try Tensor(uninitialized: shape, dtype: .int64)
-            t.storage.int64s.initialize(repeating: Int64(value), count: t.count)
-            return t
+            return try filled(shape, int64: try checkedInt64(value, "the fill value of an int64 tensor"))
         case .bool:
             let t = try Tensor(uninitialized: shape, dtype: .bool)
             t.storage.bytes.initialize(repeating: value != 0 ? 1 : 0, count: t.count)
@@ -93,11 +87,23 @@ extension Tensor {
         }
     }
 
+    /// An int64 tensor filled with one value.
+    public static func filled(_ shape: [Int], int64 value: Int64) throws(LatheError) -> Tensor {
+        _ = try checkShape(shape, dtype: .int64)
+        let t = try Tensor(uninitialized: shape, dtype: .int64)
+        t.storage.int64s.initialize(repeating: value, count: t.count)
+        return t
+    }
+
     /// Values from start (inclusive) to stop (exclusive) by step, as numpy's arange.
     public static func arange(_ start: Double, _ stop: Double, _ step: Double, dtype: DType) throws(LatheError) -> Tensor {
         if step == 0 { throw LatheError("step must not be zero") }
         if !start.isFinite || !stop.isFinite || !step.isFinite { throw LatheError("arange needs finite numbers") }
-        let n = max(0, Int(((stop - start) / step).rounded(.up)))
+        let steps = ((stop - start) / step).rounded(.up)
+        guard let count = steps.truncatedInt else {
+            throw LatheError("arange from \(start) to \(stop) by \(step) has too many elements")
+        }
+        let n = max(0, count)
         let t = try empty([n], dtype: dtype)
         switch dtype {
         case .float32:
@@ -105,9 +111,33 @@ extension Tensor {
             for i in 0..<n { p[i] = Float(start + Double(i) * step) }
         case .int64:
             let p = t.storage.int64s
-            for i in 0..<n { p[i] = Int64(start + Double(i) * step) }
+            for i in 0..<n {
+                guard let v = (start + Double(i) * step).truncatedInt64 else {
+                    throw LatheError("arange value \(start + Double(i) * step) does not fit in int64")
+                }
+                p[i] = v
+            }
         case .bool:
             throw LatheError("arange cannot make a bool tensor")
+        }
+        return t
+    }
+
+    /// Integers from start (inclusive) to stop (exclusive) by step, exactly (no rounding
+    /// through doubles past 2^53).
+    public static func arange(int64 start: Int64, _ stop: Int64, _ step: Int64) throws(LatheError) -> Tensor {
+        if step == 0 { throw LatheError("step must not be zero") }
+        // the span as a magnitude in the step's direction; past Int64 it has too many elements
+        let (span, o) = step > 0 ? stop.subtractingReportingOverflow(start) : start.subtractingReportingOverflow(stop)
+        if o { throw LatheError("arange from \(start) to \(stop) has too many elements") }
+        let mag = step == Int64.min ? UInt64(1) << 63 : UInt64(abs(step))
+        let n = span <= 0 ? 0 : Int((UInt64(span) + mag - 1) / mag)
+        let t = try empty([n], dtype: .int64)
+        let p = t.storage.int64s
+        var v = start
+        for i in 0..<n {
+            p[i] = v
+            if i + 1 < n { v &+= step }  // stays within [start, stop): no overflow
         }
         return t
     }
@@ -156,8 +186,9 @@ extension Tensor {
         if high <= low { throw LatheError("randint needs low < high (got \(low) and \(high))") }
         let t = try empty(shape, dtype: .int64)
         let p = t.storage.int64s
-        let span = high - low
-        for i in 0..<t.count { p[i] = Int64(low + rng.below(span)) }
+        // high - low may pass Int64.max (randint(-2^63, 2^63-1)); as unsigned it is exact
+        let span = UInt64(bitPattern: Int64(high) &- Int64(low))
+        for i in 0..<t.count { p[i] = Int64(low) &+ Int64(bitPattern: rng.below64(span)) }
         return t
     }
 
@@ -181,4 +212,28 @@ extension Tensor {
         case .bool: return storage.bytes[offset] != 0 ? 1 : 0
         }
     }
+
+    /// The one element, exactly (int64 values past 2^53 are not rounded through a Double).
+    public func itemScalar() throws(LatheError) -> TensorScalar {
+        guard count == 1 else {
+            throw LatheError("item() needs a single-element tensor, got shape \(shapeString)")
+        }
+        return scalar(at: offset)
+    }
+
+    /// The element at a storage index, exactly.
+    public func scalar(at storageIndex: Int) -> TensorScalar {
+        switch dtype {
+        case .float32: return .float(storage.floats[storageIndex])
+        case .int64: return .int(storage.int64s[storageIndex])
+        case .bool: return .bool(storage.bytes[storageIndex] != 0)
+        }
+    }
+}
+
+/// One tensor element in its own type.
+public enum TensorScalar: Equatable, Sendable {
+    case float(Float)
+    case int(Int64)
+    case bool(Bool)
 }

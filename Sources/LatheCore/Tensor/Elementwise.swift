@@ -395,7 +395,14 @@ extension Tensor {
         guard let shape = Tensor.broadcastShape(mask.shape, self.shape), shape == self.shape else {
             throw LatheError("masked_fill: mask shape \(mask.shapeString) does not broadcast to the tensor's \(shapeString)")
         }
-        let v: Tensor = dtype == .float32 ? Tensor(floats: [Float(value)], shape: []) : Tensor(int64s: [Int64(value)], shape: [])
+        let v: Tensor
+        switch dtype {
+        case .float32: v = Tensor(floats: [Float(value)], shape: [])
+        case .int64:
+            guard let i = value.truncatedInt64 else { throw LatheError("masked_fill: \(value) does not fit in an int64 tensor") }
+            v = Tensor(int64s: [i], shape: [])
+        case .bool: v = Tensor(bools: [value != 0], shape: [])
+        }
         return try Tensor.whereSelect(mask, v, self)
     }
 
@@ -488,9 +495,11 @@ extension Tensor {
                 for i in 0..<len {
                     let x = ap[offs[1] + i * ist[1]], y = bp[offs[2] + i * ist[2]]
                     if y == 0 { zero = true; continue }
-                    var q = x / y
-                    if (x % y != 0) && ((x < 0) != (y < 0)) { q -= 1 }
-                    o[offs[0] + i * ist[0]] = floorDivide ? q : x - q * y
+                    // wrapping as numpy does: Int64.min / -1 is Int64.min (remainder 0)
+                    var q = x.dividedReportingOverflow(by: y).partialValue
+                    let r = x.remainderReportingOverflow(dividingBy: y).partialValue
+                    if r != 0 && ((x < 0) != (y < 0)) { q &-= 1 }
+                    o[offs[0] + i * ist[0]] = floorDivide ? q : x &- q &* y
                 }
             }
             if zero { throw LatheError("\(name): integer division by zero") }

@@ -11,14 +11,16 @@ extension Tensor {
     /// The summary line, then the values laid out like numpy/PyTorch: aligned columns, and
     /// long dims summarized with `...` (first and last `edge` items) past `threshold` elements.
     public func formatted(threshold: Int = 1000, edge: Int = 3) -> String {
-        let summarize = count > threshold
+        // a long dimension of a tensor without elements ([2^53, 0]) is summarized too: its
+        // rows would be listed one by one
+        let summarize = count > threshold || shape.contains { $0 > threshold }
         // collect the values that will be shown, to pick one format for all
-        var shown: [Double] = []
+        var shown: [TensorScalar] = []
         collectShown(dim: 0, offset: offset, summarize: summarize, edge: edge, into: &shown)
         let fmt = NumberFormat(values: shown, dtype: dtype)
         var out = summary + "\n"
         if rank == 0 {
-            out += fmt.format(value(at: offset))
+            out += fmt.format(scalar(at: offset))
             return out
         }
         out += render(dim: 0, offset: offset, indent: 1, summarize: summarize, edge: edge, fmt: fmt)
@@ -40,12 +42,12 @@ extension Tensor {
         return Array(0..<n).map { Optional($0) }
     }
 
-    func collectShown(dim d: Int, offset off: Int, summarize: Bool, edge: Int, into out: inout [Double]) {
-        if rank == 0 { out.append(value(at: off)); return }
+    func collectShown(dim d: Int, offset off: Int, summarize: Bool, edge: Int, into out: inout [TensorScalar]) {
+        if rank == 0 { out.append(scalar(at: off)); return }
         for i in shownIndices(shape[d], summarize: summarize, edge: edge) {
             guard let i else { continue }
             let o = off + i * strides[d]
-            if d == rank - 1 { out.append(value(at: o)) } else { collectShown(dim: d + 1, offset: o, summarize: summarize, edge: edge, into: &out) }
+            if d == rank - 1 { out.append(scalar(at: o)) } else { collectShown(dim: d + 1, offset: o, summarize: summarize, edge: edge, into: &out) }
         }
     }
 
@@ -54,7 +56,7 @@ extension Tensor {
         if d == rank - 1 {
             var parts: [String] = []
             for i in idx {
-                if let i { parts.append(fmt.format(value(at: off + i * strides[d]))) } else { parts.append("...") }
+                if let i { parts.append(fmt.format(scalar(at: off + i * strides[d]))) } else { parts.append("...") }
             }
             // wrap long rows
             var lines: [String] = []
@@ -88,16 +90,18 @@ struct NumberFormat {
     enum Kind { case int, bool, fixed, sci }
     let kind: Kind
     let width: Int
-    var isFloat = true
 
-    init(values: [Double], dtype: DType) {
+    init(values: [TensorScalar], dtype: DType) {
         switch dtype {
         case .bool:
             kind = .bool
         case .int64:
             kind = .int
         case .float32:
-            let finite = values.filter { $0.isFinite }
+            let finite = values.compactMap { v -> Double? in
+                if case .float(let x) = v, x.isFinite { return Double(x) }
+                return nil
+            }
             let allInt = finite.allSatisfy { $0 == $0.rounded() && abs($0) < 1e8 }
             let maxAbs = finite.map { abs($0) }.max() ?? 0
             let minAbs = finite.filter { $0 != 0 }.map { abs($0) }.min() ?? 1
@@ -107,9 +111,8 @@ struct NumberFormat {
                 kind = .fixed
             }
         }
-        isFloat = dtype == .float32
         let proto = NumberFormat(kind: kind, width: 0)
-        width = values.map { proto.raw($0, isFloat: dtype == .float32).count }.max() ?? 1
+        width = values.map { proto.raw($0).count }.max() ?? 1
     }
 
     init(kind: Kind, width: Int) {
@@ -117,19 +120,24 @@ struct NumberFormat {
         self.width = width
     }
 
-    func raw(_ v: Double, isFloat: Bool = true) -> String {
-        if v.isNaN { return "nan" }
-        if v.isInfinite { return v < 0 ? "-inf" : "inf" }
-        switch kind {
-        case .bool: return v != 0 ? "true" : "false"
-        case .int: return isFloat ? String(format: "%.0f.", v) : String(Int64(v))
-        case .fixed: return String(format: "%.4f", v)
-        case .sci: return String(format: "%.4e", v)
+    func raw(_ v: TensorScalar) -> String {
+        switch v {
+        case .bool(let b): return b ? "true" : "false"
+        case .int(let i): return String(i)
+        case .float(let f):
+            let x = Double(f)
+            if x.isNaN { return "nan" }
+            if x.isInfinite { return x < 0 ? "-inf" : "inf" }
+            switch kind {
+            case .int: return String(format: "%.0f.", x)
+            case .sci: return String(format: "%.4e", x)
+            default: return String(format: "%.4f", x)
+            }
         }
     }
 
-    func format(_ v: Double) -> String {
-        let s = raw(v, isFloat: isFloat)
+    func format(_ v: TensorScalar) -> String {
+        let s = raw(v)
         return String(repeating: " ", count: max(0, width - s.count)) + s
     }
 }

@@ -77,7 +77,7 @@ extension Tensor {
     public func chunk(_ chunks: Int, dim d: Int) throws(LatheError) -> [Tensor] {
         let dd = try dim(d, op: "chunk")
         if chunks <= 0 { throw LatheError("chunk: number of chunks must be positive, got \(chunks)") }
-        let size = (shape[dd] + chunks - 1) / chunks
+        let size = shape[dd] / chunks + (shape[dd] % chunks == 0 ? 0 : 1)
         return try split(max(size, 1), dim: dd)
     }
 
@@ -88,7 +88,7 @@ extension Tensor {
         let i64 = try idx.to(.int64).contiguous()
         let p = i64.int64Pointer
         for k in 0..<i64.count where p[k] < 0 || p[k] >= Int64(limit) {
-            throw LatheError("\(op): index \(p[k] + 1) out of range 1..\(limit) for dimension \(dd + 1) of shape \(shapeString)")
+            throw LatheError("\(op): index \(p[k] &+ 1) out of range 1..\(limit) for dimension \(dd + 1) of shape \(shapeString)")
         }
         return i64
     }

@@ -100,7 +100,9 @@ public final class Tensor: @unchecked Sendable {
         var acc = 1
         for i in stride(from: shape.count - 1, through: 0, by: -1) {
             s[i] = acc
-            acc *= max(shape[i], 1)
+            // wrapping: only a tensor without elements can get here with sizes whose product
+            // overflows (checkShape refuses them), and its strides are never used
+            acc &*= max(shape[i], 1)
         }
         return s
     }
@@ -189,13 +191,18 @@ public final class Tensor: @unchecked Sendable {
         return out
     }
 
-    /// Values as Int64 in row-major order (floats are truncated toward zero).
-    public func toInt64Array() -> [Int64] {
+    /// Values as Int64 in row-major order (floats are truncated toward zero; NaN, infinities
+    /// and floats past 2^63 are an error).
+    public func toInt64Array() throws(LatheError) -> [Int64] {
         var out = [Int64](repeating: 0, count: count)
         switch dtype {
         case .float32:
             let p = storage.floats
-            forEachIndex { i, s in out[i] = Int64(p[s]) }
+            var bad: Float? = nil
+            forEachIndex { i, s in
+                if let v = p[s].truncatedInt64 { out[i] = v } else if bad == nil { bad = p[s] }
+            }
+            if let bad { throw LatheError("cannot convert \(bad) to an integer (a float tensor holds it where integers were expected)") }
         case .int64:
             let p = storage.int64s
             forEachIndex { i, s in out[i] = p[s] }

@@ -112,7 +112,9 @@ extension Tensor {
             } else if d < 0 {
                 throw LatheError("reshape: negative size \(d) in \(Tensor.shapeString(newShape))")
             } else {
-                known *= d
+                let (m, o) = known.multipliedReportingOverflow(by: d)
+                if o { throw LatheError("reshape: shape \(Tensor.shapeString(newShape)) has too many elements") }
+                known = m
             }
         }
         if infer >= 0 {
@@ -123,6 +125,7 @@ extension Tensor {
         } else if known != n {
             throw LatheError("reshape: shape \(Tensor.shapeString(newShape)) has \(known) elements but the tensor \(shapeString) has \(n)")
         }
+        _ = try Tensor.checkShape(shp, dtype: dtype, checkMemory: false)  // [0, 2^40, 2^40]
         let src = isContiguous ? self : try contiguous()
         let out = Tensor(storage: src.storage, offset: src.offset, shape: shp, dtype: dtype)
         if Autograd.needs(self) {
@@ -238,6 +241,14 @@ extension Tensor {
                 throw LatheError("expand: cannot expand shape \(shapeString) to \(Tensor.shapeString(newShape)) (dimension \(i + 1): size \(shape[j]) is not 1)")
             }
         }
+        // a view allocates nothing, but its element count must still be a number (every loop
+        // over it multiplies the sizes)
+        var n = 1
+        for d in shp {
+            let (m, o) = n.multipliedReportingOverflow(by: d)
+            if o { throw LatheError("expand: shape \(Tensor.shapeString(shp)) has more than 2^63 elements") }
+            n = m
+        }
         let out = Tensor(storage: storage, offset: offset, shape: shp, strides: st, dtype: dtype)
         if Autograd.needs(self) {
             let inShape = shape
@@ -249,8 +260,10 @@ extension Tensor {
     /// A view of `length` elements along dim d starting at `start` (0-based).
     public func narrow(_ d: Int, _ start: Int, _ length: Int) throws(LatheError) -> Tensor {
         let dd = try dim(d, op: "narrow")
-        if start < 0 || length < 0 || start + length > shape[dd] {
-            throw LatheError("narrow: range \(start + 1)..\(start + length) is outside dimension \(dd + 1) of size \(shape[dd]) (shape \(shapeString))")
+        // start + length is not computed before both are known to be in range: it may overflow
+        if start < 0 || length < 0 || start > shape[dd] || length > shape[dd] - start {
+            let range = start < 0 || length < 0 || start > shape[dd] ? "\(length) elements from position \(start &+ 1)" : "range \(start + 1)..\(start &+ length)"
+            throw LatheError("narrow: \(range) is outside dimension \(dd + 1) of size \(shape[dd]) (shape \(shapeString))")
         }
         var shp = shape
         shp[dd] = length
@@ -273,8 +286,9 @@ extension Tensor {
         let s = max(0, min(start, shape[dd])), e = max(s, min(end, shape[dd]))
         if step == 1 { return try narrow(dd, s, e - s) }
         var shp = shape, st = strides
-        shp[dd] = (e - s + step - 1) / step
-        st[dd] = strides[dd] * step
+        shp[dd] = (e - s) / step + ((e - s) % step == 0 ? 0 : 1)
+        // with one element left the stride is never used (and a huge step would overflow it)
+        st[dd] = shp[dd] > 1 ? strides[dd] * step : strides[dd]
         let out = Tensor(storage: storage, offset: offset + s * strides[dd], shape: shp, strides: st, dtype: dtype)
         if Autograd.needs(self) {
             let inShape = shape
@@ -417,9 +431,8 @@ extension Tensor {
         case (.float32, .int64):
             let s = src.floatPointer, d = out.storage.int64s
             for i in 0..<n {
-                let v = s[i]
-                if !v.isFinite { throw LatheError("cannot convert \(v) to int64") }
-                d[i] = Int64(v)
+                guard let v = s[i].truncatedInt64 else { throw LatheError("cannot convert \(s[i]) to int64") }
+                d[i] = v
             }
         case (.float32, .bool):
             let s = src.floatPointer, d = out.storage.bytes

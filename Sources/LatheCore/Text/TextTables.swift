@@ -200,8 +200,16 @@ final class TextWordCache {
     let maxEntries: Int
     let maxKeyLength = 256
 
+    /// Empty until the first insert: every tokenizer holds two caches, and most (vocabularies
+    /// built to be looked at, tokenizers of other kinds) never fill them; allocated at once
+    /// they cost 4 MB of address space per tokenizer, which Lua's collector does not see.
     init(maxEntries: Int = 1 << 16) {
         self.maxEntries = maxEntries
+        slots = [-1]  // one empty slot: lookups miss without a branch of their own
+        mask = 0
+    }
+
+    func allocate() {
         var size = 16
         while size < maxEntries * 2 { size <<= 1 }
         slots = [Int32](repeating: -1, count: size)
@@ -246,6 +254,7 @@ final class TextWordCache {
 
     func insert(_ p: UnsafePointer<UInt8>, _ n: Int, hash h: UInt64, _ v: ArraySlice<Int32>) {
         if n > maxKeyLength || n == 0 { return }
+        if mask == 0 { allocate() }
         if keyLen.count >= maxEntries { clear() }
         var s = Int(truncatingIfNeeded: h) & mask
         while slots[s] >= 0 { s = (s + 1) & mask }

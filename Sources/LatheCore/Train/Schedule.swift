@@ -72,11 +72,12 @@ public struct Schedule: Sendable, CustomStringConvertible {
 
     public func plot(steps n: Int, width: Int = 60, height: Int = 12) -> String {
         let n = max(n, 1)
-        let ys = (0..<width).map { lr(at: $0 * (n - 1) / max(width - 1, 1)) }
+        // the step of column x, in Double: x * (n - 1) overflows for n near Int.max
+        let ys = (0..<width).map { lr(at: (Double($0) * Double(n - 1) / Double(max(width - 1, 1))).clampedInt()) }
         let top = max(ys.max() ?? 1, 1e-30), bottom = min(ys.min() ?? 0, 0)
         var grid = [[Character]](repeating: [Character](repeating: " ", count: width), count: height)
         for (x, y) in ys.enumerated() {
-            let r = Int(((y - bottom) / (top - bottom) * Double(height - 1)).rounded())
+            let r = min(max(((y - bottom) / (top - bottom) * Double(height - 1)).rounded().clampedInt(), 0), height - 1)
             grid[height - 1 - r][x] = "*"
         }
         func label(_ v: Double) -> String { String(format: "%9.2e", v) }

@@ -34,6 +34,7 @@ public struct Dataset: Sendable {
     /// Windows of `length + 1` tokens cut from one long stream (stride `length`).
     public static func windows(_ stream: [Int64], length: Int) throws(LatheError) -> Tensor {
         guard length >= 1 else { throw LatheError("window length must be positive") }
+        guard length < stream.count else { throw LatheError("the text has \(stream.count) tokens, not enough for one window of \(length) tokens and the one after") }
         let n = (stream.count - 1) / length
         guard n >= 1 else { throw LatheError("the text has \(stream.count) tokens, fewer than one window of \(length + 1)") }
         var data: [Int64] = []
@@ -149,7 +150,7 @@ public final class FitHistory {
     public var summary: String {
         var s = "History: \(steps) updates"
         s += epochs > 0 ? " (\(epochs) epoch\(epochs == 1 ? "" : "s"))" : ""
-        s += String(format: " in %.1f s, %@ %@/s", seconds, Int(unitsPerSecond).groupedThousands, unit)
+        s += String(format: " in %.1f s, %@ %@/s", seconds, (unitsPerSecond.isFinite && unitsPerSecond < 1e18 ? Int(unitsPerSecond) : 0).groupedThousands, unit)
         if let f = loss.first, let l = loss.last { s += String(format: "; train loss %.4f -> %.4f", f, l) }
         if let last = evals.last {
             s += String(format: "; last val_loss %.4f", last.valLoss) + (metricName != "loss" ? String(format: ", %@ %.4f", metricName, last.metric) : "")
@@ -221,12 +222,16 @@ public final class Trainer {
     }
 
     var updatesPerEpoch: Int {
-        let batches = (train.count + config.batchSize - 1) / config.batchSize
-        return max(1, (batches + config.gradAccum - 1) / config.gradAccum)
+        // divisions rounded up without n + d - 1, which overflows for d near Int.max
+        func ceilDiv(_ n: Int, _ d: Int) -> Int { n / d + (n % d == 0 ? 0 : 1) }
+        let batches = ceilDiv(train.count, max(config.batchSize, 1))
+        return max(1, ceilDiv(batches, max(config.gradAccum, 1)))
     }
 
     public var totalUpdates: Int {
-        let byEpochs = updatesPerEpoch * config.epochs
+        // past Int.max updates is "train until stopped" (Ctrl-C), not an overflow
+        let (byEpochs, o) = updatesPerEpoch.multipliedReportingOverflow(by: max(config.epochs, 0))
+        if o { return config.maxSteps ?? Int.max }
         if let m = config.maxSteps { return min(m, config.epochs > 0 ? byEpochs : m) }
         return byEpochs
     }
@@ -335,14 +340,14 @@ public final class Trainer {
         let w: Double
         switch task {
         case .languageModel:
-            let yy = y.toInt64Array()
+            let yy = try y.toInt64Array()
             w = Double(yy.filter { $0 != -100 }.count)
             let pred = try out.maxMin(dim: 1, isMin: false).1.toInt64Array()
             for (p, t) in zip(pred, yy) where t != -100 { tally.counted += 1; if p == t { tally.correct += 1 } }
         case .classification:
             w = Double(rows.count)
             let pred = try out.maxMin(dim: 1, isMin: false).1.toInt64Array()
-            for (p, t) in zip(pred, y.toInt64Array()) {
+            for (p, t) in zip(pred, try y.toInt64Array()) {
                 tally.counted += 1
                 if p == t {
                     tally.correct += 1

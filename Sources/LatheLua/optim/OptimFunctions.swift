@@ -168,13 +168,15 @@ enum OptimFunctions: LuaInstaller {
         returns: "{number, ...}",
         example: "print(#optim.schedule{kind = \"cosine\", lr = 1, total = 20}:list())  --> 20") { c in
         let s = try c.selfObject(ScheduleBox.self).s
-        c.push(numbers: s.list(try c.optInt(2, "n", s.total > 0 ? s.total : 100)))
+        let n = try c.optInt(2, "n", s.total > 0 ? s.total : 100)
+        try LuaCall.checkTableSize(n)
+        try c.push(numbers: s.list(n))
         return 1
     }
     static let plot = LuaFunc("plot", "A text plot of the schedule over n steps.",
         options: [LuaOpt("steps", .integer(1...Int.max), .computed("total, else 100"), "steps shown"),
-                  LuaOpt("width", .integer(10...Int.max), .int(60), "characters across"),
-                  LuaOpt("height", .integer(3...Int.max), .int(12), "lines"),],
+                  LuaOpt("width", .integer(10...1000), .int(60), "characters across"),
+                  LuaOpt("height", .integer(3...1000), .int(12), "lines"),],
         returns: "string",
         example: "print(optim.schedule{kind = \"cosine\", lr = 1e-3, warmup = 5, total = 50}:plot{width = 40, height = 8})") { c in
         let s = try c.selfObject(ScheduleBox.self).s

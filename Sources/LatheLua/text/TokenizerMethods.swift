@@ -77,7 +77,7 @@ enum TokenizerMethods {
         guard let t = c.object(i, Tensor.self) else { return try c.intArray(i, "ids") }
         guard t.dtype == .int64 else { throw c.argError(i, "ids", "expected an int64 tensor, got a \(t.dtype.rawValue) tensor") }
         guard t.rank <= 1 else { throw c.argError(i, "ids", "expected a 1-D tensor, got shape \(t.shapeString); use decode_batch for 2-D") }
-        return t.toInt64Array().map { Int($0) }
+        return try t.toInt64Array().map { Int($0) }
     }
 
     /// Rows of ids: a 2-D int64 tensor or a Lua array of arrays of integers.
@@ -86,7 +86,7 @@ enum TokenizerMethods {
             guard t.dtype == .int64, t.rank == 2 else {
                 throw c.argError(i, "ids", "expected a 2-D int64 tensor, got a \(t.dtype.rawValue) tensor of shape \(t.shapeString)")
             }
-            let flat = t.toInt64Array(), w = t.shape[1]
+            let flat = try t.toInt64Array(), w = t.shape[1]
             return (0..<t.shape[0]).map { r in flat[(r * w)..<((r + 1) * w)].map { Int($0) } }
         }
         return try (0..<c.rawLen(i)).map { k in
