@@ -126,7 +126,7 @@ public final class LuaVM {
         TrainFunctions.self,
         LoRAFunctions.self,
         CostFunctions.self,
-        MetricsModule.self,
+        MetricsFunctions.self,
         TextFunctions.self,
         HFModule.self,
         DataModule.self,

@@ -202,7 +202,7 @@ T.test("labels: strings, integers, booleans and mixed-type errors", function()
   T.raises(function() metrics.accuracy({1, 2}, {"a", "b"}) end, "labels mix strings and numbers (y_true has integers, y_pred has strings)")
   T.raises(function() metrics.accuracy({0.5, 1}, {1, 1}) end, "labels must be integers, strings or booleans, element 1 is number 0.5")
   T.raises(function() metrics.accuracy({{}}, {1}) end, "element 1 is table")
-  T.raises(function() metrics.accuracy("abc", {1}) end, "bad argument #1 'y_true' (expected an array of labels")
+  T.raises(function() metrics.accuracy("abc", {1}) end, "bad argument #1 'y_true' (expected array of labels, tensor or data column, got string \"abc\")")
   -- a class never predicted, a single class
   T.eq(metrics.recall({0, 1, 2}, {0, 1, 1}, {average = "none"})[2], 0.0)
   T.eq(metrics.f1({5, 5, 5}, {5, 5, 5}, {average = "macro"}), 1.0)
@@ -212,14 +212,14 @@ T.test("bad input names the function and the argument", function()
   T.raises(function() metrics.f1({1, 0}, {1}) end, "metrics.f1: bad argument #2 'y_pred' (expected 2 labels like y_true, got 1)")
   T.raises(function() metrics.accuracy({}, {}) end, "metrics.accuracy: bad argument #1 'y_true' (expected at least one value, got an empty array)")
   T.raises(function() metrics.precision({1, 0}, {1, 1}, {average = "macr"}) end,
-    "metrics.precision: bad option 'average' (expected one of \"binary\", \"micro\", \"macro\", \"weighted\", \"none\", got \"macr\")")
+    "metrics.precision: bad option 'average' (expected \"binary\", \"micro\", \"macro\", \"weighted\" or \"none\", got string \"macr\")")
   T.raises(function() metrics.recall({1, 0}, {1, 1}, {avrage = "macro"}) end, "unknown option 'avrage'; did you mean 'average'?")
   T.raises(function() metrics.f1({0, 1, 2}, {0, 1, 1}) end,
     "metrics.f1: the labels have 3 classes but average = \"binary\" needs at most 2")
   T.raises(function() metrics.f1({"a", "b"}, {"a", "a"}) end, "pos_label = 1 is not a valid label (expected one of \"a\", \"b\"; pass the pos_label option)")
   T.raises(function() metrics.f1({1, 0}, {1, 1}, {zero_division = 2}) end, "bad option 'zero_division' (expected \"warn\", 0, 1 or \"nan\", got integer 2)")
   T.raises(function() metrics.roc_auc({0, 1}, {0.5, 0 / 0}) end, "metrics.roc_auc: bad argument #2 'scores' (element 2 is NaN; expected finite numbers)")
-  T.raises(function() metrics.fbeta({1, 0}, {1, 1}) end, "the beta option is required")
+  T.raises(function() metrics.fbeta({1, 0}, {1, 1}) end, "metrics.fbeta: missing option 'beta'")
   T.raises(function() metrics.report({1, 0}, {1, 1}, {target_names = {"a"}}) end, "there are 2 classes but 1 target_names")
   T.raises(function() metrics.confusion({1, 0}, {1, 1}, {normalize = "rows"}) end, "bad option 'normalize'")
   T.eq(lathe.swift_depth(), 0)
@@ -705,4 +705,66 @@ T.test("metrics.errors takes a data table and its column names", function()
   T.eq(e[1].text, "awful")
   T.eq(e[1].y_true, "neg")
   T.eq(e[2].y_pred, "neg")
+end)
+
+T.test("labels, numbers and texts: arrays, tensors and data table columns alike", function()
+  local t = data.from{label = {1, 0, 1, 1}, pred = {1, 1, 1, 0}, score = {0.9, 0.4, 0.35, 0.8},
+                      hyp = {"the cat sat", "a dog", "hello", "good day"}, ref = {"the cat sat down", "the dog", "hello", "good morning"}}
+  T.eq(metrics.accuracy(t:column("label"), t:column("pred")), metrics.accuracy({1, 0, 1, 1}, {1, 1, 1, 0}))
+  T.eq(metrics.roc_auc(t:column("label"), t:column("score")), metrics.roc_auc({1, 0, 1, 1}, {0.9, 0.4, 0.35, 0.8}))
+  T.eq(metrics.roc_auc(t:column("label"), t:column("score", {tensor = true})),
+       metrics.roc_auc({1, 0, 1, 1}, t:column("score", {tensor = true})))
+  T.eq(metrics.bleu(t:column("hyp"), {t:column("ref")}).score, metrics.bleu({"the cat sat", "a dog", "hello", "good day"},
+       {{"the cat sat down", "the dog", "hello", "good morning"}}).score)
+  T.eq(metrics.wer(t:column("hyp"), t:column("ref")), metrics.wer({"the cat sat", "a dog", "hello", "good day"},
+       {"the cat sat down", "the dog", "hello", "good morning"}))
+  local b = metrics.bootstrap("bleu", t:column("ref"), t:column("hyp"), {n = 20, seed = 1})
+  T.near(b.score, metrics.bleu(t:column("hyp"), {t:column("ref")}).score, 1e-12)
+  -- a missing value is named, as any bad element
+  local m = data.from{y = {1, data.NA, 0}}
+  T.raises(function() metrics.accuracy(m:column("y"), {1, 1, 0}) end,
+    "metrics.accuracy: bad argument #1 'y_true' (labels must be integers, strings or booleans, element 2 is NA)")
+  T.raises(function() metrics.f1({1, 0}, {1, 0}, {labels = {0.5}}) end,
+    "bad option 'labels' (labels must be integers, strings or booleans, element 1 is number 0.5)")
+end)
+
+T.test("drift takes data tables as it takes rows and columns", function()
+  local ref = data.from{age = {31, 45, 28, 39}, plan = {"pro", "free", "free", "pro"}}
+  local cur = data.from{age = {52, 61, 51, data.NA}, plan = {"pro", "pro", "pro", "free"}}
+  local d = metrics.drift(ref, cur)
+  local rows = metrics.drift({{age = 31, plan = "pro"}, {age = 45, plan = "free"}, {age = 28, plan = "free"}, {age = 39, plan = "pro"}},
+                             {age = {52, 61, 51}, plan = {"pro", "pro", "pro", "free"}})
+  T.eq(#d, 2)
+  T.eq(d.current_rows, 4)
+  for k = 1, 2 do
+    T.eq(d.columns[k].column, rows.columns[k].column)
+    T.eq(d.columns[k].kind, rows.columns[k].kind)
+    T.eq(d.columns[k].psi, rows.columns[k].psi)
+  end
+  T.eq(d.columns[1].ks, 1.0)
+  T.raises(function() metrics.drift(ref, 42) end, "bad argument #2 'current' (expected DataTable, array of row tables or table of columns, got integer 42)")
+end)
+
+T.test("results print readably with plain print()", function()
+  local out = T.lathe([[-e 'print(metrics.rouge({"the cat"}, {"the cat sat"}))
+local _, d = metrics.wer({"a b"}, {"a c"}) print(d)
+local _, p = metrics.psi({1, 2, 3}, {2, 3, 4}, {bins = 2}) print(p)
+print(metrics.ks({1, 2, 3}, {2, 3, 4}))
+print(metrics.oov_rate({"a b"}, {"a c"}))']])
+  for _, want in ipairs({"ROUGE {", "rouge1    = {", "ErrorRate {edits = 1, items = {0.5}, words = 2}", "PSI {", "KSTest {", "OOV {"}) do
+    T.ok(out:find(want, 1, true), want .. " in:\n" .. out)
+  end
+  T.ok(not out:find("table: 0x", 1, true), out)
+end)
+
+T.test("options are declared: help lists them, unknown ones name the nearest", function()
+  local y, p = {1, 0, 1}, {1, 1, 1}
+  T.raises(function() metrics.bootstrap("accuracy", y, p, {seeds = 1}) end, "unknown option 'seeds'; did you mean 'seed'?")
+  T.raises(function() metrics.bootstrap("accuracy", y, p, {random_state = 1}) end, "Lathe calls it 'seed'")
+  T.raises(function() metrics.report(y, p, {digits = 20}) end, "bad option 'digits' (expected integer in 0..15, got integer 20)")
+  T.raises(function() metrics.bench(print, {max_seconds = 0}) end, "bad option 'max_seconds' (expected number > 0, got integer 0)")
+  local h = lathe.capture(help, "metrics.paired_test")
+  for _, o in ipairs({"method", "alternative", "n", "ci", "seed", "average", "pos_label", "beta", "stem", "lowercase"}) do
+    T.ok(h:find("\n    " .. o .. " (", 1, true), o .. " in:\n" .. h)
+  end
 end)

@@ -36,13 +36,14 @@ public final class CHRF {
     static let puncts: Set<UInt8> = Set(Array("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~".utf8))
 
     public init(_ options: CHRFOptions = CHRFOptions()) throws(LatheError) {
-        // the bounds first: their sum below must not overflow
+        // the bounds first: the sum below must not overflow
         if options.charOrder > 32 || options.wordOrder > 16 {
             throw LatheError("char_order must be at most 32 and word_order at most 16")
         }
         if options.charOrder < 0 || options.wordOrder < 0 || options.charOrder + options.wordOrder == 0 {
             throw LatheError("char_order and word_order must be non-negative and not both 0 (got \(options.charOrder) and \(options.wordOrder))")
         }
+        if !(options.beta >= 0 && options.beta.isFinite) { throw LatheError("beta must be a non-negative finite number (got \(options.beta))") }
         self.options = options
     }
 

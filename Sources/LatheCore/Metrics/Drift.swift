@@ -94,7 +94,10 @@ public enum Drift {
             right[i] = relEntr(q[i], m)
         }
         var js = NumPy.sum(left) + NumPy.sum(right)
-        if let base { js /= log(base) }
+        if let base {
+            if !(base > 0 && base != 1 && base.isFinite) { throw LatheError("base must be a positive number other than 1 (got \(base))") }
+            js /= log(base)
+        }
         return (js / 2.0).squareRoot()
     }
 
@@ -102,6 +105,13 @@ public enum Drift {
         if x > 0 && y > 0 { return x * log(x / y) }
         if x == 0 && y >= 0 { return 0 }
         return .infinity
+    }
+
+    /// Jensen–Shannon distance between the empirical distributions of two label samples.
+    public static func jensenShannon(_ a: LabelColumn, _ b: LabelColumn, base: Double? = nil) throws(LatheError) -> Double {
+        if a.count == 0 || b.count == 0 { throw LatheError("both samples must be non-empty (got \(a.count) and \(b.count) values)") }
+        let d = try distributions(a, b)
+        return try jensenShannon(d.p, d.q, base: base)
     }
 
     /// Empirical distributions of two label samples over the union of their labels (sorted).
@@ -167,6 +177,36 @@ public enum Drift {
             case .text: return "text"
             }
         }
+
+        /// A column's kind from its values: numbers, labels (strings, booleans) or text (strings
+        /// averaging 3 or more words, or `forceText`); the current data takes the reference's
+        /// kind (`like`) when its values allow.
+        public init(_ name: String, _ values: [Cell], forceText: Bool = false, like: Column? = nil) throws {
+            if values.isEmpty { throw LatheError("column '\(name)' has no values") }
+            var numbers: [Double] = [], strings: [String] = [], bools: [Bool] = []
+            for v in values {
+                switch v {
+                case .number(let x): numbers.append(x)
+                case .integer(let x): numbers.append(Double(x))
+                case .string(let x): strings.append(x)
+                case .boolean(let x): bools.append(x)
+                case .missing: break
+                }
+            }
+            switch (numbers.count, strings.count, bools.count) {
+            case (_, 0, 0) where !forceText:
+                self = .numeric(numbers)
+            case (0, _, 0):
+                if case .text = like { self = .text(strings); return }
+                if case .categorical = like { self = .categorical(try LabelColumn(strings.map { .string($0) })); return }
+                let words = strings.reduce(0) { $0 + PyText.split($1).count }
+                self = forceText || Double(words) / Double(strings.count) >= 3 ? .text(strings) : .categorical(try LabelColumn(strings.map { .string($0) }))
+            case (0, 0, _):
+                self = .categorical(.bools(bools))
+            default:
+                throw LatheError("column '\(name)' mixes numbers, strings and booleans")
+            }
+        }
     }
 
     /// Drift measures of one column.
@@ -178,6 +218,47 @@ public enum Drift {
         public var ksPValue: Double?
         public var js: Double?
         public var oov: Double?
+    }
+
+    /// Columns of a dataset by name (missing values left out) and its row count.
+    public struct Dataset: Sendable {
+        public var columns: [String: [Cell]]
+        public var rows: Int
+        public var names: [String] { columns.keys.sorted() }
+
+        public init(columns: [String: [Cell]], rows: Int) {
+            self.columns = columns.mapValues { $0.filter { $0 != .missing } }
+            self.rows = rows
+        }
+
+        public init(_ table: DataTable) {
+            var cols: [String: [Cell]] = [:]
+            for (name, col) in zip(table.names, table.columns) { cols[name] = (0..<col.count).map { col[$0] } }
+            self.init(columns: cols, rows: table.rowCount)
+        }
+    }
+
+    /// The drift of every column (or of `columns`, in that order) between two datasets.
+    public struct Report: Sendable {
+        public var columns: [ColumnDrift]
+        public var referenceRows: Int
+        public var currentRows: Int
+        public var text: String { Drift.table(columns, referenceRows: referenceRows, currentRows: currentRows) }
+    }
+
+    /// Compares the datasets column by column; `text` names string columns to treat as text
+    /// whatever their length.
+    public static func report(reference: Dataset, current: Dataset, columns: [String]? = nil, text: Set<String> = [],
+                              bins: Int = 10, eps: Double = 1e-4) throws -> Report {
+        var out: [ColumnDrift] = []
+        for name in columns ?? reference.names {
+            try Interrupt.check()
+            guard let rv = reference.columns[name] else { throw LatheError("column '\(name)' is not in the reference data") }
+            guard let cv = current.columns[name] else { throw LatheError("column '\(name)' is not in the current data") }
+            let rc = try Column(name, rv, forceText: text.contains(name))
+            out.append(try column(name, rc, try Column(name, cv, forceText: text.contains(name), like: rc), bins: bins, eps: eps))
+        }
+        return Report(columns: out, referenceRows: reference.rows, currentRows: current.rows)
     }
 
     /// Compares one column between the reference and current data: numbers get PSI and the

@@ -107,6 +107,26 @@ public enum LabelColumn: Sendable {
         }
     }
 
+    /// Labels from a 1-D tensor (or a column [n, 1]): int64, bool, or float32 holding integers.
+    public init(_ t: Tensor) throws(LatheError) {
+        if t.rank > 1 && !(t.rank == 2 && t.shape[1] == 1) {
+            throw LatheError("expected a 1-D tensor of labels, got shape \(t.shapeString)")
+        }
+        switch t.dtype {
+        case .int64: self = .ints(try t.toInt64Array().map { Int($0) })
+        case .bool: self = .bools(try t.toInt64Array().map { $0 != 0 })
+        case .float32:
+            var out: [Int] = []
+            for (k, x) in t.toDoubleArray().enumerated() {
+                guard x == x.rounded(), abs(x) < 9e15 else {
+                    throw LatheError("a float32 tensor of labels must hold integers, element \(k + 1) is \(x)")
+                }
+                out.append(Int(x))
+            }
+            self = .ints(out)
+        }
+    }
+
     /// The label of row i.
     public subscript(i: Int) -> LabelValue {
         switch self {

@@ -17,6 +17,11 @@ public enum Resampling {
         public var samples: Int
         /// Resamples whose metric was undefined (NaN) and left out.
         public var undefined: Int
+
+        /// One line: `accuracy = 0.8000 (95% CI 0.7500 to 0.8500, 1000 bootstrap resamples)`.
+        public func text(metric: String) -> String {
+            "\(metric) = \(pyFixed(score, 4)) (\(Int((ci * 100).rounded()))% CI \(pyFixed(low, 4)) to \(pyFixed(high, 4)), \(samples) bootstrap resamples)"
+        }
     }
 
     /// Percentile bootstrap: `samples` resamples of n items with replacement; the interval is
@@ -72,6 +77,14 @@ public enum Resampling {
         public var low: Double
         public var high: Double
         public var ci: Double
+
+        /// One line: the scores, delta, p-value and how it was tested.
+        public func text(metric: String) -> String {
+            var t = "\(metric): A \(pyFixed(a, 4)), B \(pyFixed(b, 4)), delta \(delta >= 0 ? "+" : "")\(pyFixed(delta, 4)), p = \(String(format: "%.4g", pValue))"
+            t += " (\(method == .bootstrap ? "paired bootstrap" : "approximate randomization"), \(alternative.rawValue), \(samples) samples"
+            if method == .bootstrap { t += "; \(Int((ci * 100).rounded()))% CI of delta \(pyFixed(low, 4)) to \(pyFixed(high, 4))" }
+            return t + ")"
+        }
     }
 
     /// Is system B different from (or better than) system A on the same items?
@@ -242,6 +255,35 @@ public enum Resampling {
             max = ms.last ?? .nan
             let total = seconds.reduce(0, +)
             itemsPerSecond = total > 0 ? Double(batch) * Double(ms.count) / total : .infinity
+        }
+
+        /// Times `call`: `warmup` untimed calls, then `runs` timed ones with the monotonic clock,
+        /// stopping early once `maxSeconds` have passed (after at least one). Ctrl-C stops
+        /// between calls.
+        public static func measure(warmup: Int, runs: Int, batch: Int, maxSeconds: Double? = nil,
+                                   progress: ((Int) -> Void)? = nil, _ call: () throws -> Void) throws -> Latency {
+            for _ in 0..<warmup {
+                try Interrupt.check()
+                try call()
+            }
+            var times: [Double] = []
+            let start = monotonicSeconds()
+            for k in 0..<runs {
+                try Interrupt.check()
+                let t0 = monotonicSeconds()
+                try call()
+                times.append(monotonicSeconds() - t0)
+                progress?(k + 1)
+                if let maxSeconds, monotonicSeconds() - start >= maxSeconds { break }
+            }
+            return Latency(seconds: times, batch: batch)
+        }
+
+        /// One line: percentiles, mean and throughput.
+        public var text: String {
+            let rate = abs(itemsPerSecond) < 9e18 ? Int(itemsPerSecond.rounded()).groupedThousands : String(format: "%.4g", itemsPerSecond)
+            return String(format: "p50 %.4g ms  p90 %.4g ms  p99 %.4g ms  mean %.4g ms  ", p50, p90, p99, mean)
+                + "\(rate) items/s (\(runs) runs, batch \(batch))"
         }
     }
 }

@@ -189,7 +189,8 @@ public final class Rouge {
                 }
                 out[type] = summaryLCS(sents(target), sents(prediction))
             default:
-                throw LatheError("unknown ROUGE type \"\(type)\" (expected rouge1, rouge2, rougeL or rougeLsum)")
+                let hint = closestName(type, Rouge.types).map { "; did you mean \"\($0)\"?" } ?? ""
+                throw LatheError("unknown ROUGE type \"\(type)\"\(hint) (expected rouge1, rouge2, rougeL or rougeLsum)")
             }
         }
         return out

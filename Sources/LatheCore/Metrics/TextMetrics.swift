@@ -60,6 +60,22 @@ public enum TextMetrics {
         return best
     }
 
+    /// Mean exact match over predictions, each against its references.
+    public static func exactMatch(predictions: [String], references: [[String]]) throws(LatheError) -> Double {
+        try mean(predictions, references, exactMatch)
+    }
+
+    /// Mean token F1 over predictions, each against its references.
+    public static func tokenF1(predictions: [String], references: [[String]]) throws(LatheError) -> Double {
+        try mean(predictions, references, tokenF1)
+    }
+
+    static func mean(_ preds: [String], _ refs: [[String]], _ score: (String, [String]) -> Double) throws(LatheError) -> Double {
+        if preds.count != refs.count { throw LatheError("there are \(preds.count) predictions but \(refs.count) references") }
+        if preds.isEmpty { throw LatheError("empty input (expected at least one pair)") }
+        return NumPy.mean(zip(preds, refs).map(score))
+    }
+
     /// Levenshtein distance between two id sequences.
     public static func editDistance(_ a: [Int32], _ b: [Int32]) -> Int {
         if a.isEmpty { return b.count }
@@ -85,6 +101,9 @@ public enum TextMetrics {
         public var referenceLength: Int
         /// Per pair: edits / reference length (NaN for an empty reference).
         public var items: [Double]
+        /// Per pair: the edits and the reference length (what resampling sums).
+        public var itemEdits: [Int]
+        public var itemLengths: [Int]
     }
 
     /// Word error rate: total word-level edit distance / total reference words; words are
@@ -103,18 +122,17 @@ public enum TextMetrics {
     static func errorRate(_ preds: [String], _ refs: [String], _ split: (String) -> [Int32]) throws -> ErrorRate {
         if preds.count != refs.count { throw LatheError("there are \(preds.count) predictions but \(refs.count) references") }
         if preds.isEmpty { throw LatheError("empty input (expected at least one pair)") }
-        var edits = 0, total = 0
-        var items: [Double] = []
+        var edits: [Int] = [], lengths: [Int] = []
         for i in 0..<preds.count {
             if i & 255 == 0 { try Interrupt.check() }
             let r = split(refs[i]), p = split(preds[i])
-            let d = editDistance(r, p)
-            edits += d
-            total += r.count
-            items.append(r.isEmpty ? .nan : Double(d) / Double(r.count))
+            edits.append(editDistance(r, p))
+            lengths.append(r.count)
         }
+        let e = edits.reduce(0, +), total = lengths.reduce(0, +)
         if total == 0 { throw LatheError("every reference is empty (the error rate is undefined)") }
-        return ErrorRate(rate: Double(edits) / Double(total), edits: edits, referenceLength: total, items: items)
+        let items = zip(edits, lengths).map { $1 == 0 ? Double.nan : Double($0) / Double($1) }
+        return ErrorRate(rate: Double(e) / Double(total), edits: e, referenceLength: total, items: items, itemEdits: edits, itemLengths: lengths)
     }
 
     /// Perplexity from mean negative log-likelihoods (natural log): exp of their mean, each

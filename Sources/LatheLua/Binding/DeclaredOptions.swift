@@ -117,6 +117,7 @@ extension LuaCall {
         case .object(let cls): return (t == LUA_TUSERDATA || t == LUA_TTABLE) && typeName(i) == cls
         case .either(let ks): return ks.contains { matches($0, i) }
         case .options: return t == LUA_TTABLE
+        case .described(_, let k): return matches(k, i)
         }
     }
 

@@ -24,6 +24,10 @@ public indirect enum LuaKind: @unchecked Sendable {
     case either([LuaKind])
     /// A table of named options, themselves declared (checked as a function's options are).
     case options([LuaOpt])
+    /// A kind with a reader of its own (labels, texts, a column: Binding/Readers.swift), named
+    /// as help and errors say it; values of the inner kind reach the reader, which decodes
+    /// them and names what is wrong inside.
+    case described(String, LuaKind)
 
     /// The declared options of an option table (directly or as one of `either`'s kinds).
     var nestedOptions: [LuaOpt]? {
@@ -59,6 +63,7 @@ public indirect enum LuaKind: @unchecked Sendable {
         case .object(let c): return c
         case .either(let ks): return ks.map(\.text).joined(separator: " or ")
         case .options(let os): return "{" + os.map { "\($0.name) = \($0.defaultValue.literal)" }.joined(separator: ", ") + "}"
+        case .described(let text, _): return text
         }
     }
 }
