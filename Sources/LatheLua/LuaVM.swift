@@ -129,7 +129,7 @@ public final class LuaVM {
         MetricsFunctions.self,
         TextFunctions.self,
         HFModule.self,
-        DataModule.self,
+        DataFunctions.self,
         JSONFunctions.self,
     ]
 

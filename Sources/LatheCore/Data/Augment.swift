@@ -111,6 +111,9 @@ public enum Augment {
         public var perOp: [String: Int] = [:]
     }
 
+    /// The operations when none is named: your function alone when there is one, else the four EDA operations.
+    public static func defaultOps(custom: Bool) -> [String] { custom ? ["fn"] : EDA.Op.allCases.map(\.rawValue) }
+
     public static func table(_ t: DataTable, column: String, ops: [String], copies: Int, eda: EDA,
                              custom: ((String, Int) throws -> String?)?, keepOriginal: Bool,
                              rng: inout RandomGenerator, progress: ((Int, Int) -> Void)? = nil) throws -> (DataTable, Report) {

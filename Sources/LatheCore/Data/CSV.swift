@@ -844,3 +844,26 @@ public enum CSV {
         return out
     }
 }
+
+extension CSV {
+    /// The field separator: `given` (one ASCII character, not a quote or a line break), else a
+    /// tab for .tsv and .tab files, else a comma.
+    public static func separator(_ given: String?, path: String) throws(LatheError) -> UInt8 {
+        guard let given else { return [".tsv", ".tab"].contains { path.lowercased().hasSuffix($0) } ? 9 : 44 }
+        let b = Array(given.utf8)
+        guard b.count == 1, b[0] < 0x80, b[0] != 34, b[0] != 10, b[0] != 13 else {
+            throw LatheError("expected one ASCII character such as \",\", \";\" or \"\\t\", got \(JSONL.jsonString(given))")
+        }
+        return b[0]
+    }
+
+    /// The quote character: one ASCII character, not a line break or the separator.
+    public static func quote(_ given: String, separator: UInt8) throws(LatheError) -> UInt8 {
+        let b = Array(given.utf8)
+        guard b.count == 1, b[0] < 0x80, b[0] != 10, b[0] != 13 else {
+            throw LatheError("expected one ASCII character such as \"'\", got \(JSONL.jsonString(given))")
+        }
+        if b[0] == separator { throw LatheError("it is the separator \(JSONL.jsonString(given)); the quote and the separator must differ") }
+        return b[0]
+    }
+}

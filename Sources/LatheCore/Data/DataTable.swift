@@ -363,14 +363,16 @@ public final class DataTable: @unchecked Sendable {
         return Description(rows: rowCount, duplicates: dups, columns: stats, labelColumn: labelCol, labels: labels)
     }
 
-    /// The description as a table (one row per column).
+    /// The description as a table (one row per column). Its column `of` says what min, mean
+    /// and max measure: "length" (characters) for text columns, "value" for the others.
     public func describeTable(_ d: Description) -> DataTable {
         let c = d.columns
-        return try! DataTable(names: ["column", "type", "missing", "unique", "min", "mean", "max"], columns: [
+        return try! DataTable(names: ["column", "type", "missing", "unique", "of", "min", "mean", "max"], columns: [
             Column(.string(StringArray(c.map { $0.name }))),
             Column(.string(StringArray(c.map { $0.type.rawValue }))),
             Column(.integer(c.map { Int64($0.missing) })),
             Column(.integer(c.map { Int64($0.unique) })),
+            Column(.string(StringArray(c.map { $0.type == .string ? "length" : "value" }))),
             Column(numbers: c.map { $0.min }),
             Column(numbers: c.map { $0.mean }),
             Column(numbers: c.map { $0.max }),

@@ -498,3 +498,22 @@ public enum Dedupe {
         return (try t.filter(r.keep), r)
     }
 }
+
+extension Dedupe {
+    /// The Jaccard threshold that near-duplicate detection uses when none is named.
+    public static let defaultNear = 0.8
+
+    /// Every row of `t` with a column `duplicate_of`: the 1-based row kept in place of a
+    /// duplicate, missing for the rows kept.
+    public static func marked(_ t: DataTable, _ r: Result) throws(LatheError) -> DataTable {
+        try t.setting("duplicate_of", Column(integers: r.clusterOf.enumerated().map { $0.offset == $0.element ? nil : Int64($0.element + 1) }))
+    }
+}
+
+extension Dedupe.Result {
+    /// The texts of the first `clusters` clusters (at most `rows` each), so a person sees what
+    /// was joined.
+    public func examples(_ texts: Column, clusters: Int = 3, rows: Int = 4) -> [[String]] {
+        self.clusters.prefix(clusters).map { cl in cl.prefix(rows).map { texts.string($0) ?? "NA" } }
+    }
+}

@@ -18,6 +18,15 @@ public enum JSONRecords {
         /// Flatten nested objects at most this many levels deep (nil: all; 0: none).
         public var maxLevel: Int? = nil
         public init() {}
+
+        /// Sets `maxLevel` from the two ways to say it: flatten = false is max_level = 0, and
+        /// giving both is an error unless they agree.
+        public mutating func flatten(_ flatten: Bool, maxLevel given: Int?) throws(LatheError) {
+            if !flatten, let m = given, m != 0 {
+                throw LatheError("flatten = false keeps nested objects whole; give one of the two, got max_level = \(m)")
+            }
+            maxLevel = flatten ? given : 0
+        }
     }
 
     public static let maxDepth = 200

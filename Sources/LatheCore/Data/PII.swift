@@ -481,6 +481,15 @@ public enum PII {
     /// The placeholder name of a kind ("email" -> "EMAIL").
     public static func label(_ kind: String) -> String { kind.uppercased() }
 
+    /// Throws for a name that is not one of `kinds`, naming the nearest.
+    public static func checkKinds(_ given: [String]) throws(LatheError) {
+        for k in given where !kinds.contains(k) {
+            var msg = "unknown kind '\(k)'"
+            if let h = closestName(k, kinds) { msg += "; did you mean '\(h)'?" }
+            throw LatheError(msg + " (kinds: \(kinds.joined(separator: ", ")))")
+        }
+    }
+
     /// The form under which two matches count as the same value (for pseudonyms).
     static func canonical(_ m: PIIMatch) -> String {
         switch m.kind {
@@ -504,11 +513,7 @@ public final class PIIMasker {
     var seen: [String: [String: Int]] = [:]
 
     public init(kinds: [String] = PII.kinds, patterns: [PII.Pattern] = [], pseudonyms: Bool = false) throws(LatheError) {
-        for k in kinds where !PII.kinds.contains(k) {
-            var msg = "unknown PII kind '\(k)'"
-            if let h = closestName(k, PII.kinds) { msg += "; did you mean '\(h)'?" }
-            throw LatheError(msg + " (kinds: \(PII.kinds.joined(separator: ", ")))")
-        }
+        try PII.checkKinds(kinds)
         self.kinds = kinds
         self.patterns = patterns
         self.pseudonyms = pseudonyms

@@ -246,6 +246,8 @@ public enum Split {
     public enum Target: Sendable {
         /// Every label to the largest (over-sampling) or smallest (under-sampling) count.
         case auto
+        /// Every label to the largest count, the smallest, or the mean count (rounded).
+        case largest, smallest, mean
         case count(Int)
         case counts([Cell: Int])
         /// Shares per label (summing to 1); the total is the smallest (under) or largest
@@ -265,18 +267,28 @@ public enum Split {
         let have = rowsOf.map { $0.count }
         var want = have
         switch target {
-        case .auto:
-            let t = over ? (have.max() ?? 0) : (have.min() ?? 0)
+        case .auto, .largest, .smallest, .mean:
+            let mean = have.isEmpty ? 0 : Int((Double(have.reduce(0, +)) / Double(have.count)).rounded())
+            let largest = have.max() ?? 0, smallest = have.min() ?? 0
+            let t: Int
+            switch target {
+            case .largest: t = largest
+            case .smallest: t = smallest
+            case .mean: t = mean
+            default: t = over ? largest : smallest
+            }
             want = have.map { _ in t }
         case .count(let t):
             if t < 0 { throw LatheError("target count must be >= 0 (got \(t))") }
             want = have.map { _ in t }
-        case .counts(let m):
+        case .counts(let given):
+            let m = Dictionary(given.map { (labelKey($0.key, for: col), $0.value) }, uniquingKeysWith: { a, _ in a })
             for k in m.keys where !labels.contains(k) {
                 throw LatheError("target names label \(k.description.debugDescription), which the column does not have (labels: \(labels.map { $0.description }.joined(separator: ", ")))")
             }
             for (l, lab) in labels.enumerated() { if let t = m[lab] { if t < 0 { throw LatheError("target counts must be >= 0") }; want[l] = t } }
-        case .distribution(let m):
+        case .distribution(let given):
+            let m = Dictionary(given.map { (labelKey($0.key, for: col), $0.value) }, uniquingKeysWith: { a, _ in a })
             for k in m.keys where !labels.contains(k) {
                 throw LatheError("distribution names label \(k.description.debugDescription), which the column does not have (labels: \(labels.map { $0.description }.joined(separator: ", ")))")
             }

@@ -14,6 +14,18 @@ public struct TableFormat: Sendable {
 
     public init() {}
 
+    /// A format showing every column (`allColumns`) or those that fit `width`, cells up to
+    /// `cellWidth` (nil: whole), and up to `rows` rows (nil: all; a longer table shows its ends).
+    public init(allColumns: Bool, width: Int, cellWidth: Int?, rows: Int?) {
+        self.width = allColumns ? Int.max : width
+        maxCellWidth = cellWidth ?? Int.max
+        maxRows = rows ?? Int.max
+        edgeRows = min(edgeRows, max(1, maxRows / 2))
+    }
+
+    /// "1 row", "3 rows".
+    public static func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
+
     /// Terminal cells a character takes (East Asian wide and emoji take 2).
     static func cellWidth(_ ch: Character) -> Int {
         guard let u = ch.unicodeScalars.first?.value else { return 0 }

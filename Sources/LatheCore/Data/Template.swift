@@ -72,6 +72,17 @@ public enum PromptTemplate {
         case alpaca
         case chatml
         case custom(String)
+
+        /// "alpaca" or "chatml" (any case), or a template with {field} placeholders.
+        public init?(name: String) {
+            switch name.lowercased() {
+            case "alpaca": self = .alpaca
+            case "chatml": self = .chatml
+            default:
+                guard name.contains("{") else { return nil }
+                self = .custom(name)
+            }
+        }
     }
 
     public struct Options: Sendable {

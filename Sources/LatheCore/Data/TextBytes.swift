@@ -20,6 +20,14 @@ public enum TextBytes {
             default: return nil
             }
         }
+
+        /// The encoding of a name, or an error listing the names there are.
+        public static func named(_ name: String) throws(LatheError) -> Encoding {
+            guard let e = Encoding(name: name) else {
+                throw LatheError("expected \"utf-8\", \"latin-1\", \"cp1252\" or \"utf-16\", got \(name.debugDescription)")
+            }
+            return e
+        }
     }
 
     /// Byte offsets where invalid UTF-8 sequences start (at most `limit`), in order.
@@ -206,5 +214,23 @@ public struct ReadReport: Sendable {
         skipped += 1
         skippedLines += p.lineCount
         if problems.count < 100 { problems.append(p) }
+    }
+}
+
+extension ReadReport {
+    /// "read: 3 rows (4 lines), 1 skipped (1 line), of 6 lines".
+    public var title: String {
+        "read: \(TableFormat.count(rows, "row")) (\(TableFormat.count(rowLines, "line"))), \(skipped) skipped (\(TableFormat.count(skippedLines, "line"))), of \(TableFormat.count(lines, "line"))"
+    }
+
+    /// What a reader warns about: the notes, and when rows were skipped how many rows and lines,
+    /// and the first problem.
+    public func warnings(path: String) -> [String] {
+        var out = notes.map { "\(path): \($0)" }
+        if skipped > 0, let p = problems.first {
+            let at = p.endLine > p.line ? "lines \(p.line)-\(p.endLine)" : "line \(p.line)\(p.column.map { ", column \($0)" } ?? "")"
+            out.append("skipped \(TableFormat.count(skipped, "bad row")) covering \(TableFormat.count(skippedLines, "line")) of \(path) (read \(TableFormat.count(rows, "row")) from \(TableFormat.count(lines, "line")); first at \(at): \(p.message)); the second result lists them")
+        }
+        return out
     }
 }
