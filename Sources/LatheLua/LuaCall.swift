@@ -252,6 +252,24 @@ public struct LuaCall {
         return out
     }
 
+    /// Reads a Lua array of Lathe objects of class T (raw access); `noun` names them in errors.
+    public func objectArray<T: LuaObject>(_ i: Int32, _ type: T.Type, _ label: String? = nil, noun: String) throws -> [T] {
+        try checkTable(i, label)
+        let n = rawLen(i)
+        var out: [T] = []
+        out.reserveCapacity(n)
+        let abs = lua_absindex(L, i)
+        for k in 0..<n {
+            lua_rawgeti(L, abs, lua_Integer(k + 1))
+            defer { lp_pop(L, 1) }
+            guard let o = object(-1, T.self) else {
+                throw LuaError("bad argument \(argLabel(i, label)) (expected an array of \(noun), element \(k + 1) is \(typeNameOfTop()))")
+            }
+            out.append(o)
+        }
+        return out
+    }
+
     func typeNameOfTop() -> String { describe(-1) }
 
     /// Converts any Lua value to `LuaValue` (tables: arrays when they are sequences, else

@@ -355,3 +355,88 @@ func hfInputs(_ g: [String: Any]) -> (Tensor, Tensor) {
         #expect(failed > 50)
     }
 }
+
+@Suite struct HFBindingsInEngine {
+    @Test func attachSetsTokensTemplateAndLabels() throws {
+        var rng = RandomGenerator(seed: 1)
+        var cfg = DecoderConfig()
+        (cfg.vocab, cfg.layers, cfg.dim, cfg.heads, cfg.maxSeq) = (8, 1, 8, 2, 8)
+        let g = try DecoderLM(cfg, rng: &rng)
+        var a = HF.Attachments()
+        a.tokenizer = try tinyTokenizer(vocab: ["<unk>", "hello", "world", "</s>"])
+        a.eosToken = "</s>"
+        a.chatTemplate = "{% for m in messages %}{{ m.content }}{% endfor %}"
+        try HF.attach(g, a)
+        #expect(g.pretrained?.family == "llama" && g.pretrained?.eosIDs == [3] && g.pretrained?.tokenizer != nil)
+        #expect(try HF.chatPrompt(g, messages: [("user", "hi")]) == "hi")
+        var b = HF.Attachments()
+        b.eosIDs = [1, 2]
+        b.labels = ["a", "b"]
+        b.chatTemplate = "{% for x in y %}"
+        #expect(errorMessage { try HF.attach(g, b) }?.contains("endfor") == true)
+        b.chatTemplate = nil
+        try HF.attach(g, b)
+        #expect(g.pretrained?.eosIDs == [1, 2] && g.pretrained?.labels == ["a", "b"] && g.pretrained?.eosToken == "</s>")
+    }
+
+    @Test func poolingIsTheHeadsThenTheSentenceModels() throws {
+        let m = try HF.load(path: hfGolden + "/tiny-bert")
+        #expect(HF.pooling(of: m) == "cls")
+        m.pretrained?.sentencePooling = "mean"
+        #expect(HF.pooling(of: m) == "mean")
+        var rng = RandomGenerator(seed: 1)
+        try HF.classifier(m, classes: 2, labels: nil, pooling: "cls", rng: &rng)
+        #expect(HF.pooling(of: m) == "cls")
+        #expect(HF.pooling(of: try HF.load(path: hfGolden + "/tiny-llama")) == nil)
+    }
+
+    @Test func conversationsFromInstructionRecords() {
+        let c = HF.conversation(record: ["instruction": "Add", "input": "1 and 2", "output": "3"])
+        #expect(c?.map(\.role) == ["user", "assistant"] && c?.map(\.content) == ["Add\n\n1 and 2", "3"])
+        #expect(HF.conversation(record: ["prompt": "p", "input": "", "completion": "r"])?.map(\.content) == ["p", "r"])
+        #expect(HF.conversation(record: ["prompt": "p"]) == nil)
+        #expect(HF.conversation(record: ["response": "r"]) == nil)
+    }
+
+    @Test func chatDataPutsTheSystemMessageFirst() throws {
+        let m = try HF.load(path: hfGolden + "/tiny-llama")
+        let conv: [(role: String, content: String)] = [("user", "the cat"), ("assistant", "sat")]
+        let with = try HF.chatData(m, conversations: [conv], system: "Be brief.")
+        let explicit = try HF.chatData(m, conversations: [[("system", "Be brief.")] + conv])
+        #expect(try with.x.toInt64Array() == explicit.x.toInt64Array())
+        #expect(try with.y.toInt64Array() == explicit.y.toInt64Array())
+        #expect(with.targetTokens == explicit.targetTokens && with.targetTokens > 0)
+    }
+
+    @Test func textStreamGivesTheTextGenerationReturns() throws {
+        let tok = try tinyTokenizer()
+        func streamed(_ ids: [Int], _ stops: [String]) -> String {
+            let s = TextStream(tokenizer: tok, stops: stops)
+            return ids.map { s.push($0) }.joined() + s.finish()
+        }
+        let ids = [1, 2, 3, 1, 2]
+        let full = try tok.decode(ids, skipSpecialTokens: true)
+        #expect(streamed(ids, []) == full)
+        for stops in [["world"], ["d ."], ["o"], [". hello", "zzz"], ["nothing"]] {
+            #expect(streamed(ids, stops) == HF.cutAtStop(full, stops) ?? full, "\(stops)")
+        }
+        // text that may start a stop string waits for the next token
+        let s = TextStream(tokenizer: tok, stops: ["world x"])
+        #expect(s.push(1) == "hello")
+        #expect(s.push(2) == " ")
+        #expect(s.push(3) == "world .")
+    }
+
+    @Test func labelNamesFallBackToIds() throws {
+        let m = try HF.load(path: hfGolden + "/tiny-bert-cls-f16")
+        #expect(HF.labelNames(m, [2, 0, 5]) == ["positive", "negative", "5"])
+        var rng = RandomGenerator(seed: 1)
+        #expect(HF.labelNames(try Encoder(EncoderConfig(), rng: &rng), [0]) == nil)
+    }
+
+    @Test func cachedItemsAndFloatNames() {
+        #expect(errorMessage { _ = try HF.cachedPath("nope") } == "unknown item 'nope' (expected one of: minilm, smollm2, sms-spam, movie-reviews, trec, chatterbot)")
+        #expect(HF.cachedItems.allSatisfy { !$0.path.isEmpty && ["minilm", "smollm2", "data"].contains($0.fetch) })
+        #expect(SafetensorsDType(floatName: "bfloat16") == .bf16 && SafetensorsDType(floatName: "f16") == .f16 && SafetensorsDType(floatName: "int8") == nil)
+    }
+}

@@ -284,3 +284,91 @@ import Testing
         #expect(abs(q.toFloatArray()[0] - (0.81 - 0.271)) < 1e-6)
     }
 }
+
+@Suite struct ModuleReports {
+    func mlp() throws -> MLPModel {
+        var rng = RandomGenerator(seed: 1)
+        return try MLPModel(sizes: [4, 8, 2], activation: .relu, dropout: 0, rng: &rng)
+    }
+
+    @Test func headlineSummaryAndWeightBytes() throws {
+        let m = try mlp()
+        #expect(m.headline == "MLP: 58 parameters")
+        try m.setTrainable(glob: "0.*", false)
+        #expect(m.headline == "MLP: 58 parameters, 18 trainable")
+        #expect(m.summary().split(separator: "\n").map(String.init) == [
+            "MLP: 58 parameters, 18 trainable (31.03%)",
+            "module  type    shapes     params  trainable",
+            "0       Linear  [8,4] [8]      40  frozen",
+            "2       Linear  [2,8] [2]      18  yes",
+        ])
+        #expect(m.weightBytes == 58 * 4)
+        // a tied head shares the embedding's storage: counted once
+        var rng = RandomGenerator(seed: 2)
+        var cfg = DecoderConfig()
+        (cfg.vocab, cfg.layers, cfg.dim, cfg.heads, cfg.maxSeq) = (16, 1, 8, 2, 4)
+        let g = try DecoderLM(cfg, rng: &rng)
+        #expect(g.weightBytes == g.parameterCount() * 4)
+        #expect(g.module(at: "layers.0.attn") is SelfAttention)
+        #expect(g.module(at: "layers.7") == nil)
+    }
+
+    @Test func globsThatMatchNothingAreErrors() throws {
+        let m = try mlp()
+        #expect(errorMessage { try m.setTrainable(glob: "layers.*", true) } == "no parameter matches 'layers.*' (paths look like 0.weight, 0.bias, 2.weight)")
+        #expect(try m.setTrainable(glob: "*.bias", false) == 2)
+        #expect(m.parameterCount(trainableOnly: true) == 48)
+    }
+
+    @Test func safetensorsRoundTrip() throws {
+        let p = NSTemporaryDirectory() + "lathe-module-\(UUID().uuidString).safetensors"
+        defer { try? FileManager.default.removeItem(atPath: p) }
+        let a = try mlp()
+        try a.save(safetensors: p)
+        #expect(errorMessage { try a.save(safetensors: p) }?.contains("exists") == true)
+        var rng = RandomGenerator(seed: 9)
+        let b = try MLPModel(sizes: [4, 8, 2], activation: .relu, dropout: 0, rng: &rng)
+        let r = try b.load(safetensors: p)
+        #expect(r.missing.isEmpty && r.unexpected.isEmpty)
+        for ((n, x), (_, y)) in zip(a.namedParameters(), b.namedParameters()) { #expect(x.toFloatArray() == y.toFloatArray(), "\(n)") }
+        var rng2 = RandomGenerator(seed: 3)
+        let deeper = try MLPModel(sizes: [4, 8, 2, 5], activation: .relu, dropout: 0, rng: &rng2)
+        let loose = try deeper.load(safetensors: p, strict: false)
+        #expect(loose.missing == ["4.weight", "4.bias"] && loose.unexpected.isEmpty)
+        #expect(errorMessage { try deeper.load(safetensors: p) }?.contains("missing: 4.weight, 4.bias") == true)
+    }
+
+    @Test func decoderConfigByNames() throws {
+        var cfg = DecoderConfig()
+        #expect(cfg.mlp == "gelu" && !cfg.gated)
+        try cfg.setMLP("swiglu")
+        #expect(cfg.gated && cfg.activation == .silu && cfg.mlp == "swiglu")
+        try cfg.setMLP("gelu_tanh")
+        #expect(!cfg.gated && cfg.activation == .geluTanh)
+        #expect(errorMessage { try cfg.setMLP("geglu") } == "unknown MLP 'geglu' (expected one of: swiglu, relu, gelu, gelu_tanh, silu, tanh, sigmoid)")
+        #expect(DecoderConfig.mlpKinds.allSatisfy { (try? cfg.setMLP($0)) != nil && cfg.mlp == $0 })
+        #expect(BlockStyle.Norm.rms.defaultEps == 1e-6 && BlockStyle.Norm.layer.defaultEps == 1e-5)
+    }
+
+    @Test func rotaryAttentionMovesWithPosition() throws {
+        // with rotary positions, the same token at two positions attends differently
+        var rng = RandomGenerator(seed: 4)
+        let a = try SelfAttention(dim: 8, heads: 2, causal: false, bias: false, rng: &rng)
+        let x = Tensor(floats: (0..<24).map { Float($0 % 5) / 5 }, shape: [1, 3, 8])
+        let plain = try a.forward([x]).toFloatArray()
+        try a.useRotary(maxPositions: 16, theta: 10000)
+        #expect(a.rope?.cos.shape == [16, 4])
+        let rotated = try a.forward([x]).toFloatArray()
+        #expect(plain != rotated)
+    }
+}
+
+@Suite struct SeededStreams {
+    @Test func aSeedGivesAPrivateReproducibleStream() {
+        let a = Runtime.withRNG(seed: 7) { r in (0..<4).map { _ in r.next() } }
+        let b = Runtime.withRNG(seed: 7) { r in (0..<4).map { _ in r.next() } }
+        var fresh = RandomGenerator(seed: 7)
+        #expect(a == b && a == (0..<4).map { _ in fresh.next() })
+        #expect(Runtime.withRNG(seed: -1) { $0.next() } == { var r = RandomGenerator(seed: UInt64(bitPattern: -1)); return r.next() }())
+    }
+}

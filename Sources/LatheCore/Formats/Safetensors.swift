@@ -54,6 +54,15 @@ public enum SafetensorsDType: String, CaseIterable, Sendable {
     var rank: Int { SafetensorsDType.allCases.firstIndex(of: self) ?? 0 }
 
     static let loadable: String = allCases.filter { $0.latheDType != nil }.map(\.rawValue).joined(separator: ", ")
+
+    /// The float types weights are written in, by PyTorch's names (`torch_dtype`) and short ones.
+    public static let floatNames: [(name: String, dtype: SafetensorsDType)] = [
+        ("float32", .f32), ("float16", .f16), ("bfloat16", .bf16), ("f32", .f32), ("f16", .f16), ("bf16", .bf16),
+    ]
+    public init?(floatName: String) {
+        guard let d = SafetensorsDType.floatNames.first(where: { $0.name == floatName })?.dtype else { return nil }
+        self = d
+    }
 }
 
 /// What a safetensors header says about one tensor.

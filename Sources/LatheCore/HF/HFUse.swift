@@ -138,6 +138,13 @@ extension HF {
         return (probs, classes)
     }
 
+    /// The label names of class ids (a class the model does not name keeps its id), or nil when
+    /// the model names no classes.
+    public static func labelNames(_ model: Module, _ classes: [Int]) -> [String]? {
+        guard let names = model.pretrained?.labels else { return nil }
+        return classes.map { $0 >= 0 && $0 < names.count ? names[$0] : String($0) }
+    }
+
     // MARK: - chat and generation
 
     /// The prompt text the model's chat template makes of `messages`.
@@ -208,9 +215,11 @@ extension HF {
         public var targetTokens = 0
     }
 
-    public static func chatData(_ model: Module, conversations: [[(role: String, content: String)]],
-                                maxLength: Int) throws(LatheError) -> ChatData {
+    /// `system`, when given, is put first in every conversation as a system message.
+    public static func chatData(_ model: Module, conversations: [[(role: String, content: String)]], system: String? = nil,
+                                maxLength: Int = 256) throws(LatheError) -> ChatData {
         guard !conversations.isEmpty else { throw LatheError("chat data: no examples") }
+        let conversations = system.map { s in conversations.map { [(role: "system", content: s)] + $0 } } ?? conversations
         guard maxLength >= 2 else { throw LatheError("chat data: max_length must be at least 2, got \(maxLength)") }
         let tok = try tokenizer(of: model, "chat data")
         var rows: [(ids: [Int], promptLen: Int)] = []
@@ -252,6 +261,20 @@ extension HF {
         return ChatData(x: Tensor(int64s: x, shape: [rows.count, t]), y: Tensor(int64s: y, shape: [rows.count, t]),
                         mask: Tensor(int64s: m, shape: [rows.count, t]), truncated: truncated, targetTokens: targets)
     }
+
+    /// A conversation to learn from a record of an instruction-tuning file: the prompt
+    /// (`prompt`, `instruction` or `question`, with a non-empty `input` appended after a blank
+    /// line, as Alpaca's files have it) as the user's turn and the reply (`response`, `output`,
+    /// `answer` or `completion`) as the assistant's; nil when either is missing.
+    public static func conversation(record f: [String: String]) -> [(role: String, content: String)]? {
+        guard var prompt = f["prompt"] ?? f["instruction"] ?? f["question"],
+              let reply = f["response"] ?? f["output"] ?? f["answer"] ?? f["completion"] else { return nil }
+        if let input = f["input"], !input.isEmpty { prompt += "\n\n" + input }
+        return [("user", prompt), ("assistant", reply)]
+    }
+
+    /// Replies are longer than plain continuations: `chat`'s usual limit of new tokens.
+    public static let chatMaxTokens = 256
 
     // MARK: - classification heads
 

@@ -129,3 +129,45 @@ extension TextJSON {
         return .object(fields.sorted { $0.0 < $1.0 })
     }
 }
+
+extension HF {
+    /// What `attach` gives a model; nil fields leave the model's own.
+    public struct Attachments {
+        public var tokenizer: TextTokenizer?
+        public var chatTemplate: String?
+        public var bosToken: String?, eosToken: String?, padToken: String?
+        /// Ids that end generation (replacing the model's).
+        public var eosIDs: [Int]?
+        public var labels: [String]?
+        public init() {}
+    }
+
+    /// Gives a model (one built from scratch, or a checkpoint to amend) a tokenizer, chat
+    /// template, special tokens or label names. The template is parsed now, so a bad one fails
+    /// here; an eos token also ends generation (its id joins the eos ids).
+    public static func attach(_ model: Module, _ a: Attachments) throws(LatheError) {
+        let info = model.pretrained ?? PretrainedInfo(family: model is Encoder ? "bert" : "llama", source: "")
+        if let t = a.tokenizer { info.tokenizer = t }
+        if let t = a.chatTemplate {
+            _ = try ChatTemplate(t)
+            info.chatTemplate = t
+        }
+        if let b = a.bosToken { info.bosToken = b }
+        if let p = a.padToken { info.padToken = p }
+        if let e = a.eosToken {
+            info.eosToken = e
+            if let id = info.tokenizer?.tokenToId(e), !info.eosIDs.contains(id) { info.eosIDs.append(id) }
+        }
+        if let ids = a.eosIDs { info.eosIDs = ids }
+        if let l = a.labels { info.labels = l }
+        model.pretrained = info
+    }
+
+    /// How an encoder pools token states: its classification head's pooling when it has one
+    /// ("pooler", "mean" or "cls"), else the sentence-transformers pooling `embed` uses; nil
+    /// for other models.
+    public static func pooling(of model: Module) -> String? {
+        guard let e = model as? Encoder else { return nil }
+        return e.classifier != nil ? e.pooling : (model.pretrained?.sentencePooling ?? e.pooling)
+    }
+}

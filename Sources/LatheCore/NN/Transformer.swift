@@ -71,6 +71,12 @@ public final class SelfAttention: Module {
         register(names.o, o)
     }
 
+    /// Rotary positions on q and k for up to `maxPositions` tokens (Llama's rotate_half layout).
+    public func useRotary(maxPositions: Int, theta: Double) throws(LatheError) {
+        let t = try F.ropeTables(headDim: headDim, maxPositions: maxPositions, theta: theta)
+        rope = (t.0, t.1)
+    }
+
     override public var typeName: String { "Attention" }
     override public var details: String {
         "\(heads) heads" + (kvHeads != heads ? ", \(kvHeads) kv heads" : "") + ", head_dim \(headDim)" + (causal ? ", causal" : "") + (rope != nil ? ", rotary" : "") + (qkv != nil ? ", fused qkv" : "")
@@ -126,7 +132,11 @@ public final class SelfAttention: Module {
 
 /// How a transformer block is wired and named.
 public struct BlockStyle: Sendable {
-    public enum Norm: String, Sendable { case layer, rms }
+    public enum Norm: String, Sendable {
+        case layer, rms
+        /// The epsilon GPT-2 (LayerNorm, 1e-5) and Llama (RMSNorm, 1e-6) use.
+        public var defaultEps: Float { self == .rms ? 1e-6 : 1e-5 }
+    }
     public var norm: Norm = .layer
     public var normEps: Float = 1e-5
     public var preNorm = true
@@ -206,6 +216,24 @@ public struct DecoderConfig: Sendable {
     /// transformer.h.0.attn.c_attn.weight, with one fused q|k|v projection).
     public var naming = "lathe"
     public init() {}
+
+    /// MLP kinds by name: "swiglu" (gated SiLU, Llama's) or an activation of a plain MLP (GPT-2's gelu).
+    public static let mlpKinds = ["swiglu"] + ActivationKind.allCases.map(\.rawValue)
+
+    /// The MLP by name (see `mlpKinds`); `setMLP` sets `gated` and `activation` from one.
+    public var mlp: String { gated ? "swiglu" : activation.rawValue }
+    public mutating func setMLP(_ name: String) throws(LatheError) {
+        if name == "swiglu" {
+            gated = true
+            activation = .silu
+            return
+        }
+        guard let a = ActivationKind(rawValue: name) else {
+            throw LatheError("unknown MLP '\(name)' (expected one of: \(DecoderConfig.mlpKinds.joined(separator: ", ")))")
+        }
+        gated = false
+        activation = a
+    }
 }
 
 /// How rotary frequencies are rescaled for long contexts (Hugging Face `rope_scaling` /
@@ -386,10 +414,13 @@ public final class Encoder: Module {
     public private(set) var pooler: Linear?
     /// How `pooled` reduces token states ("cls", "mean" or "pooler"); a new head may change it.
     public internal(set) var pooling: String
+    /// The poolings: the first token's state, the mean over real tokens, or BERT's pooler (tanh
+    /// of a dense layer on the first token).
+    public static let poolings = ["cls", "mean", "pooler"]
 
     public init(_ c: EncoderConfig, rng: inout RandomGenerator) throws(LatheError) {
         guard c.dim % c.heads == 0 else { throw LatheError("encoder: dim \(c.dim) must be divisible by heads \(c.heads)") }
-        guard ["cls", "mean", "pooler"].contains(c.pooling) else {
+        guard Encoder.poolings.contains(c.pooling) else {
             throw LatheError("encoder: pooling must be \"cls\", \"mean\" or \"pooler\", got \"\(c.pooling)\"")
         }
         config = c
@@ -433,7 +464,7 @@ public final class Encoder: Module {
     public func newHead(classes: Int, pooling: String? = nil, rng: inout RandomGenerator) throws(LatheError) {
         guard classes > 0 else { throw LatheError("encoder: classes must be positive, got \(classes)") }
         if let p = pooling {
-            guard ["cls", "mean", "pooler"].contains(p) else {
+            guard Encoder.poolings.contains(p) else {
                 throw LatheError("encoder: pooling must be \"cls\", \"mean\" or \"pooler\", got \"\(p)\"")
             }
             if p == "pooler" && pooler == nil {

@@ -14,6 +14,14 @@ public enum Runtime {
     public static func seed(_ s: UInt64) { rng.reseed(s) }
     public static var seed: UInt64 { rng.seed }
 
+    /// Runs `body` with a private generator seeded with `seed` (one call made reproducible
+    /// without touching the session's stream), or with the session's, which then advances.
+    public static func withRNG<T>(seed: Int?, _ body: (inout RandomGenerator) throws -> T) rethrows -> T {
+        var r = seed.map { RandomGenerator(seed: UInt64(bitPattern: Int64($0))) } ?? rng
+        defer { if seed == nil { rng = r } }
+        return try body(&r)
+    }
+
     /// Precision of the matrix products in layers that do not name one (linear layers, attention,
     /// LoRA): fp32, or bf16 operands with fp32 accumulation (`train.fit{precision="bf16"}`,
     /// `tensor.autocast`). Weights, gradients and optimizer state stay fp32.

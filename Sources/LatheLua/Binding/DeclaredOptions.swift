@@ -278,6 +278,14 @@ public struct DeclaredOptions {
         return v
     }
 
+    /// An array of integers (each checked: a huge, fractional or NaN number is an error).
+    public func intsIfGiven(_ name: String) throws -> [Int]? {
+        let t = try push(name)
+        defer { lp_pop(L, 1) }
+        if t == LUA_TNIL { return nil }
+        return try call.intArray(-1, name)
+    }
+
     public func numbersIfGiven(_ name: String) throws -> [Double]? {
         let t = try push(name)
         defer { lp_pop(L, 1) }

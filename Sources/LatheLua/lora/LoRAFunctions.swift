@@ -50,7 +50,7 @@ enum LoRAFunctions: LuaInstaller {
         example: "local m = nn.mlp{sizes = {4, 8, 2}}\nlocal r = lathe.capture(function() lora.trainable(m) end)\nprint(r)"
     ) { c in
         let (tr, all, pct) = LoRA.counts(try c.moduleArg(1))
-        Output.write("trainable params: \(NNModule.group(tr)) || all params: \(NNModule.group(all)) || trainable%: \(String(format: "%.4f", pct))\n")
+        Output.write("trainable params: \(Cost.commas(tr)) || all params: \(Cost.commas(all)) || trainable%: \(String(format: "%.4f", pct))\n")
         return try c.ret(.record([("trainable", .int(tr)), ("all", .int(all)), ("percent", .number(pct))]))
     }
 
@@ -112,7 +112,7 @@ enum LoRAFunctions: LuaInstaller {
         let o = try c.opts()
         let saved = try PEFT.save(try c.moduleArg(1), dir: try c.checkString(2, "dir"), baseModel: try o.string("base_model"),
                                   taskType: try o.stringIfGiven("task_type"), overwrite: try o.bool("overwrite"))
-        for w in saved.warnings { HFModule.warn("lora.save", w) }
+        for w in saved.warnings { Output.warning("lora.save", w) }
         var r: [(String, LuaValue)] = [("files", .strings(saved.files))]
         if let t = saved.taskType { r.append(("task_type", .string(t))) }
         if let a = saved.architecture { r.append(("architecture", .string(a))) }
