@@ -89,6 +89,9 @@ func luaDispatch(_ L: OpaquePointer?, _ ctx: UnsafeMutableRawPointer?) -> Int32 
 
 func qualify(_ name: String, _ message: String) -> String {
     if message.hasPrefix(name + ":") || message.hasPrefix(name + " ") { return message }
+    // the engine names its operation ("narrow: ..."); the Lua name replaces it
+    let short = name.split(whereSeparator: { $0 == "." || $0 == ":" }).last.map(String.init) ?? name
+    if message.hasPrefix(short + ": ") { return name + message.dropFirst(short.count) }
     return name + ": " + message
 }
 
