@@ -238,7 +238,7 @@ enum HFModule: LuaInstaller {
         let bar = ProgressBar("embedding", total: xs.count, unit: "texts")
         defer { bar.finish() }
         let t = try HF.embed(model, texts: xs, eo, progress: { done, _ in bar.update(done) })
-        return TensorModule.push(c, t)
+        return c.ret(t)
     }
 
     /// Messages from a string (one user turn) or an array of {role=, content=} tables.

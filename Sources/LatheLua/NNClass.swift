@@ -19,7 +19,7 @@ extension NNModule {
             j += 1
         }
         if inputs.isEmpty { throw c.argError(i, "input", expected: "Tensor") }
-        return TensorModule.push(c, try mod.forward(inputs))
+        return c.ret(try mod.forward(inputs))
     }
 
     static func installClass(_ vm: LuaVM) {

@@ -229,21 +229,21 @@ enum NNModule: LuaInstaller {
             let logits = try c.tensorArg(1, "logits")
             let targets = try labelsArg(c, 2, "targets")
             let o = try c.options(3, allowed: ["ignore_index", "label_smoothing", "weight", "reduction"])
-            return TensorModule.push(c, try F.crossEntropy(logits, targets, ignoreIndex: try o.int("ignore_index", -100),
+            return c.ret(try F.crossEntropy(logits, targets, ignoreIndex: try o.int("ignore_index", -100),
                                               labelSmoothing: Float(try c.floatOpt(o, "label_smoothing", 0, min: 0, max: 1)),
                                               weight: try o.object("weight", Tensor.self), reduction: try o.choice("reduction", ["mean", "sum", "none"], "mean")))
         }
         m.function("mse", Doc("Mean squared error.", signature: "nn.mse(prediction, target)", returns: "a 0-d Tensor",
                               errors: "shapes that differ.",
                               example: "print(nn.mse(tensor.from({1.0, 2.0}), tensor.from({1.5, 2.0})):item())")) { c in
-            return TensorModule.push(c, try F.mse(try c.tensorArg(1, "prediction"), try c.tensorOrNumber(2, "target")))
+            return c.ret(try F.mse(try c.tensorArg(1, "prediction"), try c.tensorOrNumber(2, "target")))
         }
         m.function("bce_with_logits", Doc("Binary cross-entropy on logits (stable), as torch's BCEWithLogitsLoss.",
             signature: "nn.bce_with_logits(logits, targets [, {pos_weight=}])", returns: "a 0-d Tensor",
             errors: "shapes that differ.",
             example: "print(nn.bce_with_logits(tensor.from({0.5, -1.0}), tensor.from({1.0, 0.0})):item())")) { c in
             let o = try c.options(3, allowed: ["pos_weight"])
-            return TensorModule.push(c, try F.bceWithLogits(try c.tensorArg(1, "logits"), try c.tensorArg(2, "targets"), posWeight: try o.object("pos_weight", Tensor.self)))
+            return c.ret(try F.bceWithLogits(try c.tensorArg(1, "logits"), try c.tensorArg(2, "targets"), posWeight: try o.object("pos_weight", Tensor.self)))
         }
     }
 
