@@ -78,7 +78,7 @@ public final class DocRegistry {
                 out += "\n#### `\(f.signature(name, isMethod: isMethod))`\n\n"
                 out += f.summary.replacingOccurrences(of: "\n", with: " ") + "\n"
                 let rows = f.params.map { p in
-                    "| `\(p.name)` | \(mdCell(p.kind.text))\(p.optional ? ", optional" : "") | | \(mdCell(p.doc)) |"
+                    "| `\(p.shown)` | \(mdCell(p.kind.text))\(p.optional ? ", optional" : "") | | \(mdCell(p.doc)) |"
                 } + f.options.map { o in
                     "| `\(o.name)` | \(mdCell(o.kind.text)) | \(mdCell(o.defaultValue.text ?? "")) | \(mdCell(o.doc)) |"
                 }

@@ -25,6 +25,13 @@ public enum LuaTag {
     //   10-19 nn / optim / train / lora      20-24 metrics     25-29 cost
     //   30-34 data                            35-39 text        40-44 formats (gguf, ...)
     //   45-63 free
+
+    /// Tags by Lua class name: a declared argument of a class listed here is checked by its tag
+    /// on every call; other classes by their metatable's name, more slowly.
+    static let byClassName: [String: Int32] = [
+        "Tensor": tensor, "DataTable": table, "Tokenizer": tokenizer, "Module": module, "Optimizer": optimizer, "Schedule": schedule,
+        "Report": metricsReport, "ConfusionMatrix": metricsConfusion, "Slices": metricsSlices, "DriftReport": metricsDrift,
+    ]
 }
 
 /// A Swift class that can live in Lua as a full userdata.
@@ -50,12 +57,24 @@ final class FunctionBox {
     let body: LuaBody
     /// The declaration the function was made from, when it has one.
     let decl: LuaFunc?
+    /// Its arguments' checks as plain values, read on every call without reference counting
+    /// (`LuaCall.checkArgs`), and where its options table goes (0: no options).
+    let checks: UnsafeMutableBufferPointer<ArgCheck>
+    let optionsIndex: Int32
+    /// The declared options (empty without a declaration), read without touching `decl`.
+    let options: [LuaOpt]
     init(name: String, isMethod: Bool, decl: LuaFunc? = nil, body: @escaping LuaBody) {
         self.name = name
         self.isMethod = isMethod
         self.decl = decl
         self.body = body
+        let checks = decl.map { $0.tableCall ? [] : $0.params.map(\.check) } ?? []
+        self.checks = .allocate(capacity: checks.count)
+        _ = self.checks.initialize(from: checks)
+        optionsIndex = decl.map { $0.options.isEmpty || $0.tableCall ? 0 : $0.optionsIndex(isMethod: isMethod) } ?? 0
+        options = decl?.options ?? []
     }
+    deinit { checks.deallocate() }
     /// The context of `LuaCall(L:)`, used outside bindings.
     nonisolated(unsafe) static let unnamed = FunctionBox(name: "", isMethod: false) { _ in 0 }
 }
@@ -66,6 +85,8 @@ func luaDispatch(_ L: OpaquePointer?, _ ctx: UnsafeMutableRawPointer?) -> Int32 
     let box = Unmanaged<FunctionBox>.fromOpaque(ctx).takeUnretainedValue()
     let call = LuaCall(L: L, box: box)
     do {
+        // declared arguments are checked before the body runs (functions without any skip this)
+        if !box.checks.isEmpty { try call.checkArgs() }
         return try box.body(call)
     } catch let e as LuaError {
         if e.asIs {
@@ -123,7 +144,7 @@ public final class LuaVM {
     public nonisolated(unsafe) static var installers: [LuaInstaller.Type] = [
         LatheFunctions.self,
         CaptureModule.self,
-        TensorModule.self,
+        TensorFunctions.self,
         NNFunctions.self,
         OptimFunctions.self,
         TrainFunctions.self,
@@ -425,7 +446,7 @@ public struct LuaModuleBuilder {
             vm.docs.add(full, declared: f, isMethod: false)
             let top = lua_gettop(L)
             lua_getglobal(L, name)
-            LuaVM.push(L, FunctionBox(name: full, isMethod: false, decl: f, body: f.checkedBody))
+            LuaVM.push(L, FunctionBox(name: full, isMethod: false, decl: f, body: f.body))
             vm.registerDocKey(at: -1, name: full)
             lua_setfield(L, -2, f.name)
             lua_settop(L, top)
@@ -470,7 +491,7 @@ public final class LuaClassBuilder<T: LuaObject> {
         for f in funcs {
             let full = name + ":" + f.name
             vm.docs.add(full, declared: f, isMethod: true)
-            methods.append((f.name, nil, FunctionBox(name: full, isMethod: true, decl: f, body: f.checkedBody)))
+            methods.append((f.name, nil, FunctionBox(name: full, isMethod: true, decl: f, body: f.body)))
         }
     }
     /// A read-only field `obj.fname` computed by `body` (argument 1 is the object).

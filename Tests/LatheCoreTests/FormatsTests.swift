@@ -534,7 +534,10 @@ struct Mutator {
             let msg = errorMessage { _ = try Npy.decode(bytes: b, name: "a.npy") } ?? "no error"
             #expect(msg.contains(want) && msg.hasPrefix("a.npy: "), "expected '\(want)', got '\(msg)'")
         }
-        #expect(errorMessage { _ = try Npy.encode(Tensor(int64s: [1], shape: [1]), as: .f4) }?.contains("cannot be stored") == true)
+        #expect(errorMessage { _ = try Npy.encode(Tensor(int64s: [1], shape: [1]), as: .f4) } == "int64 tensors cannot be stored as .npy '<f4' (expected one of '<i8')")
+        #expect(errorMessage { _ = try Npy.encode(Tensor(floats: [1], shape: [1]), as: .b1) }?.hasSuffix("(expected one of '<f2', '<f4', '<f8')") == true)
+        #expect(NpyDType(descr: "<f2") == .f2 && NpyDType(descr: "|b1") == .b1 && NpyDType(descr: "<b1") == nil && NpyDType(descr: ">f4") == nil)
+        #expect(NpyDType.allCases.allSatisfy { NpyDType(descr: $0.descr) == $0 })
     }
 
     @Test func survivesTruncationAndMutation() throws {

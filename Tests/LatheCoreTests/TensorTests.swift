@@ -256,6 +256,34 @@ func close(_ a: [Float], _ b: [Double], rtol: Double = 1e-5, atol: Double = 1e-6
         #expect(try Tensor.randn([100], rng: &r3).toFloatArray() != a.toFloatArray())
     }
 
+    @Test func fromValuesChecksShapeAndIntegers() throws {
+        let f = try Tensor.from(values: [0.5, 1, 2, 3], shape: [2, 2], dtype: .float32)
+        #expect(f.toDoubleArray() == [0.5, 1, 2, 3] && f.shape == [2, 2])
+        #expect(try Tensor.from(values: [3, -4], shape: [2], dtype: .int64).toInt64Array() == [3, -4])
+        #expect(try Tensor.from(values: [0, 2], shape: [2], dtype: .bool).toDoubleArray() == [0, 1])
+        #expect(errorMessage { _ = try Tensor.from(values: [1.5], shape: [1], dtype: .int64) } == "value 1.5 is not an integer in int64's range (dtype int64)")
+        #expect(errorMessage { _ = try Tensor.from(values: [0x1p63], shape: [1], dtype: .int64) }?.contains("not an integer in int64's range") == true)
+        #expect(errorMessage { _ = try Tensor.from(values: [.nan], shape: [1], dtype: .int64) } != nil)
+        #expect(errorMessage { _ = try Tensor.from(values: [1, 2, 3], shape: [2], dtype: .float32) } == "shape [2] holds 2 values, got 3")
+    }
+
+    @Test func drawingUsesAPrivateStreamWhenSeeded() throws {
+        var reference = RandomGenerator(seed: 9)
+        let expected = try Tensor.rand([3], rng: &reference).toDoubleArray()
+        #expect(try Runtime.drawing(seed: 9) { try Tensor.rand([3], rng: &$0) }.toDoubleArray() == expected)
+        #expect(try Runtime.drawing(seed: 9) { try Tensor.rand([3], rng: &$0) }.toDoubleArray() == expected)
+        // without a seed the global stream is drawn from and advances (other tests may draw too)
+        let a = try Runtime.drawing(seed: nil) { try Tensor.rand([3], rng: &$0) }.toDoubleArray()
+        #expect(try Runtime.drawing(seed: nil) { try Tensor.rand([3], rng: &$0) }.toDoubleArray() != a)
+    }
+
+    @Test func clampRefusesCrossedLimits() throws {
+        let x = Tensor(floats: [-2, 0.5, 3], shape: [3])
+        #expect(try x.clamp(min: -1, max: 1).toDoubleArray() == [-1, 0.5, 1])
+        #expect(try x.clamp(min: nil, max: 0).toDoubleArray() == [-2, 0, 0])
+        #expect(errorMessage { _ = try x.clamp(min: 2, max: 1) } == "lo (2.0) is greater than hi (1.0)")
+    }
+
     @Test func formattingIsAlignedAndSummarized() throws {
         let t = Tensor(floats: [1, -2.5, 3, 4], shape: [2, 2])
         #expect(t.formatted() == "Tensor [2,2] float32\n[[ 1.0000, -2.5000],\n [ 3.0000,  4.0000]]")

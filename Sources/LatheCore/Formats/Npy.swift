@@ -14,6 +14,15 @@ public enum NpyDType: String, CaseIterable, Sendable {
         }
     }
 
+    /// The header's `descr` for this type: `<f4` (little-endian), `|b1` (one byte).
+    public var descr: String { (byteSize == 1 ? "|" : "<") + rawValue }
+
+    /// The type of a header's `descr` (`<f4`, `|b1`), nil for another byte order or type.
+    public init?(descr: String) {
+        guard let t = NpyDType.allCases.first(where: { $0.descr == descr }) else { return nil }
+        self = t
+    }
+
     /// The Lathe dtype arrays of this type load as (floats -> float32, integers -> int64).
     public var latheDType: DType {
         switch self {
@@ -235,14 +244,11 @@ public enum Npy {
     /// `<f4` for float32 (or `<f2` / `<f8` when `dtype` says so), `<i8` for int64, `|b1` for bool.
     public static func encode(_ t: Tensor, as dtype: NpyDType? = nil) throws(LatheError) -> [UInt8] {
         let dt = dtype ?? (t.dtype == .float32 ? .f4 : t.dtype == .int64 ? .i8 : .b1)
-        let ok: Bool
-        switch t.dtype {
-        case .float32: ok = [.f2, .f4, .f8].contains(dt)
-        case .int64: ok = dt == .i8
-        case .bool: ok = dt == .b1
+        let fits: [NpyDType] = t.dtype == .float32 ? [.f2, .f4, .f8] : t.dtype == .int64 ? [.i8] : [.b1]
+        if !fits.contains(dt) {
+            throw LatheError("\(t.dtype.rawValue) tensors cannot be stored as .npy '\(dt.descr)' (expected one of \(fits.map { "'\($0.descr)'" }.joined(separator: ", ")))")
         }
-        if !ok { throw LatheError("a \(t.dtype.rawValue) tensor cannot be stored as .npy '\(dt.rawValue)'") }
-        let descr = (dt.byteSize == 1 ? "|" : "<") + dt.rawValue
+        let descr = dt.descr
         let shapeRepr: String
         switch t.shape.count {
         case 0: shapeRepr = "()"

@@ -341,6 +341,8 @@ public enum SafetensorsWriter {
     /// The dtypes the writer can store: float32 tensors as F32, F16 or BF16 (round to nearest,
     /// ties to even); int64 tensors as I64; bool tensors as BOOL.
     public static let writable: [SafetensorsDType] = [.f32, .f16, .bf16, .i64, .bool]
+    /// The types float32 tensors can be stored as, by the names torch gives them.
+    public static let floatTypes: [(name: String, dtype: SafetensorsDType)] = [("float32", .f32), ("float16", .f16), ("bfloat16", .bf16)]
 
     struct Planned {
         let name: String

@@ -165,16 +165,13 @@ public struct EncodedLabels: Sendable {
 
     /// Encodes columns together (their labels share one class list).
     public init(_ columns: [LabelColumn], names: [String] = ["y_true", "y_pred"]) throws(LatheError) {
-        let kinds = Set(columns.map { col -> String in
-            if case .strings = col { return "strings" }
-            return "numbers"
-        })
-        if kinds.count > 1 {
+        let strings = columns.map { col -> Bool in if case .strings = col { return true } else { return false } }
+        if strings.contains(true) && strings.contains(false) {
             let desc = columns.enumerated().map { "\(names.count > $0.offset ? names[$0.offset] : "column \($0.offset + 1)") has \($0.element.kindName)" }
             throw LatheError("labels mix strings and numbers (\(desc.joined(separator: ", ")))")
         }
-        if kinds.first == "strings" {
-            let interner = ByteInterner()
+        if strings.first == true {
+            let interner = ByteInterner(capacity: 64)
             var all: [String] = []
             var maps: [[Int32]] = []
             for col in columns {

@@ -58,6 +58,14 @@ public enum Runtime {
         return String(cString: lk_blas_config())
     }
 
+    /// Runs `body` on a private generator when a seed is given (the global stream is left as it
+    /// was), else on the global one, which it advances: the `seed` option of every random draw.
+    public static func drawing<T>(seed: Int?, _ body: (inout RandomGenerator) throws -> T) rethrows -> T {
+        guard let seed else { return try body(&rng) }
+        var private_ = RandomGenerator(seed: UInt64(bitPattern: Int64(seed)))
+        return try body(&private_)
+    }
+
     public static func reset() {
         rng = RandomGenerator(seed: defaultSeed)
     }

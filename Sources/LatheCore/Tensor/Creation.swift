@@ -95,6 +95,21 @@ extension Tensor {
         return t
     }
 
+    /// A tensor of `dtype` from row-major values (a Lua table's, a JSON array's); int64 takes
+    /// only integral values, bool is true for nonzero.
+    public static func from(values: [Double], shape: [Int], dtype: DType) throws(LatheError) -> Tensor {
+        let n = try checkShape(shape, dtype: dtype)
+        if n != values.count { throw LatheError("shape \(shapeString(shape)) holds \(n) values, got \(values.count)") }
+        switch dtype {
+        case .float32: return Tensor(floats: values.map { Float($0) }, shape: shape)
+        case .bool: return Tensor(bools: values.map { $0 != 0 }, shape: shape)
+        case .int64:
+            var ints = [Int64](); ints.reserveCapacity(values.count)
+            for v in values { ints.append(try checkedInt64(v, "value")) }
+            return Tensor(int64s: ints, shape: shape)
+        }
+    }
+
     /// Values from start (inclusive) to stop (exclusive) by step, as numpy's arange.
     public static func arange(_ start: Double, _ stop: Double, _ step: Double, dtype: DType) throws(LatheError) -> Tensor {
         if step == 0 { throw LatheError("step must not be zero") }

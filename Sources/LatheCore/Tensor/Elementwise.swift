@@ -286,6 +286,7 @@ extension Tensor {
 
     /// Clamps into [lo, hi] (either may be nil); the gradient passes where the value was kept.
     public func clamp(min lo: Double?, max hi: Double?) throws(LatheError) -> Tensor {
+        if let lo, let hi, lo > hi { throw LatheError("lo (\(lo)) is greater than hi (\(hi))") }
         var r = self
         if let lo { r = try r.scalarOp(lo, .maximum) }
         if let hi { r = try r.scalarOp(hi, .minimum) }

@@ -12,6 +12,8 @@ public indirect enum LuaKind: @unchecked Sendable {
     case integer(ClosedRange<Int>? = nil)
     /// A number, optionally bounded; `above` excludes the lower bound (> instead of >=).
     case number(min: Double? = nil, max: Double? = nil, above: Bool = false)
+    /// Any number, NaN and infinities included: a data value (a fill value, a clamp limit), not a setting.
+    case value
     /// One of the given strings.
     case choice([String])
     /// A string or an array of strings.
@@ -57,6 +59,7 @@ public indirect enum LuaKind: @unchecked Sendable {
             case (nil, let h?): return "number <= \(fmtShort(h))"
             case (let l?, let h?): return above ? "number in (\(fmtShort(l)), \(fmtShort(h))]" : "number in [\(fmtShort(l)), \(fmtShort(h))]"
             }
+        case .value: return "number"
         case .choice(let cs): return cs.map { "\"\($0)\"" }.joined(separator: ", ").replacingLast(", ", with: " or ")
         case .strings: return "string or array of strings"
         case .numbers: return "array of numbers"
@@ -104,13 +107,22 @@ public struct LuaParam: @unchecked Sendable {
     public let name: String
     public let kind: LuaKind
     public let optional: Bool
+    /// This and the arguments after it (`size...`: sizes d1, d2, ...); the function reads them.
+    public let variadic: Bool
     public let doc: String
-    public init(_ name: String, _ kind: LuaKind, optional: Bool = false, _ doc: String = "") {
+    /// The check every call makes, as plain values.
+    let check: ArgCheck
+    public init(_ name: String, _ kind: LuaKind, optional: Bool = false, variadic: Bool = false, _ doc: String = "") {
         self.name = name
         self.kind = kind
         self.optional = optional
+        self.variadic = variadic
         self.doc = doc
+        check = ArgCheck(kind, optional: optional)
     }
+
+    /// As signatures and help show it.
+    public var shown: String { variadic ? name + "..." : name }
 }
 
 /// A named option of the trailing options table.
@@ -129,8 +141,9 @@ public struct LuaOpt: @unchecked Sendable {
 
 /// One Lua function or method, declared once: from this come the argument and option checks
 /// (unknown options with a "did you mean", wrong types, ranges and choices), the signature and
-/// option list `help()` prints, and the reference section of docs/API.md.
-public struct LuaFunc: @unchecked Sendable {
+/// option list `help()` prints, and the reference section of docs/API.md. A class: every call
+/// of the function reads it, and a reference is one retain where a struct copy is one per field.
+public final class LuaFunc: @unchecked Sendable {
     /// The name inside its module or class ("fit", "reshape").
     public let name: String
     public let summary: String
@@ -159,16 +172,6 @@ public struct LuaFunc: @unchecked Sendable {
         self.body = body
     }
 
-    /// The body behind the declared argument checks.
-    var checkedBody: LuaBody {
-        let body = self.body
-        if params.isEmpty { return body }
-        return { c in
-            try c.checkArgs()
-            return try body(c)
-        }
-    }
-
     /// The stack index of the options table (after self for methods).
     func optionsIndex(isMethod: Bool) -> Int32 {
         Int32(tableCall ? 1 : params.count + 1) + (isMethod ? 1 : 0)
@@ -178,7 +181,7 @@ public struct LuaFunc: @unchecked Sendable {
     public func signature(_ full: String, isMethod: Bool) -> String {
         let opts = options.map { o in "\(o.name) = \(o.defaultValue.literal)" }.joined(separator: ", ")
         if tableCall { return full + "{" + opts + "}" + returnsSuffix }
-        var parts = params.map { $0.optional ? "[\($0.name)]" : $0.name }
+        var parts = params.map { $0.optional ? "[\($0.shown)]" : $0.shown }
         if !options.isEmpty { parts.append("{" + opts + "}") }
         return full + "(" + parts.joined(separator: ", ") + ")" + returnsSuffix
     }
@@ -196,7 +199,7 @@ public struct LuaFunc: @unchecked Sendable {
         let described = params.filter { !$0.doc.isEmpty }
         if !described.isEmpty {
             if !d.isEmpty { d += "\n\n" }
-            d += "Arguments:\n" + described.map { "  \($0.name) (\($0.kind.text)\($0.optional ? ", optional" : "")): \($0.doc)" }.joined(separator: "\n")
+            d += "Arguments:\n" + described.map { "  \($0.shown) (\($0.kind.text)\($0.optional ? ", optional" : "")): \($0.doc)" }.joined(separator: "\n")
         }
         if !options.isEmpty {
             if !d.isEmpty { d += "\n\n" }

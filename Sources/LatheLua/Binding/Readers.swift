@@ -31,9 +31,11 @@ extension LuaCall {
         let n = rawLen(idx)
         var kind = 0  // 1 numbers, 2 strings, 3 booleans
         var ints: [Int] = [], bools: [Bool] = [], codes: [Int32] = [], values: [String] = []
-        // a label array repeats few strings: intern each Lua string once, by its address
+        ints.reserveCapacity(n)
+        // a label array repeats few strings: intern each Lua string once, by its address (made
+        // at the first string: number labels pay nothing for it)
         var byPointer: [UnsafeRawPointer: Int32] = [:]
-        let interner = ByteInterner()
+        var interner: ByteInterner? = nil
         func bad(_ k: Int, _ why: String) -> LuaError { LuaError("bad \(what) (\(why), element \(k + 1) is \(describe(-1)))") }
         for k in 0..<n {
             let t = lua_rawgeti(L, idx, lua_Integer(k + 1))
@@ -53,7 +55,8 @@ extension LuaCall {
                 if let code = byPointer[p] { codes.append(code); continue }
                 var len = 0
                 let s = lp_tostring(L, -1, &len)!
-                let code = s.withMemoryRebound(to: UInt8.self, capacity: len) { interner.intern(UnsafeBufferPointer(start: $0, count: len), 0..<len) }
+                if interner == nil { interner = ByteInterner(capacity: 64) }
+                let code = s.withMemoryRebound(to: UInt8.self, capacity: len) { interner!.intern(UnsafeBufferPointer(start: $0, count: len), 0..<len) }
                 if Int(code) == values.count { values.append(String(decoding: UnsafeRawBufferPointer(start: s, count: len), as: UTF8.self)) }
                 byPointer[p] = code
                 codes.append(code)
