@@ -217,6 +217,14 @@ typedef struct {
 static _Thread_local long swift_depth = 0;
 long lp_swift_depth(void) { return swift_depth; }
 
+const char *lp_function_source(lua_State *L, int idx) {
+    if (lua_type(L, idx) != LUA_TFUNCTION) return NULL;
+    lua_Debug ar;
+    lua_pushvalue(L, idx);
+    if (!lua_getinfo(L, ">S", &ar)) return NULL;
+    return ar.source;  // interned in the function's prototype, alive while the function is
+}
+
 static int lp_trampoline(lua_State *L) {
     lp_fnbox *b = (lp_fnbox *)lua_touserdata(L, lua_upvalueindex(1));
     swift_depth++;

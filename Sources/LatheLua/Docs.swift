@@ -68,10 +68,10 @@ public final class DocRegistry {
         var out = ""
         let groups = Dictionary(grouping: declarations.keys) { name -> String in
             if let i = name.firstIndex(where: { $0 == "." || $0 == ":" }) { return String(name[..<i]) }
-            return name
+            return ""
         }
         for group in groups.keys.sorted() {
-            out += "### `\(group)`\n"
+            out += group.isEmpty ? "### Globals\n" : "### `\(group)`\n"
             for name in groups[group]!.sorted() {
                 let f = declarations[name]!
                 let isMethod = name.contains(":")
@@ -88,7 +88,24 @@ public final class DocRegistry {
             }
             out += "\n"
         }
+        let lua = entries.filter { !$0.value.declared && writtenInLua.contains($0.key) }.keys.sorted()
+        if !lua.isEmpty {
+            out += "### Written in Lua (stdlib/lathe)\n"
+            for name in lua {
+                let d = entries[name]!
+                out += "\n#### `\(d.signature)`\n\n" + d.summary.replacingOccurrences(of: "\n", with: " ") + "\n"
+                if !d.details.isEmpty { out += "\n" + d.details + "\n" }
+            }
+            out += "\n"
+        }
         return out
+    }
+
+    /// Names documented by lathe.doc from Lua (stdlib/lathe's conveniences).
+    public private(set) var writtenInLua: Set<String> = []
+    func addWrittenInLua(_ name: String, _ doc: Doc) {
+        entries[name] = doc
+        writtenInLua.insert(name)
     }
 
     func mdCell(_ s: String) -> String {
@@ -165,37 +182,36 @@ public final class DocRegistry {
 /// `help`, `show` and `lathe.doc`: the documentation entry points.
 enum HelpModule: LuaInstaller {
     static func install(_ vm: LuaVM) throws {
-        let L = vm.L
-        vm.docs.add("help", Doc(
-            "Shows the documentation of a Lathe function, module or object; help() lists the modules.",
-            signature: "help([x])",
-            details: "x may be a function (help(tensor.zeros)), a module (help(tensor)), an object\n(help(t) for a tensor t) or a name as a string (help(\"tensor.zeros\")).\nAt the prompt, ?x is the same as help(x).",
-            returns: "nothing; prints the text",
-            errors: "none: an undocumented value prints what it is.",
-            example: "help(lathe.seed)\nhelp(\"lathe\")"))
-        vm.pushFunction("help") { c in
-            Output.write(helpText(vm: vm, call: c) + "\n")
-            return 0
-        }
-        vm.registerDocKey(at: -1, name: "help")
-        lua_setglobal(L, "help")
+        vm.global(help)
+        vm.global(show)
+    }
 
-        vm.docs.add("show", Doc(
-            "Prints values the way the prompt does: tables nested and aligned, objects through their summary.",
-            signature: "show(...)",
-            details: "Saved sessions use show(expr) where an expression was typed alone at the prompt,\nso `lathe run` prints what the session printed.",
-            returns: "nothing",
-            example: "show({1, 2, 3}, {name = \"lathe\", nested = {ok = true}})"))
-        vm.pushFunction("show") { c in
-            let n = c.top
-            if n == 0 { return 0 }
-            var parts: [String] = []
-            for i in 1...n { parts.append(Printer.format(L: c.L, index: i, topLevel: true)) }
-            Output.write(parts.joined(separator: "\t") + "\n")
-            return 0
-        }
-        vm.registerDocKey(at: -1, name: "show")
-        lua_setglobal(L, "show")
+    static let help = LuaFunc(
+        "help", "Shows the documentation of a Lathe function, module or object; help() lists the modules.",
+        params: [LuaParam("x", .any, optional: true, "a function, a module, an object or a name as a string")],
+        returns: "nothing; prints the text",
+        details: "x may be a function (help(tensor.zeros)), a module (help(tensor)), an object\n(help(t) for a tensor t) or a name as a string (help(\"tensor.zeros\")).\nAt the prompt, ?x is the same as help(x).",
+        errors: "none: an undocumented value prints what it is.",
+        example: "help(lathe.seed)\nhelp(\"lathe\")"
+    ) { c in
+        try c.vm.loadConveniences()
+        Output.write(helpText(vm: c.vm, call: c) + "\n")
+        return 0
+    }
+
+    static let show = LuaFunc(
+        "show", "Prints values the way the prompt does: tables nested and aligned, objects through their summary.",
+        params: [LuaParam("values", .any, optional: true, variadic: true, "the values to print")],
+        returns: "nothing",
+        details: "Saved sessions use show(expr) where an expression was typed alone at the prompt,\nso `lathe run` prints what the session printed.",
+        example: "show({1, 2, 3}, {name = \"lathe\", nested = {ok = true}})"
+    ) { c in
+        let n = c.top
+        if n == 0 { return 0 }
+        var parts: [String] = []
+        for i in 1...n { parts.append(Printer.format(L: c.L, index: i, topLevel: true)) }
+        Output.write(parts.joined(separator: "\t") + "\n")
+        return 0
     }
 
     static func helpText(vm: LuaVM, call c: LuaCall) -> String {

@@ -319,6 +319,25 @@ public final class LuaVM {
         return LuaModuleBuilder(vm: self, name: name)
     }
 
+    /// Loads stdlib/lathe's Lua conveniences that load themselves on first use (see
+    /// stdlib/lathe/init.lua), so help, the reference and completion know every function.
+    public func loadConveniences() throws {
+        if conveniencesLoaded { return }
+        conveniencesLoaded = true
+        if let err = run("if lathe.load_conveniences then lathe.load_conveniences() end", chunkname: "=(lathe)") {
+            throw LuaError("loading stdlib/lathe: \(err)")
+        }
+    }
+    var conveniencesLoaded = false
+
+    /// Installs a declared function as a global (`help`, `show`).
+    public func global(_ f: LuaFunc) {
+        docs.add(f.name, declared: f, isMethod: false)
+        LuaVM.push(L, FunctionBox(name: f.name, isMethod: false, decl: f, body: f.body))
+        registerDocKey(at: -1, name: f.name)
+        lua_setglobal(L, f.name)
+    }
+
     /// Records `value at idx` -> `name` in the weak-keyed table `help` uses to find docs.
     func registerDocKey(at idx: Int32, name: String) {
         let abs = lua_absindex(L, idx)

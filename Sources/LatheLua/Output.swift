@@ -59,15 +59,18 @@ public enum Output {
 /// into a string.
 enum CaptureModule: LuaInstaller {
     static func install(_ vm: LuaVM) throws {
-        let m = vm.module("lathe", summary: "")
-        m.function("capture", Doc(
-            "Runs a function and returns everything it printed (print, io.write, help, show) as a string.",
-            signature: "lathe.capture(fn, ...) -> text, results...",
-            details: "Useful for tests and for keeping a report in a variable. The output does not reach the\nterminal. Errors inside fn propagate after the printing functions are restored.",
-            returns: "the captured text, then fn's results",
-            errors: "fn is not a function; any error fn raises.",
-            example: "local text = lathe.capture(function() print(\"hello\", 42) end)\nassert(text == \"hello\\t42\\n\")")) { c in
-            try c.checkFunction(1, "fn")
+        vm.module("lathe", summary: "").add([capture])
+    }
+
+    static let capture = LuaFunc(
+        "capture", "Runs a function and returns everything it printed (print, io.write, help, show) as a string.",
+        params: [LuaParam("fn", .function, "the function to run"), LuaParam("args", .any, optional: true, variadic: true, "passed to fn")],
+        returns: "the captured text, then fn's results",
+        details: "Useful for tests and for keeping a report in a variable. The output does not reach the\nterminal. Errors inside fn propagate after the printing functions are restored.",
+        errors: "fn is not a function; any error fn raises.",
+        example: "local text = lathe.capture(function() print(\"hello\", 42) end)\nprint(text == \"hello\\t42\\n\")  --> true"
+    ) { c in
+            let vm = c.vm
             let L = c.L
             let nargs = c.top - 1
             // originals
@@ -152,6 +155,5 @@ enum CaptureModule: LuaInstaller {
             c.push(text)
             lp_insert(L, base + 1)
             return nres + 1
-        }
     }
 }

@@ -32,6 +32,8 @@ public struct Completer {
         if insideString(before) {
             return files(text)
         }
+        // stdlib/lathe's Lua conveniences load on first use: list them too (Lathe's code only)
+        if text.contains(".") { try? vm.loadConveniences() }
         return lua(text)
     }
 

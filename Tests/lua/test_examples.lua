@@ -45,7 +45,7 @@ T.test("the quickstart runs: its LoRA model beats the keyword rule on held-out m
   T.ok(out:find("for transformers' BertForSequenceClassification", 1, true), "the head is one PEFT can load")
   -- the last cell's Python check: PEFT's logits equal Lathe's wherever PEFT is installed
   if os.execute("python3 -c 'import peft, transformers, torch' >/dev/null 2>&1") then
-    local n, diff = out:match("PEFT check passed: PeftModel%.from_pretrained on (%d+) held%-out messages, max logit difference ([%d.e+-]+)")
+    local n, diff = out:match("PEFT check passed: PeftModel%.from_pretrained %(AutoModelForSequenceClassification%) on (%d+) inputs, max output difference ([%d.e+-]+)")
     T.ok(n ~= nil, "the PEFT check passed:\n" .. out:sub(-800))
     T.eq(tonumber(n), 5)
     T.ok(tonumber(diff) < 1e-4, "max logit difference " .. tostring(diff))

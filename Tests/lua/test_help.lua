@@ -86,3 +86,52 @@ T.test("declared functions: help shows the declared signature; unknown options n
   T.raises(function() lora.apply(nn.mlp{sizes = {2, 2}}, {learning_rate = 1}) end, "unknown option 'learning_rate'")
   T.raises(function() lora.apply(nn.mlp{sizes = {2, 2}}, {rank = 4}) end, "Lathe calls it 'r'")
 end)
+
+T.test("every function Lathe gives Lua is declared (signature = declaration = docs/API.md) or is Lua with help", function()
+  local declared = {}
+  for sig in lathe.api_reference():gmatch("\n#### `([^`]+)`") do declared[sig:match("^([%w_%.:]+)")] = true end
+  local entries = {}
+  for _, n in ipairs(lathe.help_entries()) do entries[n] = true end
+  local seen, bad = 0, {}
+  local function check(name, f)
+    seen = seen + 1
+    if declared[name] then return end
+    -- conveniences written in Lua (stdlib/lathe/*.lua) document themselves with lathe.doc
+    if debug.getinfo(f, "S").what == "Lua" and entries[name] then return end
+    bad[#bad + 1] = name
+  end
+  lathe.load_conveniences()
+  for _, m in ipairs({"lathe", "tensor", "nn", "optim", "train", "lora", "hf", "cost", "metrics", "text", "data", "json"}) do
+    for k, v in pairs(_G[m]) do if type(v) == "function" then check(m .. "." .. k, v) end end
+  end
+  for _, g in ipairs({"help", "show"}) do check(g, _G[g]) end
+  -- methods of every Lathe class (their metatables keep the method table as __methods)
+  local classes = 0
+  for name, mt in pairs(debug.getregistry()) do
+    if type(name) == "string" and type(mt) == "table" and rawget(mt, "__name") == name and rawget(mt, "__methods") then
+      classes = classes + 1
+      for k, v in pairs(rawget(mt, "__methods")) do if type(v) == "function" then check(name .. ":" .. k, v) end end
+    end
+  end
+  T.ok(classes >= 8, "found only " .. classes .. " classes")
+  T.ok(seen > 300, "walked only " .. seen .. " functions")
+  table.sort(bad)
+  T.eq(table.concat(bad, ", "), "")
+end)
+
+T.test("stdlib/lathe's Lua conveniences load on first use, and help finds them before", function()
+  -- a fresh state has read none of them
+  local out = T.lathe([[-e 'print(rawget(lora, "check_peft") == nil, package.loaded["lathe.peft"] == nil)']])
+  T.eq(out, "true\ttrue\n")
+  -- the first lookup loads the file
+  out = T.lathe([[-e 'print(type(lora.check_peft), package.loaded["lathe.peft"] ~= nil)']])
+  T.eq(out, "function\ttrue\n")
+  -- help by name, in a fresh state, shows the entry
+  out = T.lathe([[-e 'help("lora.check_peft")']])
+  T.ok(out:find("lora.check_peft(model, dir, inputs", 1, true), out)
+  -- a missing adapter is a clear error naming the file
+  local ok, err = pcall(lora.check_peft, nn.mlp{sizes = {2, 2}}, "/nonexistent-adapter", {"x"})
+  T.ok(not ok and err:find("/nonexistent-adapter/adapter_config.json not found", 1, true), err)
+  ok, err = pcall(lora.check_peft, nn.mlp{sizes = {2, 2}}, "/tmp", {"x"}, {lr = 1})
+  T.ok(not ok and err:find("unknown option 'lr'", 1, true), err)
+end)

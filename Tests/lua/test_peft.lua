@@ -218,3 +218,45 @@ T.test("lora.load rejects what it cannot reproduce", function()
   T.raises(function() lora.load(hf.load(P .. "tiny-gpt2"), dir .. "/adapter") end, "matches no Linear layer")
   os.execute("rm -rf " .. T.sh_quote(d))
 end)
+
+T.test("lora.check_peft: PEFT in Python reproduces a saved adapter (decoder and classifier), and catches one that differs", function()
+  if not os.execute("python3 -c 'import peft, transformers, torch, safetensors' >/dev/null 2>&1") then
+    -- scripts/setup installs them for the tests: their absence is a failure
+    T.fail("python3 with peft, transformers, torch and safetensors is needed (scripts/setup --test installs them)")
+  end
+  local function perturb(m, seed)
+    lathe.seed(seed)
+    local vals = {}
+    for n, t in pairs(m:named_parameters()) do
+      if n:find("lora_B") then vals[n] = tensor.randn(t:shape()):mul(0.1) end
+    end
+    local p = os.tmpname(); os.remove(p)
+    tensor.save(p, vals); m:load(p, {strict = false}); os.remove(p)
+  end
+  local ids = {ids = tensor.from({{5, 17, 42, 99, 3}}):long()}
+  local m = hf.load(T.root .. "/Tests/golden/pretrained/tiny-llama")
+  lora.apply(m, {r = 4, targets = {"q_proj", "v_proj"}, seed = 1})
+  perturb(m, 5)
+  local d = T.tmpdir() .. "/llama"
+  T.eq(lora.save(m, d, {base_model = "tiny"}).task_type, "CAUSAL_LM")
+  local r = lora.check_peft(m, d, ids)
+  T.ok(r.passed, tostring(r))
+  T.eq(r.model_class, "AutoModelForCausalLM")
+  T.ok(tostring(r):find("^PEFT check passed"), tostring(r))
+  -- the model changes after saving: PEFT (reading the file) no longer agrees
+  perturb(m, 6)
+  r = lora.check_peft(m, d, ids)
+  T.ok(not r.passed and r.max_difference > 1e-3, tostring(r))
+  T.ok(tostring(r):find("^PEFT check FAILED"), tostring(r))
+  -- a classifier through BERT's pooler, padded batch with a mask
+  local b = hf.load(T.root .. "/Tests/golden/pretrained/tiny-bert")
+  hf.classifier(b, {classes = 3, pooling = "pooler", seed = 1})
+  lora.apply(b, {r = 4, targets = {"query"}, seed = 1, modules_to_save = {"classifier.*", "pooler.*"}})
+  perturb(b, 7)
+  local d2 = T.tmpdir() .. "/bert"
+  lora.save(b, d2, {base_model = "tiny"})
+  r = lora.check_peft(b, d2, {ids = tensor.from({{2, 17, 42, 3}, {2, 61, 3, 0}}):long(), mask = tensor.from({{1, 1, 1, 1}, {1, 1, 1, 0}}):long()})
+  T.ok(r.passed, tostring(r))
+  T.eq(r.model_class, "AutoModelForSequenceClassification")
+  T.eq(r.inputs, 2)
+end)

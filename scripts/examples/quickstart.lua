@@ -123,42 +123,9 @@ print(cost.api_vs_inhouse{tokens_per_month = 1e6 * 30 * 60, api_price = 0.5, gpu
 adapter_dir = os.getenv("LATHE_OUT") or "spam-adapter"
 saved = lora.save(model, adapter_dir, {base_model = "sentence-transformers/all-MiniLM-L6-v2", overwrite = true})
 print(string.format("adapter saved to %s/ for transformers' %s (PEFT task %s)", adapter_dir, saved.architecture, saved.task_type))
--- Lathe's logits for a few held-out messages, which Python recomputes from the text with PEFT
-check_texts = test_set:head(5):column("text")
-model:eval()
-check_ids, check_mask = tok:encode_batch(check_texts, {max_length = MAX_LEN, padding = "longest", truncation = true})
-check_logits = tensor.no_grad(function() return model(check_ids, check_mask) end):totable()
-ham, spam = {}, {}
-for i, row in ipairs(check_logits) do ham[i], spam[i] = row[1], row[2] end
-data.write_jsonl(data.from({text = check_texts, ham = ham, spam = spam}), adapter_dir .. "/lathe_logits.jsonl", {overwrite = true})
-check_script = adapter_dir .. "/check_peft.py"
-f = assert(io.open(check_script, "w"))
-f:write([==[
-# Written by Lathe's quickstart: MiniLM + the adapter through PEFT, logits compared with Lathe's.
-import json, sys, torch, transformers, warnings
-from peft import PeftModel
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
-base, adapter, max_len = sys.argv[1], sys.argv[2], int(sys.argv[3])
-transformers.logging.set_verbosity_error()  # the base's fresh head note: the adapter brings the trained one
-warnings.filterwarnings("ignore", category=FutureWarning)  # peft 0.21 reads a property transformers 5 deprecated
-rows = [json.loads(line) for line in open(f"{adapter}/lathe_logits.jsonl")]
-tok = AutoTokenizer.from_pretrained(base)
-enc = tok([r["text"] for r in rows], max_length=max_len, truncation=True, padding=True, return_tensors="pt")
-model = PeftModel.from_pretrained(AutoModelForSequenceClassification.from_pretrained(base, num_labels=2), adapter).eval()
-with torch.no_grad():
-    logits = model(**enc).logits
-diff = (logits - torch.tensor([[r["ham"], r["spam"]] for r in rows])).abs().max().item()
-verdict = "passed" if diff < 1e-4 else "FAILED"
-print(f"PEFT check {verdict}: PeftModel.from_pretrained on {len(rows)} held-out messages, max logit difference {diff:.1e}")
-]==])
-f:close()
-function sh(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
-if os.execute("python3 -c 'import peft, transformers, torch' >/dev/null 2>&1") then
-  p = io.popen(string.format("python3 %s %s %s %d", sh(check_script), sh(hf.path("minilm")), sh(adapter_dir), MAX_LEN))
-  io.write(p:read("a"))
-  p:close()
-else
-  print("PEFT check skipped: python3 with peft, transformers and torch was not found (pip install -r scripts/requirements-test.txt)")
-end
+-- PEFT in Python (when installed) loads the base model and the adapter and must give Lathe's
+-- logits for a few held-out messages (lora.check_peft is written in Lua: stdlib/lathe/peft.lua)
+peft_check, why_not = lora.check_peft(model, adapter_dir, test_set:head(5):column("text"), {max_length = MAX_LEN})
+print(peft_check or "PEFT check skipped: " .. why_not)
 print(string.format("done in %.1f minutes; held-out F1: LoRA %.3f, frozen head %.3f, keyword rule %.3f",
   (lathe.clock() - started) / 60, lora_f1, probe_f1, rule_f1))

@@ -53,6 +53,8 @@ void lp_pushfunction(lua_State *L, lp_swift_fn fn, void *ctx, lp_release_fn rele
 // Counts Swift binding frames entered and not returned; non-zero after a call returns means a
 // longjmp skipped a Swift frame. Tests assert it is 0.
 long lp_swift_depth(void);
+// The source of the Lua function at idx ("@path/file.lua", "=[C]"), or NULL for other values.
+const char *lp_function_source(lua_State *L, int idx);
 
 // ---- Swift objects as full userdata -------------------------------------------------------
 // The block holds a retained pointer to a Swift object, its type tag, and its release fn.

@@ -95,8 +95,11 @@ enum LatheFunctions: LuaInstaller {
         guard let summary = try o.stringIfGiven("summary") else { throw c.error("option 'summary' is required") }
         guard let example = try o.stringIfGiven("example") else { throw c.error("option 'example' is required (runnable Lua)") }
         let vm = c.vm
-        vm.docs.add(name, Doc(summary, signature: try o.stringIfGiven("signature") ?? name, details: try o.string("details"),
-                              returns: try o.string("returns"), errors: try o.string("errors"), example: example))
+        let doc = Doc(summary, signature: try o.stringIfGiven("signature") ?? name, details: try o.string("details"),
+                      returns: try o.string("returns"), errors: try o.string("errors"), example: example)
+        // functions of stdlib/lathe's files are part of Lathe's API (and its reference); a user's are not
+        let source = lp_function_source(c.L, 1).map { String(cString: $0) } ?? ""
+        if let dir = vm.stdlibPath, source.hasPrefix("@" + dir) { vm.docs.addWrittenInLua(name, doc) } else { vm.docs.add(name, doc) }
         vm.registerDocKey(at: 1, name: name)
         lua_pushvalue(c.L, 1)
         return 1
@@ -107,7 +110,8 @@ enum LatheFunctions: LuaInstaller {
         returns: "{name, ...}: help(name) prints each",
         example: "local names = lathe.help_entries()\nprint(#names > 0, names[1])"
     ) { c in
-        try c.ret(.strings(Array(c.vm.docs.entries.keys).sorted()))
+        try c.vm.loadConveniences()
+        return try c.ret(.strings(Array(c.vm.docs.entries.keys).sorted()))
     }
 
     static let example = LuaFunc(
@@ -126,6 +130,7 @@ enum LatheFunctions: LuaInstaller {
         details: "Made from the declarations the bindings are built from: signatures, arguments, options with\ntheir kinds and defaults. scripts/gen/api_reference.sh writes it into docs/API.md, and a test\nfails when the committed file differs.",
         example: "local md = lathe.api_reference()\nprint(md:match(\"#### `lora.apply%(.-%)`\") ~= nil)"
     ) { c in
+        try c.vm.loadConveniences()
         c.push(c.vm.docs.reference())
         return 1
     }
