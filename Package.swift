@@ -23,6 +23,9 @@ let package = Package(
         // with dlopen by CLatheCore, so it is not linked here (fast start-up).
         .systemLibrary(name: "CLua", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
         .systemLibrary(name: "CEditline", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
+        // The run store (track): SQLite (Debian: libsqlite3-dev). Artifacts' SHA-256 comes from
+        // libcrypto, loaded with dlopen on first use by CLatheCore.
+        .systemLibrary(name: "CTrackLibs", providers: [.apt(["libsqlite3-dev"])]),
 
         // Tiny C for the engine: lazy BLAS loader, SIMD kernels, the interrupt flag.
         .target(
@@ -41,7 +44,7 @@ let package = Package(
         // Tiny C for Lua: macro wrappers, the error trampoline, the allocator, SIGINT.
         .target(name: "CLuaShim", dependencies: ["CLua", "CLatheCore"]),
 
-        .target(name: "LatheCore", dependencies: ["CLatheCore", "CGemm"], swiftSettings: coreSwiftSettings),
+        .target(name: "LatheCore", dependencies: ["CLatheCore", "CGemm", "CTrackLibs"], swiftSettings: coreSwiftSettings),
         .target(name: "LatheLua", dependencies: ["LatheCore", "CLua", "CLuaShim", "CLatheCore"]),
         .target(name: "CShellShim", dependencies: ["CEditline"]),
         .target(name: "LatheShell", dependencies: ["LatheLua", "CLua", "CLuaShim", "CShellShim", "CLatheCore"]),

@@ -138,3 +138,21 @@ double lk_cpu_seconds(void) {
 static _Thread_local int grad_disabled = 0;
 int lk_grad_enabled(void) { return !grad_disabled; }
 void lk_set_grad_enabled(int on) { grad_disabled = !on; }
+
+// ---- SHA-256 through libcrypto, loaded lazily ----------------------------------------------------
+typedef unsigned char *(*sha256_fn)(const unsigned char *, size_t, unsigned char *);
+static sha256_fn sha256_ptr = NULL;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static void sha256_load(void) {
+    const char *names[] = {"libcrypto.so.3", "libcrypto.so"};
+    for (int i = 0; i < 2 && !sha256_ptr; i++) {
+        void *h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+        if (h) sha256_ptr = (sha256_fn)dlsym(h, "SHA256");
+    }
+}
+int lk_sha256(const void *data, size_t n, unsigned char *out) {
+    pthread_once(&sha256_once, sha256_load);
+    if (!sha256_ptr) return -1;
+    sha256_ptr((const unsigned char *)data, n, out);
+    return 0;
+}

@@ -49,16 +49,27 @@ public final class DocRegistry {
         public var summary: String
         public var details: String
     }
-    public private(set) var entries: [String: Doc] = [:]
+    /// Every entry by name. Declared functions' entries are made from their declarations the
+    /// first time anyone reads this (help, the reference), not at start-up.
+    public var entries: [String: Doc] {
+        if !pending.isEmpty {
+            for (name, p) in pending { stored[name] = p.f.doc(name, isMethod: p.isMethod) }
+            pending.removeAll()
+        }
+        return stored
+    }
+    private var stored: [String: Doc] = [:]
+    private var pending: [String: (f: LuaFunc, isMethod: Bool)] = [:]
     public private(set) var modules: [String: ModuleInfo] = [:]
     public private(set) var classes: [String: (summary: String, methods: [String], fields: [String])] = [:]
 
     /// Declared functions and methods by full name (`lora.apply`, `Tensor:reshape`).
     public private(set) var declarations: [String: LuaFunc] = [:]
 
-    public func add(_ name: String, _ doc: Doc) { entries[name] = doc }
+    public func add(_ name: String, _ doc: Doc) { pending[name] = nil; stored[name] = doc }
     func add(_ name: String, declared f: LuaFunc, isMethod: Bool) {
-        entries[name] = f.doc(name, isMethod: isMethod)
+        stored[name] = nil
+        pending[name] = (f, isMethod)
         declarations[name] = f
     }
 
@@ -104,7 +115,7 @@ public final class DocRegistry {
     /// Names documented by lathe.doc from Lua (stdlib/lathe's conveniences).
     public private(set) var writtenInLua: Set<String> = []
     func addWrittenInLua(_ name: String, _ doc: Doc) {
-        entries[name] = doc
+        add(name, doc)
         writtenInLua.insert(name)
     }
 

@@ -21,6 +21,8 @@ public enum LuaTag {
     public static let metricsDrift: Int32 = 23
     public static let costResult: Int32 = 25
     public static let costCatalog: Int32 = 26
+    public static let run: Int32 = 45
+    public static let trackState: Int32 = 46
     // Ranges reserved per area (pick the next free number in yours):
     //   10-19 nn / optim / train / lora      20-24 metrics     25-29 cost
     //   30-34 data                            35-39 text        40-44 formats (gguf, ...)
@@ -30,7 +32,7 @@ public enum LuaTag {
     /// on every call; other classes by their metatable's name, more slowly.
     static let byClassName: [String: Int32] = [
         "Tensor": tensor, "DataTable": table, "Tokenizer": tokenizer, "Module": module, "Optimizer": optimizer, "Schedule": schedule,
-        "Report": metricsReport, "ConfusionMatrix": metricsConfusion, "Slices": metricsSlices, "DriftReport": metricsDrift,
+        "Report": metricsReport, "ConfusionMatrix": metricsConfusion, "Slices": metricsSlices, "DriftReport": metricsDrift, "Run": run,
     ]
 }
 
@@ -155,6 +157,7 @@ public final class LuaVM {
         HFFunctions.self,
         DataFunctions.self,
         JSONFunctions.self,
+        TrackFunctions.self,
     ]
 
     public init(stdlib: String? = LuaVM.findStdlib()) throws {
@@ -179,9 +182,20 @@ public final class LuaVM {
 
     /// Closes the Lua state as stock `lua` does at exit: pending to-be-closed variables are
     /// closed and every `__gc` finalizer runs. The VM is unusable afterwards.
+    /// Work to do when the state closes (track finishes a run left open); the argument says
+    /// whether the script ended with an error.
+    public var onClose: [(Bool) -> Void] = []
+    /// The session so far as a replayable script (the shell's recorder, or the script being
+    /// run); train.fit keeps it with its run.
+    public var sessionText: (() -> String)?
+    /// Set by the runner when the script ended with an error.
+    public var endedWithError = false
+
     public func close() {
         if closed { return }
         closed = true
+        for f in onClose { f(endedWithError) }
+        onClose.removeAll()
         lp_close(L)
         fflush(nil)
     }

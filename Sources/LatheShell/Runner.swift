@@ -47,6 +47,7 @@ public enum Runner {
                 report("cannot open \(path): no such file")
                 return 1
             }
+            vm.sessionText = { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
             st = luaL_loadfilex(L, path, nil)
             if st != LUA_OK {
                 report(vm.string(at: -1) ?? "cannot load \(path)")
@@ -62,6 +63,7 @@ public enum Runner {
             return 0
         case .failure(let e):
             report(e.message)
+            vm.endedWithError = true
             return 1
         }
     }
@@ -82,6 +84,7 @@ public enum Runner {
             return 0
         case .failure(let e):
             report(e.message)
+            vm.endedWithError = true
             return 1
         }
     }

@@ -33,6 +33,12 @@ public final class Shell {
         self.interactive = interactive
         recorder = SessionRecorder(initialSeed: Runtime.seed)
         if let ed = reader as? EditlineReader { ed.setCompleter(Completer(vm: vm)) }
+        attachSession()
+    }
+
+    /// train.fit keeps the session so far (the recorder's cells) with its run.
+    func attachSession() {
+        vm.sessionText = { [unowned self] in self.recorder.render() }
     }
 
     public static var banner: String {
@@ -296,6 +302,7 @@ public final class Shell {
                 let fresh = try LuaVM(stdlib: vm.stdlibPath)
                 vm = fresh
                 recorder.clear(initialSeed: Runtime.seed)
+                attachSession()
                 if let ed = reader as? EditlineReader { ed.setCompleter(Completer(vm: vm)) }
                 write("fresh Lua state (seed \(Runtime.seed)); the recording starts over\n")
             } catch {

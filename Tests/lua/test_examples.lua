@@ -34,7 +34,8 @@ T.test("the quickstart runs: its LoRA model beats the keyword rule on held-out m
   T.ok(probe_f1 > rule_f1, "the frozen-head baseline beats the rule too")
   -- every stage printed its table or report
   for _, want in ipairs({"DataTable:", "duplicates removed:", "personal data masked", "ConfusionMatrix", "f1-score",
-                         "95% interval", "latency p50", "cost.memory", "cost.train_time", "cost.api_vs_inhouse", "break-even"}) do
+                         "95% interval", "latency p50", "cost.memory", "cost.train_time", "cost.api_vs_inhouse", "break-even",
+                         "param (differs)", "test_f1"}) do
     T.ok(out:find(want, 1, true), "the output shows " .. want)
   end
   T.ok(exists(dir .. "/adapter/adapter_config.json") and exists(dir .. "/adapter/adapter_model.safetensors"), "PEFT files")

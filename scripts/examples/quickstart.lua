@@ -70,7 +70,8 @@ train_data, val_data, test_data = encode(train_set), encode(val_set), encode(tes
 function embed_all(t) return hf.embed(model, t:column("text"), {batch_size = 64}) end
 probe = nn.mlp{sizes = {384, 2}, seed = 1}
 probe_history = train.fit{model = probe, train = {x = embed_all(train_set), y = train_data.y},
-  val = {x = embed_all(val_set), y = val_data.y}, epochs = 30, batch_size = 32, lr = 1e-2, metric = "f1", quiet = true}
+  val = {x = embed_all(val_set), y = val_data.y}, epochs = 30, batch_size = 32, lr = 1e-2, metric = "f1", quiet = true,
+  track = "frozen MiniLM + head"}
 test_emb = embed_all(test_set)
 probe_pred = tensor.no_grad(function() return probe(test_emb):argmax(2) - 1 end):totable()
 probe_f1 = metrics.f1(y_test, probe_pred, {pos_label = 1})
@@ -86,7 +87,7 @@ steps_total = EPOCHS * math.ceil(#train_set / BATCH)
 schedule = optim.schedule{kind = "cosine", lr = 2e-3, warmup = math.floor(steps_total / 10), total = steps_total}
 print(schedule:plot{width = 50, height = 6})
 history = train.fit{model = model, train = train_data, val = val_data, epochs = EPOCHS, batch_size = BATCH,
-  schedule = schedule, metric = "f1", early_stopping = {patience = 2}, seed = 42}
+  schedule = schedule, metric = "f1", early_stopping = {patience = 2}, seed = 42, track = "MiniLM + LoRA r=8"}
 print(history)
 
 -- %% 8. Evaluate on the held-out test set: F1, confusion matrix, report, bootstrap interval
@@ -99,6 +100,9 @@ print(string.format("LoRA fine-tuned F1 %.3f (95%% interval %.3f to %.3f)", lora
 vs_rule = metrics.paired_test(y_test, rule_pred, lora_pred, {metric = "f1", n = 1000, seed = 1})
 print(string.format("better than the keyword rule by %.3f F1 (p = %.4f)", vs_rule.delta, vs_rule.p_value))
 show({keyword_rule = rule_f1, frozen_head = probe_f1, lora = lora_f1})
+-- train.fit recorded both trainings in lathe-runs.db (track): add their held-out scores
+track.get(probe_history.run_id):log{test_f1 = probe_f1}
+track.get(history.run_id):log{test_f1 = lora_f1, test_f1_low = ci.low, test_f1_high = ci.high}
 
 -- %% 9. Speed: latency of one message and throughput of a batch
 sample = test_set:head(32):column("text")
@@ -127,5 +131,7 @@ print(string.format("adapter saved to %s/ for transformers' %s (PEFT task %s)", 
 -- logits for a few held-out messages (lora.check_peft is written in Lua: stdlib/lathe/peft.lua)
 peft_check, why_not = lora.check_peft(model, adapter_dir, test_set:head(5):column("text"), {max_length = MAX_LEN})
 print(peft_check or "PEFT check skipped: " .. why_not)
+-- %% 12. The two trainings side by side, as the run store keeps them (track.runs() lists every run)
+print(track.compare(probe_history.run_id, history.run_id))
 print(string.format("done in %.1f minutes; held-out F1: LoRA %.3f, frozen head %.3f, keyword rule %.3f",
   (lathe.clock() - started) / 60, lora_f1, probe_f1, rule_f1))

@@ -56,6 +56,10 @@ int lk_rename_exchange(const char *a, const char *b);
 int lk_grad_enabled(void);
 void lk_set_grad_enabled(int on);
 
+// SHA-256 of n bytes into out[32] with OpenSSL's libcrypto, loaded on first use (start-up
+// does not pay for it). Returns 0, or -1 when libcrypto.so.3 cannot be loaded.
+int lk_sha256(const void *data, size_t n, unsigned char *out);
+
 #include "LKKernels.h"
 #include "LKNN.h"
 #include "LKQuant.h"

@@ -54,6 +54,7 @@ enum TrainFunctions: LuaInstaller {
         LuaOpt("gradual_unfreeze", .boolean, .bool(FitConfig().gradualUnfreeze), "unfreeze layer groups top down, one per epoch"),
         LuaOpt("precision", .choice(["fp32", "bf16"]), .string(FitConfig().precision.rawValue), "matrix products in fp32 or bf16 (fp32 accumulation)"),
         LuaOpt("quiet", .boolean, .bool(false), "no progress bar"),
+        LuaOpt("track", .either([.boolean, .string]), .bool(true), "record the run in the track store (false: not; a string: the run's name)"),
     ]
 
     static let fit = LuaFunc(
@@ -87,9 +88,15 @@ enum TrainFunctions: LuaInstaller {
         let trainer = try Trainer(model: model, train: train, val: val, config: cfg)
         cfg.schedule = try scheduleSpec(c, o).resolve(lr: cfg.lr, warmup: try o.int("warmup"), totalUpdates: trainer.totalUpdates)
         trainer.config.schedule = cfg.schedule
-        let h = try run(trainer, quiet: try o.bool("quiet"))
+        let tracked = try FitTracking.start(c, o, model: model, train: train, val: val, config: cfg, totalUpdates: trainer.totalUpdates)
+        let h: FitHistory
+        do { h = try run(trainer, quiet: try o.bool("quiet")) } catch {
+            if let tracked { FitTracking.finish(c, tracked, nil, error: error) }
+            throw error
+        }
         if h.interrupted { lp_consume_interrupt(c.L) }
-        try pushHistory(c, h)
+        if let tracked { FitTracking.finish(c, tracked, h, error: nil) }
+        try pushHistory(c, h, runID: tracked?.id)
         return 1
     }
 
@@ -251,7 +258,7 @@ enum TrainFunctions: LuaInstaller {
         return try Dataset(inputs: x, targets: y, mask: field(["mask", "attention_mask"]))
     }
 
-    static func pushHistory(_ c: LuaCall, _ h: FitHistory) throws {
+    static func pushHistory(_ c: LuaCall, _ h: FitHistory, runID: String? = nil) throws {
         let evals: [LuaValue] = h.evals.map { .record([("step", .int($0.step)), ("epoch", .int($0.epoch)), ("val_loss", .number($0.valLoss)), ("metric", .number($0.metric))]) }
         var fields: [(String, LuaValue)] = [
             ("loss", .numbers(h.loss)), ("lr", .numbers(h.lr)), ("evals", .array(evals)),
@@ -264,6 +271,7 @@ enum TrainFunctions: LuaInstaller {
         if let ck = h.checkpoint { fields.append(("checkpoint", .string(ck))) }
         if let e = h.checkpointError { fields.append(("checkpoint_error", .string(e))) }
         if let r = h.restoredStep { fields.append(("restored_step", .int(r))) }
+        if let id = runID { fields.append(("run_id", .string(id))) }
         try c.pushRecord(fields, name: "History", text: h.summary)
     }
 

@@ -1,0 +1,147 @@
+import CLatheCore
+import CLua
+import CLuaShim
+import Foundation
+import LatheCore
+
+/// train.fit's own run: started before training, filled and finished after it.
+enum FitTracking {
+    /// The run of this fit, or nil when tracking is off or the call says track = false.
+    static func start(_ c: LuaCall, _ o: DeclaredOptions, model: Module, train: Dataset, val: Dataset?, config: FitConfig,
+                      totalUpdates: Int) throws -> RunObject? {
+        let s = TrackFunctions.state(c)
+        var name: String? = nil
+        switch try o.push("track") {
+        case LUA_TBOOLEAN where lua_toboolean(c.L, -1) == 0: lp_pop(c.L, 1); return nil
+        case LUA_TSTRING: name = c.string(-1)
+        default: break
+        }
+        lp_pop(c.L, 1)
+        guard s.path != nil else { return nil }
+        let store = try s.open()
+        var params = try givenOptions(c, o)
+        let given = Set(params.map(\.0))
+        let resolved: [(String, String)] = [
+            ("epochs", String(config.epochs)), ("batch_size", String(config.batchSize)), ("lr", fmt(config.lr)),
+            ("optimizer", config.optimizer.rawValue), ("grad_accum", String(config.gradAccum)), ("precision", config.precision.rawValue),
+            ("metric", config.metric), ("total_updates", String(totalUpdates)), ("seed", config.seed.map { String(Int64(bitPattern: $0)) } ?? String(Runtime.seed)),
+        ]
+        params += resolved.filter { !given.contains($0.0) }
+        params += [
+            ("model.class", String(describing: type(of: model))),
+            ("model.params", String(model.parameterCount())),
+            ("model.trainable_params", String(model.parameterCount(trainableOnly: true))),
+            ("data.train_rows", String(train.count)), ("data.train_sha256", fingerprint(train)),
+        ]
+        if let val { params += [("data.val_rows", String(val.count)), ("data.val_sha256", fingerprint(val))] }
+        let tags: [(String, String)] = [("lathe.version", LatheInfo.version), ("lathe.source", "train.fit")]
+            + Gemm.report().map { ("lathe.kernel.\($0.op)", $0.kernel) }
+        let id = try store.startRun(name: name, experiment: "Default", params: params, tags: tags, parent: s.active?.id)
+        return RunObject(store: store, id: id)
+    }
+
+    /// The options the call gave, as text (the data and the model are described separately).
+    static func givenOptions(_ c: LuaCall, _ o: DeclaredOptions) throws -> [(String, String)] {
+        guard o.index != 0 else { return [] }
+        var out: [(String, String)] = []
+        try c.reserve()
+        lua_pushnil(c.L)
+        while lua_next(c.L, o.index) != 0 {
+            defer { lp_pop(c.L, 1) }
+            guard let k = c.string(-2), !["model", "train", "val", "track"].contains(k) else { continue }
+            out.append((k, describe(c, -1, depth: 0)))
+        }
+        return out.sorted { $0.0 < $1.0 }
+    }
+
+    /// A compact text for an option's value: scalars as written, tables as {a, b} or {k = v}.
+    static func describe(_ c: LuaCall, _ idx: Int32, depth: Int) -> String {
+        let L = c.L
+        switch lua_type(L, idx) {
+        case LUA_TSTRING, LUA_TNUMBER, LUA_TBOOLEAN: return (try? TrackFunctions.text(c, idx, "value")) ?? "?"
+        case LUA_TTABLE where depth < 3 && lua_checkstack(L, 4) != 0:
+            let abs = lua_absindex(L, idx)
+            var parts: [String] = []
+            let n = lua_rawlen(L, abs)
+            if n > 0 {
+                for i in 1...n {
+                    lua_rawgeti(L, abs, lua_Integer(i))
+                    parts.append(describe(c, -1, depth: depth + 1))
+                    lp_pop(L, 1)
+                }
+            } else {
+                lua_pushnil(L)
+                while lua_next(L, abs) != 0 {
+                    if let k = c.string(-2) { parts.append("\(k) = \(describe(c, -1, depth: depth + 1))") }
+                    lp_pop(L, 1)
+                }
+                parts.sort()
+            }
+            return "{" + parts.joined(separator: ", ") + "}"
+        case LUA_TFUNCTION: return "function"
+        default:
+            var len = 0
+            guard let p = lp_safe_tolstring(L, idx, &len) else { lp_pop(L, 1); return c.typeName(idx) }
+            defer { lp_pop(L, 1) }
+            return String(String(decoding: UnsafeRawBufferPointer(start: p, count: len), as: UTF8.self).split(separator: "\n").first ?? "")
+        }
+    }
+
+    /// SHA-256 of a dataset's tensors (inputs, targets, mask), as its fingerprint.
+    static func fingerprint(_ d: Dataset) -> String {
+        var digests: [UInt8] = []
+        for t in [d.inputs, d.targets] + (d.mask.map { [$0] } ?? []) {
+            let size = t.dtype == .float32 ? 4 : t.dtype == .int64 ? 8 : 1
+            var out = [UInt8](repeating: 0, count: 32)
+            let p = t.storage.raw.advanced(by: t.offset * size)
+            if lk_sha256(p, t.count * size, &out) != 0 { return "unavailable (no libcrypto)" }
+            digests += out
+        }
+        var out = [UInt8](repeating: 0, count: 32)
+        _ = digests.withUnsafeBytes { lk_sha256($0.baseAddress, $0.count, &out) }
+        return out.map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Logs the history and the run's end: per update loss and lr, per evaluation val_loss and the
+    /// metric, the totals; the session so far as session.lua; the status (FINISHED, KILLED on
+    /// Ctrl-C, FAILED with the error as a tag).
+    static func finish(_ c: LuaCall, _ run: RunObject, _ h: FitHistory?, error: Error?) {
+        let st = run.store
+        do {
+            if let h {
+                let now = Date().timeIntervalSince1970
+                var pts: [(key: String, value: Double, step: Int64, timestamp: Double)] = []
+                pts.reserveCapacity(2 * h.loss.count + 2 * h.evals.count + 8)
+                for (i, l) in h.loss.enumerated() { pts.append(("loss", l, Int64(i + 1), now)) }
+                for (i, l) in h.lr.enumerated() { pts.append(("lr", l, Int64(i + 1), now)) }
+                for e in h.evals {
+                    pts.append(("val_loss", e.valLoss, Int64(e.step), now))
+                    if h.metricName != "loss" { pts.append(("val_" + h.metricName, e.metric, Int64(e.step), now)) }
+                }
+                let last = Int64(h.steps)
+                pts.append(("seconds", h.seconds, last, now))
+                pts.append((h.unit == "tokens" ? "tokens_per_sec" : "examples_per_sec", h.unitsPerSecond, last, now))
+                pts.append(("peak_rss_bytes", Double(lk_peak_rss_bytes()), last, now))
+                if let b = h.bestMetric { pts.append(("best_" + h.metricName, b, last, now)) }
+                if let b = h.bestStep { pts.append(("best_step", Double(b), last, now)) }
+                try st.logMetrics(run.id, pts)
+                var tags = [("stopped_early", h.stoppedEarly ? "true" : "false")]
+                if let ck = h.checkpoint { tags.append(("checkpoint", ck)) }
+                try st.setTags(run.id, tags)
+            }
+            if let text = c.vm.sessionText?() {
+                let tmp = NSTemporaryDirectory() + "lathe-session-\(run.id).lua"
+                try AtomicFile.write(text, to: tmp, overwrite: true)
+                defer { try? FileManager.default.removeItem(atPath: tmp) }
+                try st.addArtifact(run.id, file: tmp, as: "session.lua")
+            }
+            if let error {
+                try st.setTags(run.id, [("error", String(describing: (error as? LuaError)?.message ?? (error as? LatheError)?.message ?? "\(error)").prefix(5000).description)])
+            }
+            try st.finish(run.id, status: error != nil ? "FAILED" : (h?.interrupted == true ? "KILLED" : "FINISHED"))
+        } catch {
+            Output.warning("train.fit", "the run could not be recorded in \(st.path): \(error.message)")
+            try? st.finish(run.id, status: "FAILED")
+        }
+    }
+}

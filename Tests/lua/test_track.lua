@@ -1,0 +1,240 @@
+-- The run store (track): real SQLite files, other Lathe processes writing at once, killed
+-- processes, foreign and damaged files, and train.fit recording itself.
+local T = require("testlib")
+
+local function fresh()
+  local dir = T.tmpdir()
+  track.open(dir .. "/runs.db")
+  return dir
+end
+
+local function sq(s) return T.sh_quote(s) end
+
+T.test("runs keep params, metric points (NaN too), tags and artifacts; the store reads them back after reopening", function()
+  local dir = fresh()
+  local run = track.start{name = "baseline", experiment = "spam", params = {lr = 0.01, method = "lora", r = 8}, tags = {stage = "draft"}}
+  T.eq(track.active(), run)
+  for i = 1, 5 do run:log{loss = 1 / i} end
+  run:log("f1", 0/0, {step = 7})
+  run:log{f1 = 0.9}
+  run:tag("stage", "final")
+  local f = dir .. "/note.txt"
+  T.write(f, "hello artifacts\n")
+  local a = run:artifact(f, {name = "notes/note.txt"})
+  local want = T.run("sha256sum " .. sq(f)):match("^(%x+)")
+  T.eq(a.sha256, want)
+  T.eq(T.read(run.artifact_dir .. "/notes/note.txt"), "hello artifacts\n")
+  run:finish()
+  T.eq(track.active(), nil)
+  -- a new process reads what this one wrote
+  local out = T.lathe("-e " .. sq(string.format([[
+    track.open(%q)
+    local r = track.get("baseline")
+    local h = r:history("loss")
+    local f1 = r:history("f1")
+    print(r.status, r.experiment, r.params.lr, r.params.r, r.tags.stage, #h.values, h.values[5], h.steps[5])
+    print(f1.steps[1], f1.values[1] ~= f1.values[1], f1.steps[2], f1.values[2], r.metrics.f1, r.artifacts[1].path)]], dir .. "/runs.db")))
+  T.eq(out, "FINISHED\tspam\t0.01\t8\tfinal\t5\t0.2\t4\n7\ttrue\t8\t0.9\t0.9\tnotes/note.txt\n")
+  track.off()
+  os.execute("rm -rf " .. sq(dir))
+end)
+
+T.test("MLflow's rules: a param keeps its value, a finished run takes no points, names and values are checked", function()
+  local dir = fresh()
+  local run = track.start{params = {lr = 0.1}}
+  run:param("lr", 0.1)  -- the same value again is fine
+  T.raises(function() run:param("lr", 0.2) end, "param 'lr' of run " .. run.id .. " is already \"0.1\"; params cannot change")
+  T.raises(function() run:log{loss = "low"} end, "metric 'loss' is string \"low\"; expected a number")
+  T.raises(function() run:log{[""] = 1} end, "metric names must have 1 to 250 bytes")
+  T.raises(function() run:param("big", string.rep("x", 7000)) end, "MLflow keeps at most 6000")
+  T.raises(function() run:artifact(dir .. "/missing.txt") end, "missing.txt")
+  T.raises(function() run:artifact(dir .. "/runs.db", {name = "../escape"}) end, "must be a relative path inside the run's folder")
+  run:finish()
+  -- as MLflow: a finished run still takes points (a test score after training); a deleted one not
+  run:log{test_f1 = 0.5}
+  T.eq(run.metrics.test_f1, 0.5)
+  T.eq(run.status, "FINISHED")
+  local id = run.id
+  track.delete(run)
+  T.raises(function() run:log{loss = 1} end, "run " .. id .. " is not in")
+  T.raises(function() track.get("no-such-run") end, "no run \"no-such-run\"")
+  T.raises(function() track.start{params = {lr = {}}} end, "bad params.lr (expected string, number or boolean, got table")
+  track.off()
+  T.raises(function() track.start{} end, "tracking is off")
+  os.execute("rm -rf " .. sq(dir))
+end)
+
+T.test("runs, best and compare: a data table per run, the best by a metric, runs side by side", function()
+  local dir = fresh()
+  for i, cfg in ipairs({{lr = 0.1, f1 = 0.81, loss = 0.5}, {lr = 0.01, f1 = 0.93, loss = 0.2}, {lr = 0.001, f1 = 0.88, loss = 0.3}}) do
+    local r = track.start{name = "lr" .. i, params = {lr = cfg.lr, r = 8}}
+    r:log{f1 = cfg.f1, loss = cfg.loss}
+    r:finish()
+  end
+  local t = track.runs{order_by = "-metrics.f1"}
+  T.eq(#t, 3)
+  T.same(t:column("name"), {"lr2", "lr3", "lr1"})
+  T.same(t:column("params.lr"), {0.01, 0.001, 0.1})
+  T.eq(#track.runs{where = function(row) return row["metrics.loss"] < 0.4 end}, 2)
+  T.eq(#track.runs{limit = 1}, 1)
+  T.raises(function() track.runs{order_by = "metrics.nope"} end, "no column 'metrics.nope'")
+  T.eq(track.best{metric = "f1"}.name, "lr2")
+  T.eq(track.best{metric = "loss"}.name, "lr2")  -- loss: lower is better
+  T.eq(track.best{metric = "f1", mode = "min"}.name, "lr1")
+  T.eq(track.best{metric = "absent"}, nil)
+  local cmp = track.compare("lr1", "lr2")
+  T.same(cmp:column("field"), {"lr", "r", "status", "f1", "loss"})
+  T.same(cmp:column("kind"), {"param (differs)", "param", "run", "metric", "metric"})
+  T.close(cmp:column("change")[4], 0.93 - 0.81, 1e-12)
+  local text = tostring(cmp)
+  T.ok(text:find("lr1", 1, true) and text:find("lr2", 1, true), text)
+  track.rename("lr1", "first")
+  T.eq(track.get("first").params.lr, "0.1")
+  track.delete("first")
+  T.eq(#track.runs(), 2)
+  track.off()
+  os.execute("rm -rf " .. sq(dir))
+end)
+
+T.test("two processes logging into one store at once: every point arrives, none fails with 'database is locked'", function()
+  local dir = T.tmpdir()
+  local db = dir .. "/shared.db"
+  local code = string.format([[track.open(%q)
+    local r = track.start{name = arg[1]}
+    for i = 1, 300 do r:log{x = i} end
+    r:finish()
+    print("done")]], db)
+  T.write(dir .. "/writer.lua", code)
+  local cmd = string.format("(%s run %s A > %s 2>&1 & %s run %s B > %s 2>&1 & %s run %s C > %s 2>&1 & wait)",
+    sq(T.bin), sq(dir .. "/writer.lua"), sq(dir .. "/a.out"), sq(T.bin), sq(dir .. "/writer.lua"), sq(dir .. "/b.out"),
+    sq(T.bin), sq(dir .. "/writer.lua"), sq(dir .. "/c.out"))
+  os.execute(cmd)
+  for _, w in ipairs({"a", "b", "c"}) do T.eq(T.read(dir .. "/" .. w .. ".out"), "done\n") end
+  track.open(db)
+  for _, name in ipairs({"A", "B", "C"}) do
+    local h = track.get(name):history("x")
+    T.eq(#h.values, 300)
+    T.eq(h.values[300], 300)
+  end
+  track.off()
+  os.execute("rm -rf " .. sq(dir))
+end)
+
+T.test("a run whose process was killed is marked KILLED when the store is next opened", function()
+  local dir = T.tmpdir()
+  local db = dir .. "/runs.db"
+  T.write(dir .. "/victim.lua", string.format([[track.open(%q)
+    local r = track.start{name = "victim"}
+    r:log{loss = 1}
+    io.open(%q, "w"):close()
+    while true do end]], db, dir .. "/ready"))
+  os.execute(string.format("%s run %s >/dev/null 2>&1 & echo $! > %s", sq(T.bin), sq(dir .. "/victim.lua"), sq(dir .. "/pid")))
+  for _ = 1, 200 do
+    if io.open(dir .. "/ready") then break end
+    os.execute("sleep 0.05")
+  end
+  local pid = T.read(dir .. "/pid"):match("%d+")
+  -- still alive: another process sees it running
+  T.eq(T.lathe("-e " .. sq(string.format("track.open(%q) io.write(track.get('victim').status)", db))), "RUNNING")
+  os.execute("kill -9 " .. pid .. "; sleep 0.2")
+  track.open(db)
+  local r = track.get("victim")
+  T.eq(r.status, "KILLED")
+  T.eq(r.metrics.loss, 1)
+  track.off()
+  os.execute("rm -rf " .. sq(dir))
+end)
+
+T.test("a script that fails or ends leaves no run RUNNING: FAILED on an error, FINISHED otherwise", function()
+  local dir = T.tmpdir()
+  local db = dir .. "/runs.db"
+  T.write(dir .. "/fails.lua", string.format("track.open(%q) track.start{name = 'f'} error('boom')", db))
+  T.write(dir .. "/ends.lua", string.format("track.open(%q) track.start{name = 'e'}", db))
+  T.run(sq(T.bin) .. " run " .. sq(dir .. "/fails.lua") .. " 2>/dev/null")
+  T.run(sq(T.bin) .. " run " .. sq(dir .. "/ends.lua"))
+  track.open(db)
+  T.eq(track.get("f").status, "FAILED")
+  T.eq(track.get("e").status, "FINISHED")
+  track.off()
+  os.execute("rm -rf " .. sq(dir))
+end)
+
+T.test("foreign, damaged, newer and unwritable stores are clear errors; nothing is overwritten", function()
+  local dir = T.tmpdir()
+  -- not a database at all
+  T.write(dir .. "/notes.db", "these are my notes, not a database\n")
+  T.raises(function() track.open(dir .. "/notes.db") end, "is not a SQLite database")
+  T.eq(T.read(dir .. "/notes.db"), "these are my notes, not a database\n")
+  -- another program's SQLite file
+  os.execute("sqlite3 " .. sq(dir .. "/other.db") .. " 'CREATE TABLE t(x); INSERT INTO t VALUES (1);'")
+  T.raises(function() track.open(dir .. "/other.db") end, "SQLite database of another program")
+  T.eq(T.run("sqlite3 " .. sq(dir .. "/other.db") .. " 'SELECT x FROM t'"), "1\n")
+  -- a store from a newer Lathe
+  track.open(dir .. "/new.db")
+  track.off()
+  os.execute("sqlite3 " .. sq(dir .. "/new.db") .. " 'PRAGMA user_version = 99'")
+  T.raises(function() track.open(dir .. "/new.db") end, "written by a newer Lathe (store version 99")
+  -- a folder given as the store; a folder that cannot be written (not as root: root writes anyway)
+  T.raises(function() track.open(dir) end, "is a folder; the run store is a file")
+  T.raises(function() track.open(dir .. "/no/such/folder/runs.db") end, "cannot open")
+  -- a failed open keeps the previous store
+  track.open(dir .. "/good.db")
+  pcall(track.open, dir .. "/notes.db")
+  T.eq(track.path(), dir .. "/good.db")
+  track.off()
+  os.execute("rm -rf " .. sq(dir))
+end)
+
+T.test("train.fit records its run: options, model, data fingerprint, per-step loss, evaluations, the session", function()
+  local dir = fresh()
+  lathe.seed(3)
+  local x = tensor.randn(64, 4)
+  local y = x:sum(2):gt(0):long()
+  local model = nn.mlp{sizes = {4, 8, 2}}
+  local h = train.fit{model = model, train = {x = x, y = y}, val = {x = x, y = y}, epochs = 2, batch_size = 16, lr = 0.01,
+    metric = "accuracy", quiet = true, track = "mlp probe"}
+  local r = track.get(h.run_id)
+  T.eq(r.name, "mlp probe")
+  T.eq(r.status, "FINISHED")
+  T.eq(r.params.lr, "0.01")
+  T.eq(r.params.batch_size, "16")
+  T.eq(r.params.total_updates, "8")
+  T.eq(r.params["model.params"], tostring(model:num_params()))
+  T.eq(r.params["data.train_rows"], "64")
+  T.eq(#r.params["data.train_sha256"], 64)
+  local loss = r:history("loss")
+  T.eq(#loss.values, #h.loss)
+  T.close(loss.values[#loss.values], h.loss[#h.loss], 0)
+  T.eq(#r:history("val_accuracy").values, #h.evals)
+  T.eq(r.tags["lathe.source"], "train.fit")
+  T.eq(r.artifacts[1].path, "session.lua")
+  -- track = false records nothing; a fit inside a started run is nested in it
+  local before = #track.runs()
+  train.fit{model = model, train = {x = x, y = y}, epochs = 1, batch_size = 32, quiet = true, track = false}
+  T.eq(#track.runs(), before)
+  local outer = track.start{name = "sweep"}
+  local h2 = train.fit{model = model, train = {x = x, y = y}, epochs = 1, batch_size = 32, quiet = true}
+  T.eq(track.get(h2.run_id).parent, outer.id)
+  outer:finish()
+  track.off()
+  os.execute("rm -rf " .. sq(dir))
+end)
+
+T.test("lathe run keeps the script as the run's session.lua; LATHE_TRACKING=off records nothing", function()
+  local dir = T.tmpdir()
+  local script = [[lathe.seed(1)
+local x = tensor.randn(32, 2)
+local h = train.fit{model = nn.mlp{sizes = {2, 2}}, train = {x = x, y = x:sum(2):gt(0):long()}, epochs = 1, quiet = true}
+print(h.run_id ~= nil)]]
+  T.write(dir .. "/fit.lua", script)
+  local bin = (T.run("realpath " .. sq(T.bin)):gsub("\n$", ""))
+  T.eq(T.run("cd " .. sq(dir) .. " && env -u LATHE_TRACKING " .. sq(bin) .. " run fit.lua"), "true\n")
+  track.open(dir .. "/lathe-runs.db")  -- the default store, in the working folder
+  local r = track.runs()
+  T.eq(#r, 1)
+  local run = track.get(r:column("id")[1])
+  T.eq(T.read(run.artifact_dir .. "/session.lua"), script)
+  track.off()
+  T.eq(T.run("cd " .. sq(dir) .. " && LATHE_TRACKING=off " .. sq(bin) .. " -e 'print(track.path())'"), "nil\n")
+  os.execute("rm -rf " .. sq(dir))
+end)
