@@ -443,7 +443,7 @@ public final class LuaVM {
         }
     }
 
-    /// Sets a Lua-visible value: calls `lathe._warn`-style Lua conveniences by name.
+    /// Sets a global string (the `lathe runs` command passes its arguments this way).
     public func setGlobal(_ name: String, string value: String) {
         push(value)
         lua_setglobal(L, name)

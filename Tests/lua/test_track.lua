@@ -238,3 +238,29 @@ print(h.run_id ~= nil)]]
   T.eq(T.run("cd " .. sq(dir) .. " && LATHE_TRACKING=off " .. sq(bin) .. " -e 'print(track.path())'"), "nil\n")
   os.execute("rm -rf " .. sq(dir))
 end)
+
+T.test("lathe runs: list, show, compare and export a store from the command line", function()
+  local dir = fresh()
+  for i, f1 in ipairs({0.7, 0.9}) do
+    local r = track.start{name = "cli" .. i, params = {lr = i / 100}}
+    r:log{f1 = f1}
+    r:finish()
+  end
+  track.off()
+  local store = " --store " .. sq(dir .. "/runs.db")
+  local list = T.lathe("runs list" .. store .. " --order-by=-metrics.f1")
+  T.ok(list:find("DataTable: 2 rows", 1, true) and list:find("cli2", 1, true) < list:find("cli1", 1, true), list)
+  T.ok(T.lathe("runs show cli1" .. store):find("Run cli1 (", 1, true))
+  local cmp = T.lathe("runs compare cli1 cli2" .. store)
+  T.ok(cmp:find("param (differs)", 1, true) and cmp:find("0.2", 1, true), cmp)
+  T.lathe("runs export --format csv --out " .. sq(dir .. "/runs.csv") .. store)
+  local t = data.read_csv(dir .. "/runs.csv")
+  T.eq(#t, 2)
+  T.same(t:sort("name"):column("metrics.f1"), {0.7, 0.9})
+  local jsonl = T.lathe("runs export --format jsonl" .. store)
+  T.eq(select(2, jsonl:gsub("\n", "")), 2)
+  T.ok(jsonl:find('"name":"cli1"', 1, true), jsonl)
+  local _, code, out = T.run(sq(T.bin) .. " runs list --store " .. sq(dir .. "/none.db"))
+  T.ok(code ~= 0)
+  os.execute("rm -rf " .. sq(dir))
+end)

@@ -177,7 +177,7 @@ enum TrackFunctions: LuaInstaller {
             LuaOpt("limit", .integer(0...Int.max), .none, "at most this many rows"),
         ],
         returns: "DataTable: id, name, experiment, status, start, seconds, params.<key>..., metrics.<key>...",
-        details: "Columns are named as MLflow's search_runs names them (params.lr, metrics.f1), so the data module's\nfilter, sort_by and describe work on them.",
+        details: "Columns are named as MLflow's search_runs names them (params.lr, metrics.f1), so the data module's\nfilter, sort and describe work on them.",
         example: "local p = os.tmpname()\nos.remove(p)\ntrack.open(p)\nfor _, lr in ipairs({0.1, 0.01}) do\n  local r = track.start{params = {lr = lr}}\n  r:log{loss = lr * 3}\n  r:finish()\nend\nprint(track.runs{order_by = \"metrics.loss\"})\ntrack.off()\nos.remove(p)"
     ) { c in
         let o = try c.opts()
