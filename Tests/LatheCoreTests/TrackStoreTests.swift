@@ -77,6 +77,21 @@ struct TrackStoreTests {
         #expect(try store.history(a, "x").count == 200 && store.history(b, "x").count == 200)
     }
 
+    @Test func bufferedPointsReachTheFileWithinAFractionOfASecond() throws {
+        let (store, dir) = try tempStore()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let id = try store.startRun(name: "b")
+        for i in 0..<2500 { try store.logMetric(id, key: "x", value: Double(i), step: Int64(i), timestamp: 0) }
+        // another connection (another process would see the same): the full batches at once,
+        // the rest after the timer's flush, without any read of this store
+        let other = try SQLiteDatabase(path: dir + "/runs.db")
+        let count = { () throws(LatheError) -> Int64 in try other.query("SELECT count(*) FROM metrics").first?.first?.int ?? -1 }
+        #expect(try count() >= 2000)
+        usleep(600_000)
+        #expect(try count() == 2500)
+        #expect(try store.history(id, "x").map(\.value) == (0..<2500).map(Double.init))
+    }
+
     @Test func tablesOfRunsAndComparisons() throws {
         let (store, dir) = try tempStore()
         defer { try? FileManager.default.removeItem(atPath: dir) }

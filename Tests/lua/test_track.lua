@@ -126,6 +126,9 @@ T.test("a run whose process was killed is marked KILLED when the store is next o
   T.write(dir .. "/victim.lua", string.format([[track.open(%q)
     local r = track.start{name = "victim"}
     r:log{loss = 1}
+    -- points are written within 0.2 s (a kill loses at most that much)
+    local t0 = os.clock()
+    while os.clock() - t0 < 0.5 do end
     io.open(%q, "w"):close()
     while true do end]], db, dir .. "/ready"))
   os.execute(string.format("%s run %s >/dev/null 2>&1 & echo $! > %s", sq(T.bin), sq(dir .. "/victim.lua"), sq(dir .. "/pid")))

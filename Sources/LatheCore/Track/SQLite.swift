@@ -52,7 +52,13 @@ public final class SQLiteDatabase: @unchecked Sendable {
         sqlite3_extended_result_codes(db, 1)
     }
 
-    deinit { sqlite3_close_v2(db) }
+    /// Prepared statements by their SQL, reused (a logged point is one insert, not one parse).
+    var statements: [String: OpaquePointer] = [:]
+
+    deinit {
+        for s in statements.values { sqlite3_finalize(s) }
+        sqlite3_close_v2(db)
+    }
 
     func error(_ rc: Int32, _ what: String) -> LatheError {
         let msg = String(cString: sqlite3_errmsg(db))
@@ -76,10 +82,27 @@ public final class SQLiteDatabase: @unchecked Sendable {
     }
 
     func run(_ sql: String, _ args: [SQLValue]) throws(LatheError) -> [[SQLValue]] {
-        var stmt: OpaquePointer?
-        var rc = sqlite3_prepare_v2(db, sql, -1, &stmt, nil)
-        guard rc == SQLITE_OK, let stmt else { throw error(rc, "preparing a query") }
-        defer { sqlite3_finalize(stmt) }
+        var rc: Int32
+        let stmt: OpaquePointer
+        if let cached = statements[sql] {
+            stmt = cached
+        } else {
+            var s: OpaquePointer?
+            rc = sqlite3_prepare_v2(db, sql, -1, &s, nil)
+            guard rc == SQLITE_OK, let s else { throw error(rc, "preparing a query") }
+            stmt = s
+            // PRAGMAs and one-off schema statements are not kept
+            if !sql.hasPrefix("PRAGMA") && !sql.hasPrefix("CREATE") { statements[sql] = s }
+        }
+        let cached = statements[sql] != nil
+        defer {
+            if cached {
+                sqlite3_reset(stmt)
+                sqlite3_clear_bindings(stmt)
+            } else {
+                sqlite3_finalize(stmt)
+            }
+        }
         for (k, a) in args.enumerated() {
             let i = Int32(k + 1)
             switch a {

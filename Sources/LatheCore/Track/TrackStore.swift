@@ -220,17 +220,90 @@ public final class TrackStore: @unchecked Sendable {
         }
     }
 
-    /// Logs metric points (NaN kept as NaN, as MLflow does); updates the heartbeat.
+    /// Logs metric points now, in one transaction (NaN kept as NaN, as MLflow does); updates
+    /// the heartbeat.
     public func logMetrics(_ run: String, _ points: [(key: String, value: Double, step: Int64, timestamp: Double)]) throws(LatheError) {
         for p in points { try TrackStore.checkKey(p.key, "metric") }
+        try flush()
         try db.write { () throws(LatheError) in
             try requireRun(run)
-            for p in points {
-                _ = try db.run("INSERT INTO metrics (run_id, key, value, is_nan, step, timestamp) VALUES (?, ?, ?, ?, ?, ?)",
-                               [.text(run), .text(p.key), p.value.isNaN ? .null : .real(p.value), .int(p.value.isNaN ? 1 : 0), .int(p.step), .real(p.timestamp)])
-            }
-            _ = try db.run("UPDATE runs SET heartbeat = ? WHERE id = ?", [.real(Date().timeIntervalSince1970), .text(run)])
+            try insert(points.map { (run, $0.key, $0.value, $0.step, $0.timestamp) })
         }
+    }
+
+    typealias Point = (run: String, key: String, value: Double, step: Int64, timestamp: Double)
+
+    func insert(_ points: [Point]) throws(LatheError) {
+        var beat: Set<String> = []
+        for p in points {
+            _ = try db.run("INSERT INTO metrics (run_id, key, value, is_nan, step, timestamp) VALUES (?, ?, ?, ?, ?, ?)",
+                           [.text(p.run), .text(p.key), p.value.isNaN ? .null : .real(p.value), .int(p.value.isNaN ? 1 : 0), .int(p.step), .real(p.timestamp)])
+            beat.insert(p.run)
+        }
+        for r in beat { _ = try db.run("UPDATE runs SET heartbeat = ? WHERE id = ?", [.real(Date().timeIntervalSince1970), .text(r)]) }
+    }
+
+    /// Points logged one at a time wait here and are written together: when 1,000 wait, every
+    /// 0.2 s (a timer on a background queue), and before anything reads the store or the store
+    /// closes. A process killed at any moment loses at most the last 0.2 s of points.
+    var buffer: [Point] = []
+    let bufferLock = NSLock()
+    var timer: DispatchSourceTimer?
+    /// Runs known to exist (a point for a deleted run is refused when logged, not when written).
+    var known: Set<String> = []
+
+    /// Logs one point through the buffer (see `buffer`).
+    public func logMetric(_ run: String, key: String, value: Double, step: Int64, timestamp: Double) throws(LatheError) {
+        try TrackStore.checkKey(key, "metric")
+        if !known.contains(run) {
+            try requireRun(run)
+            known.insert(run)
+        }
+        bufferLock.lock()
+        buffer.append((run, key, value, step, timestamp))
+        let full = buffer.count >= 1000
+        if timer == nil { startTimer() }
+        bufferLock.unlock()
+        if full { try flush() }
+    }
+
+    func startTimer() {
+        let t = DispatchSource.makeTimerSource(queue: DispatchQueue.global(qos: .utility))
+        t.schedule(deadline: .now() + 0.2, repeating: 0.2)
+        t.setEventHandler { [weak self] in try? self?.flush() }
+        t.resume()
+        timer = t
+    }
+
+    /// Writes the buffered points (a failed write keeps them for the next try).
+    public func flush() throws(LatheError) {
+        bufferLock.lock()
+        let points = buffer
+        buffer.removeAll(keepingCapacity: true)
+        bufferLock.unlock()
+        if points.isEmpty { return }
+        do {
+            try writePoints(points)
+        } catch {
+            bufferLock.lock()
+            buffer.insert(contentsOf: points, at: 0)
+            bufferLock.unlock()
+            throw error
+        }
+    }
+
+    func writePoints(_ points: [Point]) throws(LatheError) {
+        try db.write { () throws(LatheError) in
+            // points of runs deleted meanwhile (by another process) are dropped with them
+            var alive: Set<String> = []
+            for r in Set(points.map(\.run)) where !(try db.run("SELECT 1 FROM runs WHERE id = ?", [.text(r)])).isEmpty { alive.insert(r) }
+            try insert(points.filter { alive.contains($0.run) })
+        }
+    }
+
+    deinit {
+        timer?.cancel()
+        try? flush()
     }
 
     public func setTags(_ run: String, _ tags: [(String, String)]) throws(LatheError) {
@@ -268,6 +341,7 @@ public final class TrackStore: @unchecked Sendable {
     }
 
     public func finish(_ run: String, status: String = "FINISHED") throws(LatheError) {
+        try flush()
         guard TrackStore.statuses.contains(status), status != "RUNNING" else {
             throw LatheError("a run finishes as FINISHED, FAILED or KILLED, not \(status)")
         }
@@ -286,6 +360,8 @@ public final class TrackStore: @unchecked Sendable {
 
     /// Deletes a run, its params, metrics, tags and artifact files.
     public func delete(_ run: String) throws(LatheError) {
+        try flush()
+        known.remove(run)
         try db.write { () throws(LatheError) in
             _ = try db.run("DELETE FROM runs WHERE id = ?", [.text(run)])
             if try db.run("SELECT changes()", []).first?.first?.int == 0 { throw LatheError("run \(run) is not in \(path)") }
@@ -309,6 +385,7 @@ public final class TrackStore: @unchecked Sendable {
 
     /// Runs (newest first), optionally of one experiment, with their params, last metrics and tags.
     public func runs(experiment: String? = nil) throws(LatheError) -> [RunRecord] {
+        try flush()
         var sql = "SELECT r.id, r.name, e.name, r.status, r.start_time, r.end_time, r.parent_id FROM runs r JOIN experiments e ON e.id = r.experiment_id"
         var args: [SQLValue] = []
         if let experiment { sql += " WHERE e.name = ?"; args.append(.text(experiment)) }
@@ -351,7 +428,8 @@ public final class TrackStore: @unchecked Sendable {
 
     /// Every point of one metric, in step order.
     public func history(_ run: String, _ key: String) throws(LatheError) -> [MetricPoint] {
-        try db.query("SELECT step, value, is_nan, timestamp FROM metrics WHERE run_id = ? AND key = ? ORDER BY step, timestamp, rowid",
+        try flush()
+        return try db.query("SELECT step, value, is_nan, timestamp FROM metrics WHERE run_id = ? AND key = ? ORDER BY step, timestamp, rowid",
                      [.text(run), .text(key)]).map {
             MetricPoint(step: $0[0].int ?? 0, value: $0[2].int == 1 ? .nan : ($0[1].real ?? .nan), timestamp: $0[3].real ?? 0)
         }
@@ -359,7 +437,8 @@ public final class TrackStore: @unchecked Sendable {
 
     /// The names of a run's metrics.
     public func metricKeys(_ run: String) throws(LatheError) -> [String] {
-        try db.query("SELECT DISTINCT key FROM metrics WHERE run_id = ? ORDER BY key", [.text(run)]).compactMap { $0[0].text }
+        try flush()
+        return try db.query("SELECT DISTINCT key FROM metrics WHERE run_id = ? ORDER BY key", [.text(run)]).compactMap { $0[0].text }
     }
 }
 

@@ -74,9 +74,11 @@ enum RunMethods {
         }
         let given = try o.intIfGiven("step").map { Int64($0) }
         let now = Date().timeIntervalSince1970
-        let points = pts.map { k, v in (key: k, value: v, step: given ?? r.nextStep[k, default: 0], timestamp: now) }
-        try r.store.logMetrics(r.id, points)
-        for p in points { r.nextStep[p.key] = max(r.nextStep[p.key, default: 0], p.step + 1) }
+        for (k, v) in pts {
+            let step = given ?? r.nextStep[k, default: 0]
+            try r.store.logMetric(r.id, key: k, value: v, step: step, timestamp: now)
+            r.nextStep[k] = max(r.nextStep[k, default: 0], step + 1)
+        }
         lua_pushvalue(c.L, 1)
         return 1
     }

@@ -48,6 +48,7 @@ enum TrackFunctions: LuaInstaller {
             // a run left open by a script finishes with it
             if let run = state.active { try? run.store.finish(run.id, status: failed ? "FAILED" : "FINISHED") }
             state.active = nil
+            try? state.store?.flush()
         }
         vm.module("track", summary: "Every run remembered: an embedded SQLite store (lathe-runs.db), compared and searched at the prompt.",
                   details: """
