@@ -267,3 +267,22 @@ T.test("lathe runs: list, show, compare and export a store from the command line
   T.ok(code ~= 0)
   os.execute("rm -rf " .. sq(dir))
 end)
+
+T.test("lora.save and hf.save during a run keep their files with it", function()
+  local dir = fresh()
+  local m = nn.gpt{vocab = 16, layers = 1, dim = 8, heads = 2, seq = 8, naming = "llama", seed = 1}
+  lora.apply(m, {r = 2})
+  local run = track.start{name = "with files"}
+  lora.save(m, dir .. "/adapter")
+  hf.save(m, dir .. "/model")
+  run:finish()
+  local kept = {}
+  for _, a in ipairs(track.get("with files").artifacts) do kept[a.path] = a.sha256 end
+  T.eq(kept["adapter/adapter_model.safetensors"], (T.run("sha256sum " .. sq(dir .. "/adapter/adapter_model.safetensors")):match("^(%x+)")))
+  T.ok(kept["adapter/adapter_config.json"] and kept["model/config.json"] and kept["model/model.safetensors"])
+  -- no active run: nothing attached, nothing fails
+  lora.save(m, dir .. "/adapter2")
+  T.eq(#track.runs(), 1)
+  track.off()
+  os.execute("rm -rf " .. sq(dir))
+end)

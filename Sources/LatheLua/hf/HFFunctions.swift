@@ -85,12 +85,15 @@ enum HFFunctions: LuaInstaller {
             + "are written as Llama, Mistral or Qwen2 (rotary, RMSNorm, SwiGLU) or GPT-2 (learned positions, LayerNorm, fused c_attn);\n"
             + "encoders as BertModel, or BertForSequenceClassification for a head on BERT's pooler (a mean or first-token head is\n"
             + "stored as classifier.* with config lathe_pooling). The tokenizer, chat template and sentence-transformers files go along.",
-        errors: "a model with no Hugging Face equivalent; existing files without overwrite; an unwritable folder.",
+        errors: "a model with no Hugging Face equivalent; existing files without overwrite; an unwritable folder.\nDuring a run (track.start), the files are also kept with the run as artifacts model/....",
         example: saveExample + "print(#hf.save(g, d))  --> 2\nos.execute(\"rm -r \" .. d)"
     ) { c in
         let o = try c.opts()
         let dtype = SafetensorsDType(floatName: try o.string("dtype"))!
-        return try c.ret(.strings(try HF.save(try c.moduleArg(1), dir: try c.checkString(2, "dir"), dtype: dtype, overwrite: try o.bool("overwrite"))))
+        let dir = try c.checkString(2, "dir")
+        let files = try HF.save(try c.moduleArg(1), dir: dir, dtype: dtype, overwrite: try o.bool("overwrite"))
+        TrackFunctions.attach(c, dir: dir, files: files, folder: "model")
+        return try c.ret(.strings(files))
     }
 
     static let attach = LuaFunc(

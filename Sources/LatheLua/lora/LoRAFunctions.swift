@@ -106,13 +106,15 @@ enum LoRAFunctions: LuaInstaller {
                       logits = ((h * m).sum(1) / m.sum(1) if pooling == "mean" else h[:, 0]) @ w.T + b
                 A model with Lathe's own names (nn.gpt without naming = "llama" or "gpt2") is saved under those names, with a warning.
                 """,
-        errors: "a model without adapters; merged adapters (unmerge first); existing files without overwrite.",
+        errors: "a model without adapters; merged adapters (unmerge first); existing files without overwrite.\nDuring a run (track.start), the files are also kept with the run as artifacts adapter/....",
         example: llamaExample + "local g = llama()\nlora.apply(g, {r = 2})\nlocal d = os.tmpname()\nos.remove(d)\nlocal r = lora.save(g, d)\nprint(r.architecture, r.task_type)\nos.execute(\"rm -r \" .. d)"
     ) { c in
         let o = try c.opts()
-        let saved = try PEFT.save(try c.moduleArg(1), dir: try c.checkString(2, "dir"), baseModel: try o.string("base_model"),
+        let dir = try c.checkString(2, "dir")
+        let saved = try PEFT.save(try c.moduleArg(1), dir: dir, baseModel: try o.string("base_model"),
                                   taskType: try o.stringIfGiven("task_type"), overwrite: try o.bool("overwrite"))
         for w in saved.warnings { Output.warning("lora.save", w) }
+        TrackFunctions.attach(c, dir: dir, files: saved.files, folder: "adapter")
         var r: [(String, LuaValue)] = [("files", .strings(saved.files))]
         if let t = saved.taskType { r.append(("task_type", .string(t))) }
         if let a = saved.architecture { r.append(("architecture", .string(a))) }

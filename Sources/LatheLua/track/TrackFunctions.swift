@@ -69,6 +69,18 @@ enum TrackFunctions: LuaInstaller {
 
     static func store(_ c: LuaCall) throws -> TrackStore { try state(c).open() }
 
+    /// Files a function wrote while a run is active (lora.save, hf.save) become artifacts of the
+    /// run under `folder/`. A failure to copy is a warning: the save itself succeeded.
+    static func attach(_ c: LuaCall, dir: String, files: [String], folder: String) {
+        guard let run = state(c).active else { return }
+        for f in files {
+            let path = f.hasPrefix("/") ? f : dir + "/" + f
+            do { try run.store.addArtifact(run.id, file: path, as: folder + "/" + (f as NSString).lastPathComponent) } catch {
+                Output.warning(c.name, "\(f) was saved but could not be kept with run \(run.id): \(error.message)")
+            }
+        }
+    }
+
     static let open = LuaFunc(
         "open", "Sends runs to the store at path (created when missing), from now on in this session.",
         params: [LuaParam("path", .string, "the SQLite file, e.g. \"runs/team.db\"")],
