@@ -132,6 +132,6 @@ print(string.format("adapter saved to %s/ for transformers' %s (PEFT task %s)", 
 peft_check, why_not = lora.check_peft(model, adapter_dir, test_set:head(5):column("text"), {max_length = MAX_LEN})
 print(peft_check or "PEFT check skipped: " .. why_not)
 -- %% 12. The two trainings side by side, as the run store keeps them (track.runs() lists every run)
-print(track.compare(probe_history.run_id, history.run_id))
+track.compare(probe_history.run_id, history.run_id):show{columns = "all", rows = "all", cell_width = 20}
 print(string.format("done in %.1f minutes; held-out F1: LoRA %.3f, frozen head %.3f, keyword rule %.3f",
   (lathe.clock() - started) / 60, lora_f1, probe_f1, rule_f1))

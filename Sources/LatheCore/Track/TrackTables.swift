@@ -73,7 +73,8 @@ public enum TrackTables {
         for (i, r) in runs.enumerated() { values[i].append(.string(r.status)) }
         for k in metricKeys {
             field.append(.string(k)); kind.append(.string("metric"))
-            for (i, r) in runs.enumerated() { values[i].append(r.metrics[k].map { .number($0) } ?? .missing) }
+            // shown to 6 significant digits (the runs' own values keep every digit)
+            for (i, r) in runs.enumerated() { values[i].append(r.metrics[k].map { .string(String(format: "%.6g", $0)) } ?? .missing) }
             if let a = runs.first?.metrics[k], let b = runs.last?.metrics[k], runs.count > 1 { delta.append(.number(b - a)) } else { delta.append(.missing) }
         }
         var names = ["field", "kind"] + colNames
