@@ -286,3 +286,34 @@ T.test("lora.save and hf.save during a run keep their files with it", function()
   track.off()
   os.execute("rm -rf " .. sq(dir))
 end)
+
+T.test("a store in a folder that cannot be written is a clear error; the store there stays readable", function()
+  -- root writes anywhere: run the check as an unprivileged user (as the fuzz does), else as the
+  -- user this is when it is not root
+  local bin = (T.run("realpath " .. sq(T.bin)):gsub("\n$", ""))
+  local as = ""
+  if (T.run("id -u")):match("^0\n") then
+    local _, _, st = T.run("command -v setpriv >/dev/null && setpriv --reuid=65534 --regid=65534 --clear-groups " .. sq(bin) .. " -e ''")
+    if st ~= 0 then T.skip("running as root, and user nobody cannot run " .. bin) end
+    as = "setpriv --reuid=65534 --regid=65534 --clear-groups "
+  end
+  local dir = T.tmpdir()
+  os.execute("chmod 755 " .. sq(dir))
+  -- a store made while the folder could be written, then the folder made read-only
+  track.open(dir .. "/runs.db")
+  local r = track.start{name = "kept"}
+  r:log{f1 = 0.5}
+  r:finish()
+  track.off()
+  os.execute("chmod 755 " .. sq(dir .. "/runs.db") .. "; chmod 555 " .. sq(dir))
+  local function lathe(code) return T.run(as .. sq(bin) .. " -e " .. sq(code)) end
+  local _, err, st = lathe(string.format("track.open(%q)", dir .. "/new.db"))
+  T.ok(st ~= 0 and err:find("cannot open " .. dir .. "/new.db", 1, true), err)
+  _, err, st = lathe(string.format("track.open(%q) track.start{}", dir .. "/runs.db"))
+  T.ok(st ~= 0 and (err:find("cannot be written", 1, true) or err:find("cannot open", 1, true)), err)
+  os.execute("chmod 755 " .. sq(dir))
+  track.open(dir .. "/runs.db")
+  T.eq(track.get("kept").metrics.f1, 0.5)
+  track.off()
+  os.execute("rm -rf " .. sq(dir))
+end)
