@@ -164,6 +164,9 @@ struct Runs: ParsableCommand {
 }
 
 func makeVM() throws -> LuaVM {
+    // A file size limit (ulimit -f) makes a too-large write fail with EFBIG, reported like a full
+    // disk, instead of killing the process (and the session) with SIGXFSZ.
+    signal(SIGXFSZ, SIG_IGN)
     do {
         return try LuaVM()
     } catch {

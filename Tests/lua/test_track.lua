@@ -317,3 +317,27 @@ T.test("a store in a folder that cannot be written is a clear error; the store t
   track.off()
   os.execute("rm -rf " .. sq(dir))
 end)
+
+T.test("a full disk (here a file size limit) is a clear error; the store stays whole and keeps what it had", function()
+  local bin = (T.run("realpath " .. sq(T.bin)):gsub("\n$", ""))
+  local dir = T.tmpdir()
+  local db = dir .. "/runs.db"
+  track.open(db)
+  local r = track.start{name = "before"}
+  r:log{x = 1}
+  r:finish()
+  track.off()
+  -- a process that may not grow any file past ~256 KiB logs far more than that
+  local code = string.format([[track.open(%q)
+    local r = track.start{name = "big"}
+    for i = 1, 300000 do r:log("x", i) end
+    r:finish()]], db)
+  local _, err, st = T.run("ulimit -f 512; " .. sq(bin) .. " -e " .. sq(code))
+  T.ok(st ~= 0 and err:find("the disk is full", 1, true), err)
+  T.ok(not err:find("Fatal error", 1, true) and not err:find("core dumped", 1, true), err)
+  T.eq(T.run("sqlite3 " .. sq(db) .. " 'PRAGMA integrity_check'"), "ok\n")
+  track.open(db)
+  T.eq(track.get("before").metrics.x, 1)
+  track.off()
+  os.execute("rm -rf " .. sq(dir))
+end)

@@ -62,13 +62,22 @@ public final class SQLiteDatabase: @unchecked Sendable {
 
     func error(_ rc: Int32, _ what: String) -> LatheError {
         let msg = String(cString: sqlite3_errmsg(db))
+        // a write refused for space: ENOSPC (full disk), EDQUOT (quota), EFBIG (file size limit)
+        let sys = sqlite3_system_errno(db)
+        if rc & 0xff == SQLITE_IOERR && (sys == ENOSPC || sys == EDQUOT || sys == EFBIG) {
+            return LatheError("\(path): the disk is full (\(String(cString: strerror(sys)))); nothing more was written")
+        }
+        // a write cut short without an error number: no room left at the end of the file
+        if rc == SQLITE_IOERR | (3 << 8) && sys == 0 {
+            return LatheError("\(path): the disk is full or a file size limit was reached (a write was cut short); nothing more was written")
+        }
         switch rc & 0xff {
         case SQLITE_NOTADB: return LatheError("\(path) is not a SQLite database (\(msg))")
         case SQLITE_CORRUPT: return LatheError("\(path) is damaged (\(msg)); the store was not changed")
         case SQLITE_READONLY: return LatheError("\(path) cannot be written (\(msg)): is the file or its folder read-only?")
         case SQLITE_FULL: return LatheError("\(path): the disk is full (\(msg)); nothing was written")
         case SQLITE_CANTOPEN: return LatheError("cannot open \(path) (\(msg)): does its folder exist and allow writing?")
-        case SQLITE_IOERR: return LatheError("\(path): input/output error while \(what) (\(msg))")
+        case SQLITE_IOERR: return LatheError("\(path): input/output error while \(what) (\(msg)\(sys != 0 ? ": " + String(cString: strerror(sys)) : ""), code \(rc))")
         default: return LatheError("\(path): \(what) failed: \(msg)")
         }
     }

@@ -87,6 +87,17 @@ enum FitTracking {
         }
     }
 
+    /// Logs each update's loss, lr and throughput as it happens (through the store's buffer: a
+    /// killed fit keeps its curve up to its last 0.2 s).
+    static func live(_ run: RunObject) -> (FitProgress) -> Void {
+        { p in
+            let now = Date().timeIntervalSince1970, step = Int64(p.step)
+            try? run.store.logMetric(run.id, key: "loss", value: p.loss, step: step, timestamp: now)
+            try? run.store.logMetric(run.id, key: "lr", value: p.lr, step: step, timestamp: now)
+            try? run.store.logMetric(run.id, key: p.unit == "tokens" ? "tokens_per_sec" : "examples_per_sec", value: p.unitsPerSecond, step: step, timestamp: now)
+        }
+    }
+
     /// SHA-256 of a dataset's tensors (inputs, targets, mask), as its fingerprint.
     static func fingerprint(_ d: Dataset) -> String {
         var digests: [UInt8] = []
@@ -112,15 +123,13 @@ enum FitTracking {
                 let now = Date().timeIntervalSince1970
                 var pts: [(key: String, value: Double, step: Int64, timestamp: Double)] = []
                 pts.reserveCapacity(2 * h.loss.count + 2 * h.evals.count + 8)
-                for (i, l) in h.loss.enumerated() { pts.append(("loss", l, Int64(i + 1), now)) }
-                for (i, l) in h.lr.enumerated() { pts.append(("lr", l, Int64(i + 1), now)) }
+                // loss, lr and throughput per update were logged as they happened (`live`)
                 for e in h.evals {
                     pts.append(("val_loss", e.valLoss, Int64(e.step), now))
                     if h.metricName != "loss" { pts.append(("val_" + h.metricName, e.metric, Int64(e.step), now)) }
                 }
                 let last = Int64(h.steps)
                 pts.append(("seconds", h.seconds, last, now))
-                pts.append((h.unit == "tokens" ? "tokens_per_sec" : "examples_per_sec", h.unitsPerSecond, last, now))
                 pts.append(("peak_rss_bytes", Double(lk_peak_rss_bytes()), last, now))
                 if let b = h.bestMetric { pts.append(("best_" + h.metricName, b, last, now)) }
                 if let b = h.bestStep { pts.append(("best_step", Double(b), last, now)) }

@@ -90,7 +90,7 @@ enum TrainFunctions: LuaInstaller {
         trainer.config.schedule = cfg.schedule
         let tracked = try FitTracking.start(c, o, model: model, train: train, val: val, config: cfg, totalUpdates: trainer.totalUpdates)
         let h: FitHistory
-        do { h = try run(trainer, quiet: try o.bool("quiet")) } catch {
+        do { h = try run(trainer, quiet: try o.bool("quiet"), onStep: tracked.map(FitTracking.live)) } catch {
             if let tracked { FitTracking.finish(c, tracked, nil, error: error) }
             throw error
         }
@@ -198,7 +198,7 @@ enum TrainFunctions: LuaInstaller {
     }
 
     /// Runs the trainer with a progress bar; says what happened to the final checkpoint.
-    static func run(_ trainer: Trainer, quiet: Bool) throws -> FitHistory {
+    static func run(_ trainer: Trainer, quiet: Bool, onStep: ((FitProgress) -> Void)? = nil) throws -> FitHistory {
         let bar = ProgressBar("train", total: trainer.totalUpdates, unit: "steps")
         bar.enabled = bar.enabled && !quiet
         trainer.progress = { p in
@@ -206,6 +206,7 @@ enum TrainFunctions: LuaInstaller {
                               ProgressBar.rateString(p.unitsPerSecond), p.unit == "tokens" ? "tok" : "ex")
             if let e = p.evalNote { note += " " + e }
             bar.update(p.step, note: note)
+            onStep?(p)
         }
         trainer.log = { msg in if !quiet && !bar.isTTY { Output.note("train: " + msg) } }
         let h: FitHistory
