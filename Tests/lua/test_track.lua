@@ -16,6 +16,8 @@ T.test("runs keep params, metric points (NaN too), tags and artifacts; the store
   T.eq(track.active(), run)
   for i = 1, 5 do run:log{loss = 1 / i} end
   run:log("f1", 0/0, {step = 7})
+  -- the same run fetched again continues each metric's steps
+  track.get(run.id):log{loss = 1 / 6}
   run:log{f1 = 0.9}
   run:tag("stage", "final")
   local f = dir .. "/note.txt"
@@ -32,9 +34,9 @@ T.test("runs keep params, metric points (NaN too), tags and artifacts; the store
     local r = track.get("baseline")
     local h = r:history("loss")
     local f1 = r:history("f1")
-    print(r.status, r.experiment, r.params.lr, r.params.r, r.tags.stage, #h.values, h.values[5], h.steps[5])
+    print(r.status, r.experiment, r.params.lr, r.params.r, r.tags.stage, #h.values, h.values[5], h.steps[6])
     print(f1.steps[1], f1.values[1] ~= f1.values[1], f1.steps[2], f1.values[2], r.metrics.f1, r.artifacts[1].path)]], dir .. "/runs.db")))
-  T.eq(out, "FINISHED\tspam\t0.01\t8\tfinal\t5\t0.2\t4\n7\ttrue\t8\t0.9\t0.9\tnotes/note.txt\n")
+  T.eq(out, "FINISHED\tspam\t0.01\t8\tfinal\t6\t0.2\t5\n7\ttrue\t8\t0.9\t0.9\tnotes/note.txt\n")
   track.off()
   os.execute("rm -rf " .. sq(dir))
 end)

@@ -435,6 +435,12 @@ public final class TrackStore: @unchecked Sendable {
         }
     }
 
+    /// The highest step logged for a metric of a run, or nil when it has none.
+    public func lastStep(_ run: String, _ key: String) throws(LatheError) -> Int64? {
+        try flush()
+        return try db.query("SELECT max(step) FROM metrics WHERE run_id = ? AND key = ?", [.text(run), .text(key)]).first?.first?.int
+    }
+
     /// The names of a run's metrics.
     public func metricKeys(_ run: String) throws(LatheError) -> [String] {
         try flush()

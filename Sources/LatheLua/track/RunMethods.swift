@@ -75,6 +75,8 @@ enum RunMethods {
         let given = try o.intIfGiven("step").map { Int64($0) }
         let now = Date().timeIntervalSince1970
         for (k, v) in pts {
+            // the metric's next step: also for a Run fetched again (track.get) or in another session
+            if given == nil && r.nextStep[k] == nil { r.nextStep[k] = try r.store.lastStep(r.id, k).map { $0 + 1 } ?? 0 }
             let step = given ?? r.nextStep[k, default: 0]
             try r.store.logMetric(r.id, key: k, value: v, step: step, timestamp: now)
             r.nextStep[k] = max(r.nextStep[k, default: 0], step + 1)
