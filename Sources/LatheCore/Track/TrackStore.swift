@@ -384,11 +384,17 @@ public final class TrackStore: @unchecked Sendable {
     }
 
     /// Runs (newest first), optionally of one experiment, with their params, last metrics and tags.
-    public func runs(experiment: String? = nil) throws(LatheError) -> [RunRecord] {
+    public func runs(experiment: String? = nil) throws(LatheError) -> [RunRecord] { try records(experiment: experiment, id: nil) }
+
+    /// Runs with their params, last metrics, tags and artifacts: all, one experiment's, or one run.
+    func records(experiment: String?, id: String?) throws(LatheError) -> [RunRecord] {
         try flush()
         var sql = "SELECT r.id, r.name, e.name, r.status, r.start_time, r.end_time, r.parent_id FROM runs r JOIN experiments e ON e.id = r.experiment_id"
         var args: [SQLValue] = []
         if let experiment { sql += " WHERE e.name = ?"; args.append(.text(experiment)) }
+        if let id { sql += experiment == nil ? " WHERE r.id = ?" : " AND r.id = ?"; args.append(.text(id)) }
+        // the per-run tables read only that run's rows when one run is asked for
+        let only = id == nil ? "" : " WHERE run_id = ?", onlyArgs: [SQLValue] = id.map { [.text($0)] } ?? []
         sql += " ORDER BY r.start_time DESC, r.rowid DESC"
         var out: [RunRecord] = []
         var index: [String: Int] = [:]
@@ -399,10 +405,10 @@ public final class TrackStore: @unchecked Sendable {
             out.append(rec)
         }
         if out.isEmpty { return out }
-        for r in try db.query("SELECT run_id, key, value FROM params") {
+        for r in try db.query("SELECT run_id, key, value FROM params" + only, onlyArgs) {
             if let i = index[r[0].text ?? ""] { out[i].params[r[1].text ?? ""] = r[2].text ?? "" }
         }
-        for r in try db.query("SELECT run_id, key, value FROM tags") {
+        for r in try db.query("SELECT run_id, key, value FROM tags" + only, onlyArgs) {
             if let i = index[r[0].text ?? ""] { out[i].tags[r[1].text ?? ""] = r[2].text ?? "" }
         }
         // the last point of each metric: highest step, then latest time, then last written
@@ -410,11 +416,11 @@ public final class TrackStore: @unchecked Sendable {
             SELECT m.run_id, m.key, m.value, m.is_nan FROM metrics m WHERE m.rowid = (
               SELECT m2.rowid FROM metrics m2 WHERE m2.run_id = m.run_id AND m2.key = m.key
               ORDER BY m2.step DESC, m2.timestamp DESC, m2.rowid DESC LIMIT 1)
-            """
-        for r in try db.query(last) {
+            """ + (id == nil ? "" : " AND m.run_id = ?")
+        for r in try db.query(last, onlyArgs) {
             if let i = index[r[0].text ?? ""] { out[i].metrics[r[1].text ?? ""] = r[3].int == 1 ? .nan : (r[2].real ?? .nan) }
         }
-        for r in try db.query("SELECT run_id, path, size, sha256 FROM artifacts ORDER BY path") {
+        for r in try db.query("SELECT run_id, path, size, sha256 FROM artifacts" + only + " ORDER BY path", onlyArgs) {
             if let i = index[r[0].text ?? ""] { out[i].artifacts.append(ArtifactRecord(path: r[1].text ?? "", size: r[2].int ?? 0, sha256: r[3].text ?? "")) }
         }
         return out
@@ -422,7 +428,7 @@ public final class TrackStore: @unchecked Sendable {
 
     public func run(_ ref: String) throws(LatheError) -> RunRecord {
         let id = try resolve(ref)
-        guard let r = try runs().first(where: { $0.id == id }) else { throw LatheError("no run \"\(ref)\" in \(path)") }
+        guard let r = try records(experiment: nil, id: id).first else { throw LatheError("no run \"\(ref)\" in \(path)") }
         return r
     }
 

@@ -280,8 +280,7 @@ enum TrackFunctions: LuaInstaller {
             for i in stride(from: Int32(1), through: c.top, by: 1) { ids.append(try resolve(c, i)) }
         }
         if ids.isEmpty { throw c.argError(1, "runs", expected: "Runs, ids or names") }
-        let all = try st.runs()
-        c.push(try TrackTables.compare(ids.compactMap { id in all.first { $0.id == id } }))
+        c.push(try TrackTables.compare(try ids.map { id throws(LatheError) in try st.run(id) }))
         return 1
     }
 
