@@ -343,3 +343,59 @@ T.test("a full disk (here a file size limit) is a clear error; the store stays w
   track.off()
   os.execute("rm -rf " .. sq(dir))
 end)
+
+T.test("reports and checkpoints made during a run are kept with it", function()
+  local dir = fresh()
+  local run = track.start{name = "eval"}
+  local r1 = metrics.report({"a", "b", "b", "a"}, {"a", "b", "a", "a"})
+  metrics.report({"a", "b"}, {"a", "b"})
+  local md = cost.report({gpu_hours = 3, price = 2.5}, {title = "budget"})
+  lathe.seed(2)
+  local x = tensor.randn(32, 3)
+  local h = train.fit{model = nn.mlp{sizes = {3, 4, 2}}, train = {x = x, y = x:sum(2):gt(0):long()}, epochs = 1, batch_size = 16,
+    quiet = true, checkpoint_dir = dir .. "/ck"}
+  run:finish()
+  local got = track.get("eval")
+  local paths = {}
+  for _, a in ipairs(got.artifacts) do paths[a.path] = a end
+  T.ok(paths["reports/classification_report.txt"] and paths["reports/classification_report-2.txt"] and paths["reports/cost.md"])
+  T.eq(T.read(track.path():gsub("%.db$", "") .. "-artifacts/" .. run.id .. "/reports/classification_report.txt"), r1.text)
+  T.eq(T.read(track.path():gsub("%.db$", "") .. "-artifacts/" .. run.id .. "/reports/cost.md"), md)
+  -- the headline numbers as metrics, one step per report
+  T.same(got:history("report.accuracy").values, {0.75, 1})
+  T.close(got.metrics["report.macro_f1"], 1, 0)
+  -- the fit's checkpoint is copied into the fit's own run, file for file
+  local fit = track.get(h.run_id)
+  local n = 0
+  for _, a in ipairs(fit.artifacts) do
+    if a.path:find("^checkpoint/") then
+      n = n + 1
+      local rel = a.path:sub(#"checkpoint/" + 1)
+      T.eq(T.read(track.path():gsub("%.db$", "") .. "-artifacts/" .. fit.id .. "/" .. a.path), T.read(h.checkpoint .. "/" .. rel))
+    end
+  end
+  T.ok(n >= 2, "checkpoint files kept: " .. n)
+  -- no active run: nothing is attached anywhere
+  local before = #track.get("eval").artifacts
+  metrics.report({"a"}, {"a"})
+  T.eq(#track.get("eval").artifacts, before)
+  track.off()
+  os.execute("rm -rf " .. sq(dir))
+end)
+
+T.test("track.push and track.start{mlflow=}: bad addresses and unreachable servers are clear errors", function()
+  local dir = fresh()
+  local r = track.start{name = "local only"}
+  r:finish()
+  T.raises(function() track.push{uri = "ftp://example.org"} end, "over HTTP")
+  T.raises(function() track.push{uri = "http://127.0.0.1:9"} end, "cannot reach the MLflow server at http://127.0.0.1:9")
+  T.raises(function() track.push{uri = "http://127.0.0.1:9", runs = {42}} end, "item 1: expected a Run, an id or a name, got")
+  T.raises(function() track.push{uri = "http://127.0.0.1:9", runs = "nope"} end, "no run \"nope\"")
+  T.raises(function() track.push{uri = "http://127.0.0.1:9", timeout = 0} end, "timeout")
+  T.raises(function() track.start{name = "mirrored", mlflow = "http://127.0.0.1:9"} end, "cannot reach the MLflow server")
+  T.eq(track.get("mirrored").status, "FAILED")
+  T.eq(track.active(), nil)
+  T.eq(track.get("local only").status, "FINISHED")
+  track.off()
+  os.execute("rm -rf " .. sq(dir))
+end)

@@ -60,6 +60,26 @@ void lk_set_grad_enabled(int on);
 // does not pay for it). Returns 0, or -1 when libcrypto.so.3 cannot be loaded.
 int lk_sha256(const void *data, size_t n, unsigned char *out);
 
+// ---- HTTP (libcurl, loaded on first use) ---------------------------------------------------
+typedef struct {
+    long status;            // the HTTP status (0 when the transfer failed)
+    unsigned char *body;    // the response body, NUL-terminated (free with lk_http_free)
+    size_t body_len, capacity;
+    char error[256];        // why the transfer failed (connection refused, timeout, ...)
+} lk_http_response;
+// 1 when libcurl.so.4 could be loaded.
+int lk_http_available(void);
+// A connection handle (reuses connections to one server); NULL when libcurl is missing.
+void *lk_http_open(void);
+void lk_http_close(void *handle);
+// One request: `body` (body_len bytes) or the file `upload_file` as its body, or neither (GET).
+// Returns 0 when a response came (any status), -1 without libcurl, -2 when the transfer failed
+// (out->error says why). Calls on one handle must not overlap.
+int lk_http_request(void *handle, const char *method, const char *url, const char *const *headers,
+                    int nheaders, const void *body, size_t body_len, const char *upload_file,
+                    const char *userpwd, long timeout_ms, lk_http_response *out);
+void lk_http_free(lk_http_response *r);
+
 #include "LKKernels.h"
 #include "LKNN.h"
 #include "LKQuant.h"

@@ -71,9 +71,19 @@ public final class TrackStore: @unchecked Sendable {
     // MARK: schema
 
     func migrate() throws(LatheError) {
-        let app = try db.query("PRAGMA application_id").first?.first?.int ?? 0
-        let version = try db.query("PRAGMA user_version").first?.first?.int ?? 0
-        let tables = try db.query("SELECT count(*) FROM sqlite_master WHERE type = 'table'").first?.first?.int ?? 0
+        // one read transaction: another process creating the store meanwhile is seen either
+        // not at all or whole (its tables with its application id)
+        _ = try db.query("BEGIN")
+        let app: Int64, version: Int64, tables: Int64
+        do {
+            app = try db.query("PRAGMA application_id").first?.first?.int ?? 0
+            version = try db.query("PRAGMA user_version").first?.first?.int ?? 0
+            tables = try db.query("SELECT count(*) FROM sqlite_master WHERE type = 'table'").first?.first?.int ?? 0
+        } catch {
+            _ = try? db.query("ROLLBACK")
+            throw error
+        }
+        _ = try db.query("COMMIT")
         if app != TrackStore.applicationID && tables > 0 {
             throw LatheError("\(path) is a SQLite database of another program (not a Lathe run store); give track.open another path")
         }
@@ -319,8 +329,12 @@ public final class TrackStore: @unchecked Sendable {
     /// Copies a file into the run's artifact folder (atomically) and records its size and sha256.
     @discardableResult
     public func addArtifact(_ run: String, file: String, as name: String? = nil) throws(LatheError) -> ArtifactRecord {
-        let src = try RegularFile.read(file)
-        let rel = name ?? (file as NSString).lastPathComponent
+        try addArtifact(run, data: try RegularFile.read(file), as: name ?? (file as NSString).lastPathComponent)
+    }
+
+    /// Keeps bytes (a report's text) as an artifact of a run; see `addArtifact(_:file:as:)`.
+    @discardableResult
+    public func addArtifact(_ run: String, data src: [UInt8], as rel: String) throws(LatheError) -> ArtifactRecord {
         if rel.isEmpty || rel.hasPrefix("/") || rel.split(separator: "/").contains("..") {
             throw LatheError("artifact name \"\(rel)\" must be a relative path inside the run's folder")
         }
@@ -445,6 +459,37 @@ public final class TrackStore: @unchecked Sendable {
     public func lastStep(_ run: String, _ key: String) throws(LatheError) -> Int64? {
         try flush()
         return try db.query("SELECT max(step) FROM metrics WHERE run_id = ? AND key = ?", [.text(run), .text(key)]).first?.first?.int
+    }
+
+    /// How many metric points a run has.
+    public func metricCount(_ run: String) throws(LatheError) -> Int {
+        try flush()
+        return Int(try db.query("SELECT count(*) FROM metrics WHERE run_id = ?", [.text(run)]).first?.first?.int ?? 0)
+    }
+
+    /// A run's metric points in the order they were written, from the `offset`-th on. New
+    /// points of a run always come after its older ones, so "the first n points" names the
+    /// same points forever (a push remembers how many it sent).
+    public func metricPoints(_ run: String, offset: Int, limit: Int) throws(LatheError) -> [(key: String, point: MetricPoint)] {
+        try flush()
+        return try db.query("SELECT key, step, value, is_nan, timestamp FROM metrics WHERE run_id = ? ORDER BY rowid LIMIT ? OFFSET ?",
+                            [.text(run), .int(Int64(limit)), .int(Int64(offset))]).map {
+            ($0[0].text ?? "", MetricPoint(step: $0[1].int ?? 0, value: $0[3].int == 1 ? .nan : ($0[2].real ?? .nan), timestamp: $0[4].real ?? 0))
+        }
+    }
+
+    /// The runs nested under a run, at any depth.
+    public func descendants(of run: String) throws(LatheError) -> [String] {
+        let rows = try db.query("""
+            WITH RECURSIVE d(id) AS (SELECT id FROM runs WHERE parent_id = ? UNION SELECT r.id FROM runs r JOIN d ON r.parent_id = d.id)
+            SELECT id FROM d
+            """, [.text(run)])
+        return rows.compactMap { $0[0].text }
+    }
+
+    /// Whether a run has an artifact at `path`.
+    public func hasArtifact(_ run: String, _ path: String) throws(LatheError) -> Bool {
+        !(try db.query("SELECT 1 FROM artifacts WHERE run_id = ? AND path = ?", [.text(run), .text(path)]).isEmpty)
     }
 
     /// The names of a run's metrics.

@@ -63,7 +63,8 @@ enum CostCatalogFunctions {
         returns: "string: Markdown",
         details: """
             A result's report has its settings, the itemized table with the formula or source of each line, the Gantt chart of a
-            budget, and the notes. Several results become one document with a section each.
+            budget, and the notes. Several results become one document with a section each. During a run (track.start),
+            the document is kept as its artifact reports/cost.md.
             """,
         example: CostFunctions.smolLM + """
             local md = cost.report(cost.memory(smol, {method = "qlora", batch = 2, seq = 1024}), {title = "SmolLM2 QLoRA"})
@@ -84,7 +85,9 @@ enum CostCatalogFunctions {
         } else {
             parts = [try plain(c, 1, title: title ?? "cost")]
         }
-        c.push(Cost.Report.document(parts, title: title))
+        let md = Cost.Report.document(parts, title: title)
+        TrackFunctions.attachReport(c, "cost.md", text: md)
+        c.push(md)
         return 1
     }
 

@@ -75,6 +75,8 @@ extension MetricsFunctions {
         ],
         returns: "Report: print(r) shows scikit-learn's text; r.accuracy, r.labels, r.classes[label] = {precision=, recall=, f1=, support=}, r.macro, r.weighted (and r.micro), r.text",
         details: """
+            During a run (track.start), the text is kept as its artifact reports/classification_report.txt and the
+            accuracy and the averages' F1 as metrics report.accuracy, report.macro_f1, report.weighted_f1.
             The text has scikit-learn's columns and rounding: the accuracy row (or "micro avg" when labels
             leaves classes out), then the macro and weighted averages. One difference: when no prediction
             is right, scikit-learn 1.9 prints supports as floats ("3.0"); Lathe prints integers.
@@ -86,6 +88,11 @@ extension MetricsFunctions {
         let r = try Classification.report(try encodePair(c), labels: try o.labels("labels"), targetNames: try o.stringsIfGiven("target_names"),
                                           digits: try o.int("digits"), zeroDivision: try zeroDivision(o))
         warn(c, r.warnings)
+        var headline: [(String, Double)] = r.accuracy.map { [("report.accuracy", $0)] } ?? []
+        for a in r.averages where a.name != "accuracy" {
+            headline.append(("report.\(a.name.replacingOccurrences(of: " avg", with: ""))_f1", a.f1))
+        }
+        TrackFunctions.attachReport(c, "classification_report.txt", text: r.text, metrics: headline)
         return try c.ret(.object(ReportObject(r)))
     }
 }

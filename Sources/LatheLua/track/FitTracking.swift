@@ -113,6 +113,30 @@ enum FitTracking {
         return out.map { String(format: "%02x", $0) }.joined()
     }
 
+    /// Checkpoints up to this size are copied into the run (artifacts checkpoint/...); larger
+    /// ones stay where train.fit wrote them, named by the run's `checkpoint` tag.
+    static let checkpointCopyLimit: Int64 = 256 << 20
+
+    /// Copies the last checkpoint folder into the run; returns why it was not copied, if so.
+    static func keepCheckpoint(_ st: TrackStore, _ run: String, _ dir: String) throws(LatheError) -> String? {
+        let fm = FileManager.default
+        guard let walker = fm.enumerator(atPath: dir) else { return nil }
+        var files: [(String, Int64)] = []
+        while let rel = walker.nextObject() as? String {
+            let path = dir + "/" + rel
+            var isDir: ObjCBool = false
+            guard fm.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else { continue }
+            let size = (try? fm.attributesOfItem(atPath: path)[.size] as? Int64) ?? nil
+            files.append((rel, size ?? 0))
+        }
+        let total = files.reduce(0) { $0 + $1.1 }
+        if total > checkpointCopyLimit {
+            return "not copied (\(total >> 20) MiB, more than \(checkpointCopyLimit >> 20) MiB): it stays at \(dir)"
+        }
+        for (rel, _) in files.sorted(by: { $0.0 < $1.0 }) { try st.addArtifact(run, file: dir + "/" + rel, as: "checkpoint/" + rel) }
+        return nil
+    }
+
     /// Logs the history and the run's end: per update loss and lr, per evaluation val_loss and the
     /// metric, the totals; the session so far as session.lua; the status (FINISHED, KILLED on
     /// Ctrl-C, FAILED with the error as a tag).
@@ -135,7 +159,10 @@ enum FitTracking {
                 if let b = h.bestStep { pts.append(("best_step", Double(b), last, now)) }
                 try st.logMetrics(run.id, pts)
                 var tags = [("stopped_early", h.stoppedEarly ? "true" : "false")]
-                if let ck = h.checkpoint { tags.append(("checkpoint", ck)) }
+                if let ck = h.checkpoint {
+                    tags.append(("checkpoint", ck))
+                    if let note = try keepCheckpoint(st, run.id, ck) { tags.append(("checkpoint_artifact", note)) }
+                }
                 try st.setTags(run.id, tags)
             }
             if let text = c.vm.sessionText?() {

@@ -142,6 +142,7 @@ enum RunMethods {
         try r.store.finish(r.id, status: try c.opts().string("status"))
         let s = TrackFunctions.state(c)
         if s.active?.id == r.id { s.active = nil }
+        TrackFunctions.endMirror(s, run: r.id)
         lua_pushvalue(c.L, 1)
         return 1
     }

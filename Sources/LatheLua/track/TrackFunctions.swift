@@ -22,6 +22,8 @@ final class TrackState: LuaObject {
     var path: String?
     var store: TrackStore?
     var active: RunObject?
+    /// Runs mirrored live to an MLflow server (track.start{mlflow = ...}), by id.
+    var mirrors: [String: MLflowMirror] = [:]
     init(path: String?) { self.path = path }
 
     func open() throws -> TrackStore {
@@ -48,6 +50,7 @@ enum TrackFunctions: LuaInstaller {
             // a run left open by a script finishes with it
             if let run = state.active { try? run.store.finish(run.id, status: failed ? "FAILED" : "FINISHED") }
             state.active = nil
+            for id in state.mirrors.keys { endMirror(state, run: id) }
             try? state.store?.flush()
         }
         vm.module("track", summary: "Every run remembered: an embedded SQLite store (lathe-runs.db), compared and searched at the prompt.",
@@ -57,7 +60,7 @@ enum TrackFunctions: LuaInstaller {
             metrics (many points per name, with steps), tags and artifacts (files copied beside the store with their
             SHA-256). The store is opened on first use; LATHE_TRACKING sets its path (or "off").
             """)
-            .add([open, off, path, start, active, runs, get, best, compare, delete, rename, tag])
+            .add([open, off, path, start, active, runs, get, best, compare, delete, rename, tag, push])
         RunMethods.install(vm)
     }
 
@@ -78,6 +81,29 @@ enum TrackFunctions: LuaInstaller {
             do { try run.store.addArtifact(run.id, file: path, as: folder + "/" + (f as NSString).lastPathComponent) } catch {
                 Output.warning(c.name, "\(f) was saved but could not be kept with run \(run.id): \(error.message)")
             }
+        }
+    }
+
+    /// A report made while a run is active (metrics.report, cost.report) is kept with the run:
+    /// its text as the artifact `reports/<name>` (`-2`, `-3`... when the name is taken) and its
+    /// headline numbers as metrics at their next step. A failure is a warning.
+    static func attachReport(_ c: LuaCall, _ name: String, text: String, metrics: [(String, Double)] = []) {
+        guard let run = state(c).active else { return }
+        let st = run.store
+        do {
+            let dot = name.lastIndex(of: ".") ?? name.endIndex
+            var path = "reports/" + name, n = 1
+            while try st.hasArtifact(run.id, path) {
+                n += 1
+                path = "reports/" + name[..<dot] + "-\(n)" + name[dot...]
+            }
+            try st.addArtifact(run.id, data: Array(text.utf8), as: path)
+            let now = Date().timeIntervalSince1970
+            var pts: [(key: String, value: Double, step: Int64, timestamp: Double)] = []
+            for (k, v) in metrics { pts.append((k, v, (try st.lastStep(run.id, k)).map { $0 + 1 } ?? 0, now)) }
+            if !pts.isEmpty { try st.logMetrics(run.id, pts) }
+        } catch {
+            Output.warning(c.name, "the report could not be kept with run \(run.id): \(error.message)")
         }
     }
 
@@ -152,6 +178,7 @@ enum TrackFunctions: LuaInstaller {
             LuaOpt("params", .table, .none, "{key = value}: settings, fixed once logged"),
             LuaOpt("tags", .table, .none, "{key = value}: labels that may change"),
             LuaOpt("parent", .either([.string, .object("Run")]), .computed("the active run, if any"), "the run this one is nested in"),
+            LuaOpt("mlflow", .string, .none, "also log live to this MLflow server (\"http://host:port\"): the run and the runs nested in it are pushed every 2 s and when it finishes"),
         ],
         tableCall: true, returns: "Run",
         errors: "tracking off; a store that cannot be written.",
@@ -167,6 +194,7 @@ enum TrackFunctions: LuaInstaller {
         lp_pop(c.L, 1)
         let id = try st.startRun(name: try o.stringIfGiven("name"), experiment: try o.string("experiment"),
                                  params: try pairs(c, o, "params"), tags: try pairs(c, o, "tags"), parent: parent)
+        if let uri = try o.stringIfGiven("mlflow") { try mirror(c, s, run: id, uri: uri) }
         let run = RunObject(store: st, id: id)
         if s.active == nil { s.active = run }
         c.push(run)
@@ -289,6 +317,7 @@ enum TrackFunctions: LuaInstaller {
         example: "local p = os.tmpname()\nos.remove(p)\ntrack.open(p)\nlocal r = track.start{}\nr:finish()\ntrack.delete(r)\nprint(#track.runs())  --> 0\ntrack.off()\nos.remove(p)"
     ) { c in
         let id = try resolve(c, 1)
+        endMirror(state(c), run: id)
         try store(c).delete(id)
         if state(c).active?.id == id { state(c).active = nil }
         return 0
