@@ -105,6 +105,45 @@ struct TrackStoreTests {
         #expect(c.names == ["field", "kind", "a", "b", "change"])
         #expect(c.rowCount == 4)  // lr (differs), r, status, f1
     }
+
+    @Test func openRunsBeatAndSilentRunsOfOtherMachinesEndKilled() throws {
+        let dir = NSTemporaryDirectory() + "lathe-track-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try TrackStore(path: dir + "/runs.db", heartbeat: 0.1)
+        let id = try store.startRun(name: "beating")
+        let first = try #require(try store.heartbeat(id))
+        // the timer beats with no point logged (a long evaluation, a long save)
+        var later = first
+        for _ in 0..<50 where later == first {
+            usleep(100_000)
+            later = try #require(try store.heartbeat(id))
+        }
+        #expect(later > first)
+        try store.finish(id)
+        let ended = try #require(try store.heartbeat(id))
+        usleep(400_000)
+        #expect(try store.heartbeat(id) == ended)  // a finished run no longer beats
+
+        // runs of another machine: one silent for 11 minutes, one for 5
+        let silent = try store.startRun(name: "silent"), recent = try store.startRun(name: "recent")
+        try store.finish(silent, status: "FINISHED")
+        let db = dir + "/runs.db"
+        let now = Date().timeIntervalSince1970
+        let sql = """
+            UPDATE runs SET status = 'RUNNING', end_time = NULL, host = 'another-machine', heartbeat = \(now - 660) WHERE name = 'silent';
+            UPDATE runs SET host = 'another-machine', heartbeat = \(now - 300) WHERE name = 'recent';
+            """
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        p.arguments = [db, sql]
+        try p.run()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        let reopened = try TrackStore(path: db)
+        #expect(try reopened.run(silent).status == "KILLED")
+        #expect(try reopened.run(recent).status == "RUNNING")
+    }
 }
 
 final class Locked<T>: @unchecked Sendable {

@@ -399,3 +399,27 @@ T.test("track.push and track.start{mlflow=}: bad addresses and unreachable serve
   track.off()
   os.execute("rm -rf " .. sq(dir))
 end)
+
+T.test("a store written by an earlier Lathe (each schema version, Tests/fixtures/track) opens, reads and takes new runs", function()
+  local dir = T.tmpdir()
+  local db = dir .. "/old.db"
+  os.execute("cp " .. sq(T.root .. "/Tests/fixtures/track/store-v1.db") .. " " .. sq(db))
+  track.open(db)
+  local t = track.runs{order_by = "name"}
+  T.same(t:column("name"), {"baseline", "fold 1", "lora"})
+  local base = track.get("baseline")
+  T.eq(base.status, "FINISHED")
+  T.same(base.params, {lr = "0.01", method = "full"})
+  T.eq(base.tags.note, "v1 fixture")
+  T.same(base:history("loss").values, {1, 0.5, 1 / 3, 0.25, 0.2})
+  T.ok(base.metrics.odd ~= base.metrics.odd, "NaN stays NaN")
+  T.eq(track.get("fold 1").parent, track.get("lora").id)
+  T.eq(track.get("lora").status, "FAILED")
+  local r = track.start{name = "new", experiment = "spam"}
+  r:log{f1 = 0.95}
+  r:finish()
+  T.eq(track.best{metric = "f1", experiment = "spam"}.name, "new")
+  T.eq(T.run("sqlite3 " .. sq(db) .. " 'PRAGMA user_version'"), "1\n")
+  track.off()
+  os.execute("rm -rf " .. sq(dir))
+end)

@@ -44,15 +44,21 @@ public final class TrackStore: @unchecked Sendable {
     public static let statuses = ["RUNNING", "FINISHED", "FAILED", "KILLED"]
     /// 'LATH': marks the file as a Lathe run store (PRAGMA application_id).
     static let applicationID: Int64 = 0x4C41_5448
-    static let schemaVersion: Int64 = 1
+    /// The schema's steps: `migrations[i]` takes a store from version i to i + 1. A new version
+    /// appends a step; a store of any older version is brought up to date when opened
+    /// (Tests/fixtures/track holds a store of each version, opened by the tests).
+    static let migrations: [[String]] = [schemaV1]
+    static var schemaVersion: Int64 { Int64(migrations.count) }
 
     public let path: String
     let db: SQLiteDatabase
     var lastHeartbeat: [String: Double] = [:]
 
-    /// Opens or creates the store at `path`.
-    public init(path: String) throws(LatheError) {
+    /// Opens or creates the store at `path`; `heartbeat` is the seconds between beats of the
+    /// runs this process has open.
+    public init(path: String, heartbeat: Double = 30) throws(LatheError) {
         self.path = path
+        beatInterval = heartbeat
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
             throw LatheError("\(path) is a folder; the run store is a file (e.g. \(path)/lathe-runs.db)")
@@ -97,9 +103,9 @@ public final class TrackStore: @unchecked Sendable {
         if version == TrackStore.schemaVersion { return }
         try db.write { () throws(LatheError) in
             // re-read inside the lock: another process may have migrated meanwhile
-            let v = try db.run("PRAGMA user_version", []).first?.first?.int ?? 0
-            if v < 1 {
-                for sql in TrackStore.schemaV1 { _ = try db.run(sql, []) }
+            let v = Int(try db.run("PRAGMA user_version", []).first?.first?.int ?? 0)
+            for step in TrackStore.migrations[min(v, TrackStore.migrations.count)...] {
+                for sql in step { _ = try db.run(sql, []) }
             }
             _ = try db.run("PRAGMA application_id = \(TrackStore.applicationID)", [])
             _ = try db.run("PRAGMA user_version = \(TrackStore.schemaVersion)", [])
@@ -129,8 +135,14 @@ public final class TrackStore: @unchecked Sendable {
         """,
     ]
 
-    /// RUNNING runs of this machine whose process is gone, and runs of other machines silent
-    /// for an hour, become KILLED.
+    /// A process beats for its RUNNING runs every `beatInterval` seconds (from a background
+    /// timer, so long computations beat too); a run of another machine silent for
+    /// `deadAfter` seconds is taken as dead. Runs of this machine are judged by their process.
+    static let deadAfter = 600.0
+    let beatInterval: Double
+
+    /// RUNNING runs of this machine whose process is gone, and runs of other machines whose
+    /// heartbeat stopped, become KILLED.
     func markDeadRuns() throws(LatheError) {
         let rows = try db.query("SELECT id, pid, host, heartbeat FROM runs WHERE status = 'RUNNING'")
         if rows.isEmpty { return }
@@ -141,7 +153,7 @@ public final class TrackStore: @unchecked Sendable {
             let pid = r[1].int ?? 0, host = r[2].text ?? "", beat = r[3].real ?? 0
             if host == me {
                 if pid > 0 && pid != Int64(getpid()) && !TrackStore.alive(pid_t(clamping: pid)) { dead.append(id) }
-            } else if now - beat > 3600 {
+            } else if now - beat > TrackStore.deadAfter {
                 dead.append(id)
             }
         }
@@ -196,7 +208,36 @@ public final class TrackStore: @unchecked Sendable {
             for (k, v) in params { try insertParam(id, k, v) }
             for (k, v) in tags { _ = try db.run("INSERT OR REPLACE INTO tags (run_id, key, value) VALUES (?, ?, ?)", [.text(id), .text(k), .text(v)]) }
         }
+        beating(id, true)
         return id
+    }
+
+    /// Runs started by this process and not finished: the heartbeat timer's list.
+    var running: Set<String> = []
+    var beatTimer: DispatchSourceTimer?
+
+    func beating(_ run: String, _ on: Bool) {
+        bufferLock.lock()
+        defer { bufferLock.unlock() }
+        if on { running.insert(run) } else { running.remove(run) }
+        if beatTimer == nil && on {
+            let t = DispatchSource.makeTimerSource(queue: DispatchQueue.global(qos: .utility))
+            t.schedule(deadline: .now() + beatInterval, repeating: beatInterval)
+            t.setEventHandler { [weak self] in self?.beat() }
+            t.resume()
+            beatTimer = t
+        }
+    }
+
+    func beat() {
+        bufferLock.lock()
+        let ids = Array(running)
+        bufferLock.unlock()
+        if ids.isEmpty { return }
+        let now = Date().timeIntervalSince1970
+        try? db.write(attempts: 2) { () throws(LatheError) in
+            for id in ids { _ = try db.run("UPDATE runs SET heartbeat = ? WHERE id = ? AND status = 'RUNNING'", [.real(now), .text(id)]) }
+        }
     }
 
     static let maxParamLength = 6000  // MLflow's limit
@@ -313,6 +354,7 @@ public final class TrackStore: @unchecked Sendable {
 
     deinit {
         timer?.cancel()
+        beatTimer?.cancel()
         try? flush()
     }
 
@@ -359,6 +401,7 @@ public final class TrackStore: @unchecked Sendable {
         guard TrackStore.statuses.contains(status), status != "RUNNING" else {
             throw LatheError("a run finishes as FINISHED, FAILED or KILLED, not \(status)")
         }
+        beating(run, false)
         try db.write { () throws(LatheError) in
             _ = try db.run("UPDATE runs SET status = ?, end_time = ? WHERE id = ? AND status = 'RUNNING'",
                            [.text(status), .real(Date().timeIntervalSince1970), .text(run)])
@@ -485,6 +528,11 @@ public final class TrackStore: @unchecked Sendable {
             SELECT id FROM d
             """, [.text(run)])
         return rows.compactMap { $0[0].text }
+    }
+
+    /// The last heartbeat of a run (seconds since 1970).
+    public func heartbeat(_ run: String) throws(LatheError) -> Double? {
+        try db.query("SELECT heartbeat FROM runs WHERE id = ?", [.text(run)]).first?.first?.real
     }
 
     /// Whether a run has an artifact at `path`.
