@@ -423,3 +423,31 @@ T.test("a store written by an earlier Lathe (each schema version, Tests/fixtures
   track.off()
   os.execute("rm -rf " .. sq(dir))
 end)
+
+T.test("train.fit records the model's architecture, its LoRA adapters, the frozen parts and CPU time", function()
+  local dir = fresh()
+  local ids = {}
+  local text = string.rep("the quick brown fox jumps over the lazy dog. ", 10)
+  for i = 1, #text do ids[i] = text:byte(i) % 64 end
+  local data = train.windows(ids, 16)
+  local g = nn.gpt{vocab = 64, layers = 2, dim = 32, heads = 4, seq = 16, seed = 21}
+  lora.apply(g, {r = 4, alpha = 8, dropout = 0.1, targets = {"q_proj", "v_proj"}, seed = 1})
+  local h = train.fit{model = g, train = data, epochs = 1, batch_size = 8, lr = 1e-2, quiet = true, track = "lora fit"}
+  local p = track.get(h.run_id).params
+  T.eq(p["model.class"], "DecoderLM")
+  T.eq(p["model.layers"], "2")
+  T.eq(p["model.dim"], "32")
+  T.eq(p["model.heads"], "4")
+  T.eq(p["model.vocab"], "64")
+  T.eq(p["lora.r"], "4")
+  T.eq(p["lora.alpha"], "8.0")
+  T.eq(p["lora.targets"], "q_proj,v_proj")
+  T.eq(p["lora.layers"], "4")
+  T.eq(p["model.trainable_params"], tostring(4 * 4 * (32 + 32)))
+  T.eq(tonumber(p["model.frozen_params"]), g:num_params() - 4 * 4 * (32 + 32))
+  T.ok(p["model.frozen"]:find("embed", 1, true), p["model.frozen"])
+  local cpu = track.get(h.run_id).metrics.cpu_seconds
+  T.ok(cpu and cpu > 0 and cpu < 600, tostring(cpu))
+  track.off()
+  os.execute("rm -rf " .. sq(dir))
+end)

@@ -27,17 +27,15 @@ enum FitTracking {
             ("metric", config.metric), ("total_updates", String(totalUpdates)), ("seed", config.seed.map { String(Int64(bitPattern: $0)) } ?? String(Runtime.seed)),
         ]
         params += resolved.filter { !given.contains($0.0) }
-        params += [
-            ("model.class", String(describing: type(of: model))),
-            ("model.params", String(model.parameterCount())),
-            ("model.trainable_params", String(model.parameterCount(trainableOnly: true))),
-            ("data.train_rows", String(train.count)), ("data.train_sha256", fingerprint(train)),
-        ]
+        params += ModelFacts.of(model)
+        params += [("data.train_rows", String(train.count)), ("data.train_sha256", fingerprint(train))]
         if let val { params += [("data.val_rows", String(val.count)), ("data.val_sha256", fingerprint(val))] }
         let tags: [(String, String)] = [("lathe.version", LatheInfo.version), ("lathe.source", "train.fit")]
             + Gemm.report().map { ("lathe.kernel.\($0.op)", $0.kernel) }
         let id = try store.startRun(name: name, experiment: "Default", params: params, tags: tags, parent: s.active?.id)
-        return RunObject(store: store, id: id)
+        let run = RunObject(store: store, id: id)
+        run.cpuStart = lk_cpu_seconds()
+        return run
     }
 
     /// The options the call gave, as text (the data and the model are described separately).
@@ -154,6 +152,7 @@ enum FitTracking {
                 }
                 let last = Int64(h.steps)
                 pts.append(("seconds", h.seconds, last, now))
+                if let cpu = run.cpuStart { pts.append(("cpu_seconds", lk_cpu_seconds() - cpu, last, now)) }
                 pts.append(("peak_rss_bytes", Double(lk_peak_rss_bytes()), last, now))
                 if let b = h.bestMetric { pts.append(("best_" + h.metricName, b, last, now)) }
                 if let b = h.bestStep { pts.append(("best_step", Double(b), last, now)) }

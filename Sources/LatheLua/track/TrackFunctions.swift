@@ -10,6 +10,8 @@ final class RunObject: LuaObject {
     let id: String
     /// Steps given to points logged without one: the next step of each metric.
     var nextStep: [String: Int64] = [:]
+    /// The process's CPU seconds when train.fit started the run (its cpu_seconds metric).
+    var cpuStart: Double?
     init(store: TrackStore, id: String) {
         self.store = store
         self.id = id
