@@ -497,9 +497,23 @@ static void lstop(lua_State *L, lua_Debug *ar) {
 // at its next safe point (a training step ends, a checkpoint is written). Unlike lua.c, a
 // second Ctrl-C does not kill the process: that would lose every variable of the session and
 // the checkpoint. It says again what is happening; Ctrl-\ (SIGQUIT) is the way out.
+static volatile sig_atomic_t defer_mode = 0, stop_requested = 0;
+void lp_set_deferred_interrupt(int on) { defer_mode = on; if (!on) stop_requested = 0; }
+int lp_stop_requested(void) { return stop_requested; }
+
 static void laction(int sig) {
     (void)sig;
     int flag = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
+    // a search (tune) lets its running trial finish on the first Ctrl-C; the second stops it
+    if (defer_mode && !stop_requested) {
+        static const char later[] = "\ninterrupt: the search stops when this trial ends (Ctrl-C again stops the trial now)\n";
+        int saved0 = errno;
+        ssize_t w0 = write(2, later, sizeof later - 1);
+        (void)w0;
+        errno = saved0;
+        stop_requested = 1;
+        return;
+    }
     static const char first[] = "\ninterrupt: stopping at the next safe point (training finishes its current step and saves)\n";
     static const char again[] = "\ninterrupt: still stopping; the running step must finish first (Ctrl-\\ quits at once, losing the session)\n";
     int saved = errno;

@@ -23,10 +23,12 @@ public enum LuaTag {
     public static let costCatalog: Int32 = 26
     public static let run: Int32 = 45
     public static let trackState: Int32 = 46
+    public static let study: Int32 = 47
+    public static let trial: Int32 = 48
     // Ranges reserved per area (pick the next free number in yours):
     //   10-19 nn / optim / train / lora      20-24 metrics     25-29 cost
     //   30-34 data                            35-39 text        40-44 formats (gguf, ...)
-    //   45-63 free
+    //   45-46 track   47-49 tune   50-63 free
 
     /// Tags by Lua class name: a declared argument of a class listed here is checked by its tag
     /// on every call; other classes by their metatable's name, more slowly.
@@ -158,6 +160,7 @@ public final class LuaVM {
         DataFunctions.self,
         JSONFunctions.self,
         TrackFunctions.self,
+        TuneFunctions.self,
     ]
 
     public init(stdlib: String? = LuaVM.findStdlib()) throws {

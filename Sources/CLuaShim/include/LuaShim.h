@@ -106,5 +106,9 @@ void lp_consume_interrupt(lua_State *L);
 void lp_restore_default_sigint(void);
 // The state the run-time handler arms its hook on (set by lp_docall).
 void lp_set_current_state(lua_State *L);
+// While on (a hyperparameter search), the first Ctrl-C only asks to stop after the running
+// trial (lp_stop_requested() becomes 1); a second one interrupts as usual. Off clears the request.
+void lp_set_deferred_interrupt(int on);
+int lp_stop_requested(void);
 
 #endif

@@ -135,6 +135,8 @@ public final class FitHistory {
     /// The step whose weights were put back at the end (early stopping's best), if any.
     public var restoredStep: Int? = nil
     public var interrupted = false
+    /// The step at which a search's pruner stopped the training (onEvaluation), if it did.
+    public var prunedAt: Int? = nil
     public var steps = 0
     public var epochs = 0
     public var seconds = 0.0
@@ -159,6 +161,7 @@ public final class FitHistory {
         if stoppedEarly { s += "; stopped early" }
         if let r = restoredStep { s += "; weights of step \(r) restored" }
         if interrupted { s += "; interrupted (checkpoint: \(checkpoint ?? "-"))" }
+        if let p = prunedAt { s += "; pruned by the search at step \(p)" }
         return s
     }
 }
@@ -179,6 +182,9 @@ public final class Trainer {
     public let task: Task
     public var progress: ((FitProgress) -> Void)?
     public var log: ((String) -> Void)?
+    /// Called after each evaluation with the step and the metric; answering true stops the
+    /// training there (a pruned trial of a hyperparameter search).
+    public var onEvaluation: ((_ step: Int, _ metric: Double) throws(LatheError) -> Bool)?
     let optimizer: Optimizer
     let trainable: [(String, Tensor)]
 

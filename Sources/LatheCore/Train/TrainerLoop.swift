@@ -113,6 +113,7 @@ extension Trainer {
                 let (loss, lr) = try trainStep(Array(batches[from..<min(from + config.gradAccum, batches.count)]), &run)
                 try evaluateAndTrack(&run, epochEnd: run.st.batchInEpoch >= batches.count)
                 reportProgress(run, loss: loss, lr: lr)
+                if run.history.prunedAt != nil { return }
                 if run.st.tracker.shouldStop {
                     log?("early stopping at step \(run.st.step): no improvement in \(run.st.tracker.patience) evaluations; restoring the best weights (step \(run.st.tracker.bestStep ?? 0))")
                     return
@@ -194,6 +195,10 @@ extension Trainer {
         let note = String(format: "val_loss %.4f %@ %.4f", vl, config.metric, metric)
         run.evalNote = note
         log?("step \(run.st.step): " + note)
+        if let hook = onEvaluation, try hook(run.st.step, metric) {
+            run.history.prunedAt = run.st.step
+            log?("step \(run.st.step): pruned by the search")
+        }
     }
 
     func reportProgress(_ run: Run, loss: Double, lr: Double) {

@@ -158,6 +158,7 @@ enum FitTracking {
                 if let b = h.bestStep { pts.append(("best_step", Double(b), last, now)) }
                 try st.logMetrics(run.id, pts)
                 var tags = [("stopped_early", h.stoppedEarly ? "true" : "false")]
+                if let p = h.prunedAt { tags.append(("pruned_at_step", String(p))) }
                 if let ck = h.checkpoint {
                     tags.append(("checkpoint", ck))
                     if let note = try keepCheckpoint(st, run.id, ck) { tags.append(("checkpoint_artifact", note)) }

@@ -55,6 +55,7 @@ enum TrainFunctions: LuaInstaller {
         LuaOpt("precision", .choice(["fp32", "bf16"]), .string(FitConfig().precision.rawValue), "matrix products in fp32 or bf16 (fp32 accumulation)"),
         LuaOpt("quiet", .boolean, .bool(false), "no progress bar"),
         LuaOpt("track", .either([.boolean, .string]), .bool(true), "record the run in the track store (false: not; a string: the run's name)"),
+        LuaOpt("trial", .object("Trial"), .none, "a search's trial (study:optimize): each evaluation's metric is reported to it, and training stops when its pruner says so"),
     ]
 
     static let fit = LuaFunc(
@@ -88,6 +89,14 @@ enum TrainFunctions: LuaInstaller {
         let trainer = try Trainer(model: model, train: train, val: val, config: cfg)
         cfg.schedule = try scheduleSpec(c, o).resolve(lr: cfg.lr, warmup: try o.int("warmup"), totalUpdates: trainer.totalUpdates)
         trainer.config.schedule = cfg.schedule
+        let trial = try o.object("trial", TrialObject.self)
+        if let trial {
+            guard val != nil else { throw LuaError("trial needs val data: the search is told the evaluation metric on it") }
+            trainer.onEvaluation = { step, metric throws(LatheError) in
+                try trial.trial.report(metric, step: step)
+                return try trial.trial.shouldPrune()
+            }
+        }
         let tracked = try FitTracking.start(c, o, model: model, train: train, val: val, config: cfg, totalUpdates: trainer.totalUpdates)
         let h: FitHistory
         do { h = try run(trainer, quiet: try o.bool("quiet"), onStep: tracked.map(FitTracking.live)) } catch {
@@ -95,6 +104,7 @@ enum TrainFunctions: LuaInstaller {
             throw error
         }
         if h.interrupted { lp_consume_interrupt(c.L) }
+        if h.prunedAt != nil { trial?.pruned = true }
         if let tracked { FitTracking.finish(c, tracked, h, error: nil) }
         try pushHistory(c, h, runID: tracked?.id)
         return 1
@@ -265,7 +275,7 @@ enum TrainFunctions: LuaInstaller {
             ("loss", .numbers(h.loss)), ("lr", .numbers(h.lr)), ("evals", .array(evals)),
             ("steps", .int(h.steps)), ("epochs", .int(h.epochs)), ("seconds", .number(h.seconds)),
             (h.unit == "tokens" ? "tokens_per_sec" : "examples_per_sec", .number(h.unitsPerSecond)),
-            ("stopped_early", .bool(h.stoppedEarly)), ("interrupted", .bool(h.interrupted)), ("metric", .string(h.metricName)),
+            ("stopped_early", .bool(h.stoppedEarly)), ("interrupted", .bool(h.interrupted)), ("pruned_at", h.prunedAt.map { .int($0) } ?? .nil), ("metric", .string(h.metricName)),
         ]
         if let b = h.bestStep { fields.append(("best_step", .int(b))) }
         if let b = h.bestMetric { fields.append(("best_metric", .number(b))) }
