@@ -71,7 +71,24 @@ public final class Study: @unchecked Sendable {
 
     public var gridSize: Int? { grid?.count }
 
-    public func trials() throws(LatheError) -> [TrialRecord] { try store.trials(study: run) }
+    /// Finished trials never change: they are read from the store once.
+    var finishedTrials: [String: TrialRecord] = [:]
+    let cacheLock = NSLock()
+
+    /// Every trial, by number: the finished ones from memory, the others (running here or in
+    /// another process, or new) from the store.
+    public func trials() throws(LatheError) -> [TrialRecord] {
+        let runs = try store.trialRuns(study: run)
+        cacheLock.lock()
+        let known = finishedTrials
+        cacheLock.unlock()
+        let fresh = try store.trials(study: run, only: runs.filter { known[$0.id] == nil }.map(\.id))
+        cacheLock.lock()
+        for t in fresh where t.frozen.state != .running && t.endTime != nil { finishedTrials[t.run] = t }
+        cacheLock.unlock()
+        let present = Set(runs.map(\.id))
+        return (fresh + known.values.filter { present.contains($0.run) }).sorted { $0.frozen.number < $1.frozen.number }
+    }
 
     /// The best complete trial (nil when none completed).
     public func best() throws(LatheError) -> TrialRecord? {

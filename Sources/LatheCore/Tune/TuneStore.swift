@@ -65,13 +65,21 @@ extension TrackStore {
         return (id, number)
     }
 
-    /// Every trial of a study, by number.
-    public func trials(study: String) throws(LatheError) -> [TrialRecord] {
+    /// The trials' runs of a study and their statuses (a cheap look before loading them).
+    public func trialRuns(study: String) throws(LatheError) -> [(id: String, status: String)] {
+        try db.query("SELECT id, status FROM runs WHERE parent_id = ?", [.text(study)]).map { ($0[0].text ?? "", $0[1].text ?? "") }
+    }
+
+    /// Every trial of a study (or only those whose runs are in `only`), by number.
+    public func trials(study: String, only: [String]? = nil) throws(LatheError) -> [TrialRecord] {
         try flush()
+        if let only, only.isEmpty { return [] }
+        let filter = only.map { " AND r.id IN (" + Array(repeating: "?", count: $0.count).joined(separator: ", ") + ")" } ?? ""
+        let args: [SQLValue] = [.text(study)] + (only ?? []).map { .text($0) }
         var out: [TrialRecord] = []
         var index: [String: Int] = [:]
         var status: [String] = []
-        for r in try db.query("SELECT id, status, start_time, end_time FROM runs WHERE parent_id = ? ORDER BY start_time, rowid", [.text(study)]) {
+        for r in try db.query("SELECT r.id, r.status, r.start_time, r.end_time FROM runs r WHERE r.parent_id = ?" + filter + " ORDER BY r.start_time, r.rowid", args) {
             guard let id = r[0].text else { continue }
             index[id] = out.count
             status.append(r[1].text ?? "")
@@ -81,7 +89,7 @@ extension TrackStore {
         if out.isEmpty { return [] }
         let child = " JOIN runs r ON r.id = x.run_id WHERE r.parent_id = ?"
         var tagState: [Int: String] = [:]
-        for r in try db.query("SELECT x.run_id, x.key, x.value FROM tags x" + child, [.text(study)]) {
+        for r in try db.query("SELECT x.run_id, x.key, x.value FROM tags x" + child + filter, args) {
             guard let i = index[r[0].text ?? ""], let k = r[1].text, let v = r[2].text else { continue }
             if k == "tune.number" { out[i].frozen.number = Int(v) ?? -1 }
             else if k == "tune.state" { tagState[i] = v }
@@ -89,12 +97,12 @@ extension TrackStore {
             else if k.hasPrefix("tune.dist."), let d = TuneDistribution(encoded: v) { out[i].frozen.distributions[String(k.dropFirst(10))] = d }
             else if k.hasPrefix("tune.rung."), let rung = Int(k.dropFirst(10)), let x = Double(v) { out[i].rungs[rung] = x }
         }
-        for r in try db.query("SELECT x.run_id, x.key, x.value FROM params x" + child, [.text(study)]) {
+        for r in try db.query("SELECT x.run_id, x.key, x.value FROM params x" + child + filter, args) {
             guard let i = index[r[0].text ?? ""], let k = r[1].text, let v = r[2].text else { continue }
             out[i].params[k] = v
         }
-        for r in try db.query("SELECT x.run_id, x.key, x.step, x.value, x.is_nan FROM metrics x" + child + " AND x.key IN ('value', 'intermediate') ORDER BY x.rowid",
-                              [.text(study)]) {
+        for r in try db.query("SELECT x.run_id, x.key, x.step, x.value, x.is_nan FROM metrics x" + child + filter + " AND x.key IN ('value', 'intermediate') ORDER BY x.rowid",
+                              args) {
             guard let i = index[r[0].text ?? ""] else { continue }
             let v = r[4].int == 1 ? Double.nan : (r[3].real ?? .nan)
             if r[1].text == "value" { out[i].frozen.value = v } else { out[i].frozen.intermediate[Int(r[2].int ?? 0)] = v }
