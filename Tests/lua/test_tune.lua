@@ -298,3 +298,31 @@ T.test("a trial whose process was killed is FAIL when the study is next opened, 
   T.same(s:trials():column("number"), {0, 1, 2, 3, 4})
   done(dir)
 end)
+
+T.test("Hyperband splits trials into brackets by a hash of the study and number, as Optuna, and prunes within each", function()
+  local dir = fresh()
+  local s = tune.study{name = "hb", seed = 8, pruner = tune.hyperband{min_resource = 1, max_resource = 27, reduction_factor = 3}}
+  s:optimize(function(t)
+    local q = t:float("q", 0, 1)
+    for step = 1, 27 do
+      t:report(q + 1 / step, step)
+      if t:should_prune() then tune.pruned() end
+    end
+    return q
+  end, {n_trials = 30, quiet = true})
+  local t = s:trials()
+  local pruned, steps = 0, {}
+  for i = 1, #t do
+    if t:column("state")[i] == "PRUNED" then pruned = pruned + 1 end
+    local h = track.get(t:column("run_id")[i]):history("intermediate")
+    steps[#steps + 1] = #h.steps
+  end
+  T.ok(pruned >= 10 and pruned < 30, pruned .. " of 30 pruned")
+  -- brackets with a higher early-stopping rate let trials run longer before the first cut
+  local short, long = math.huge, 0
+  for i, n in ipairs(steps) do
+    if t:column("state")[i] == "PRUNED" then short = math.min(short, n); long = math.max(long, n) end
+  end
+  T.ok(short < long, "pruned after " .. short .. " to " .. long .. " steps")
+  done(dir)
+end)

@@ -64,7 +64,21 @@ public final class TrackStore: @unchecked Sendable {
             throw LatheError("\(path) is a folder; the run store is a file (e.g. \(path)/lathe-runs.db)")
         }
         db = try SQLiteDatabase(path: path)
-        try migrate()
+        // a store being created by another process at this moment can answer "locked" past
+        // the busy timeout (switching to WAL takes the file alone): every step is idempotent
+        var attempt = 0
+        while true {
+            do {
+                try migrate()
+                break
+            } catch {
+                let m = error.message
+                guard attempt < 40, m.contains("locked") || m.contains("busy") else { throw error }
+                attempt += 1
+                _ = try? db.query("ROLLBACK")
+                usleep(useconds_t(50_000 + 10_000 * attempt))
+            }
+        }
         try markDeadRuns()
     }
 

@@ -11,6 +11,11 @@ public enum Pruner: Sendable, Equatable {
     /// trial continues only when it is in the top 1/eta of the trials that reached that rung.
     case successiveHalving(minResource: Int?, reductionFactor: Int, minEarlyStoppingRate: Int, bootstrapCount: Int)
 
+    /// Hyperband: successive halving in several brackets (each with its own early-stopping
+    /// rate), a trial's bracket chosen from a hash of the study's name and its number, so that
+    /// some brackets explore many configurations briefly and others few for longer.
+    case hyperband(minResource: Int, maxResource: Int?, reductionFactor: Int, bootstrapCount: Int)
+
     public static func median(startupTrials: Int = 5, warmupSteps: Int = 0, intervalSteps: Int = 1, minTrials: Int = 1) -> Pruner {
         .percentile(percentile: 50, startupTrials: startupTrials, warmupSteps: warmupSteps, intervalSteps: intervalSteps, minTrials: minTrials)
     }
@@ -20,17 +25,45 @@ public enum Pruner: Sendable, Equatable {
         case .none: return "none"
         case .percentile(let p, _, _, _, _): return p == 50 ? "median" : "percentile(\(p))"
         case .successiveHalving(_, let eta, _, _): return "successive halving (eta \(eta))"
+        case .hyperband(_, _, let eta, _): return "hyperband (eta \(eta))"
         }
     }
 
     /// The verdict for `trial` (its intermediate values up to its last step) among `trials`
     /// (the study's, the trial itself included or not), and for successive halving the rung
     /// values to record on the trial (`rungs`, updated).
-    public func shouldPrune(_ trial: FrozenTrial, rungs: inout [Int: Double], trials: [TrialRecord], direction: StudyDirection) -> Bool {
+    public func shouldPrune(_ trial: FrozenTrial, rungs: inout [Int: Double], trials: [TrialRecord], direction: StudyDirection,
+                            studyName: String = "") -> Bool {
         guard let step = trial.intermediate.keys.max() else { return false }
         switch self {
         case .none:
             return false
+        case let .hyperband(minResource, maxGiven, eta, bootstrap):
+            let completed = trials.filter { $0.frozen.state == .complete }
+            var maxResource = maxGiven
+            if maxResource == nil {
+                guard let longest = completed.compactMap({ $0.frozen.intermediate.keys.max() }).max() else { return false }
+                maxResource = longest + 1
+            }
+            guard let maxResource else { return false }
+            let brackets = Int((log(Double(maxResource) / Double(minResource)) / log(Double(eta))).rounded(.down)) + 1
+            let budgets = (0..<brackets).map { b -> Int in
+                let s = brackets - 1 - b
+                return Int((Double(brackets) * pow(Double(eta), Double(s)) / Double(s + 1)).rounded(.up))
+            }
+            let total = budgets.reduce(0, +)
+            func bracket(_ number: Int) -> Int {
+                var n = Int(Pruner.crc32(Array("\(studyName)_\(number)".utf8)) % UInt32(total))
+                for (b, budget) in budgets.enumerated() {
+                    n -= budget
+                    if n < 0 { return b }
+                }
+                return brackets - 1
+            }
+            let mine = bracket(trial.number)
+            let same = trials.filter { bracket($0.frozen.number) == mine }
+            return Pruner.successiveHalving(minResource: minResource, reductionFactor: eta, minEarlyStoppingRate: mine, bootstrapCount: bootstrap)
+                .shouldPrune(trial, rungs: &rungs, trials: same, direction: direction)
         case let .percentile(percentile, startup, warmup, interval, minTrials):
             let completed = trials.filter { $0.frozen.state == .complete }
             if completed.isEmpty || completed.count < startup || step < warmup { return false }
@@ -73,6 +106,16 @@ public enum Pruner: Sendable, Equatable {
                 rung += 1
             }
         }
+    }
+
+    /// CRC-32 (IEEE, as zlib's and Python's binascii.crc32).
+    static func crc32(_ bytes: [UInt8]) -> UInt32 {
+        var c: UInt32 = 0xFFFF_FFFF
+        for b in bytes {
+            c ^= UInt32(b)
+            for _ in 0..<8 { c = c & 1 != 0 ? (c >> 1) ^ 0xEDB8_8320 : c >> 1 }
+        }
+        return ~c
     }
 
     static func power(_ b: Int, _ e: Int) -> Int {

@@ -167,7 +167,17 @@ public final class StudyTrial: @unchecked Sendable {
     public func shouldPrune() throws(LatheError) -> Bool {
         let before = rungs
         let current = try study.trials().filter { $0.run != run }
-        let verdict = study.pruner.shouldPrune(frozen, rungs: &rungs, trials: current, direction: study.direction)
+        var pruner = study.pruner
+        if case let .hyperband(minR, nil, eta, boot) = pruner {
+            // "auto": fixed once, from the trials completed when it is first needed (as Optuna)
+            if let fixed = try study.store.run(study.run).tags["tune.hyperband.max_resource"].flatMap(Int.init) {
+                pruner = .hyperband(minResource: minR, maxResource: fixed, reductionFactor: eta, bootstrapCount: boot)
+            } else if let longest = current.filter({ $0.frozen.state == .complete }).compactMap({ $0.frozen.intermediate.keys.max() }).max() {
+                try study.store.setTags(study.run, [("tune.hyperband.max_resource", String(longest + 1))])
+                pruner = .hyperband(minResource: minR, maxResource: longest + 1, reductionFactor: eta, bootstrapCount: boot)
+            }
+        }
+        let verdict = pruner.shouldPrune(frozen, rungs: &rungs, trials: current, direction: study.direction, studyName: study.name)
         if rungs != before {
             try study.store.setTags(run, rungs.filter { before[$0.key] != $0.value }.map { ("tune.rung.\($0.key)", "\($0.value)") })
         }

@@ -32,7 +32,7 @@ enum TuneFunctions: LuaInstaller {
             processes can optimize one study at once. Ctrl-C lets the running trial finish and stops the search (a second
             Ctrl-C stops the trial itself, marked FAIL "interrupted"); study:optimize again continues the study.
             """)
-            .add([study, pruned, uniform, loguniform, int, choice, grid, tpe, median, percentile, asha])
+            .add([study, pruned, uniform, loguniform, int, choice, grid, tpe, median, percentile, asha, hyperband])
         TuneMethods.install(vm)
     }
 
@@ -45,7 +45,7 @@ enum TuneFunctions: LuaInstaller {
             LuaOpt("name", .string, .none, "the study's name (required): optimizing it again, here or in another process, continues it"),
             LuaOpt("direction", .choice(["minimize", "maximize"]), .string("minimize"), "whether lower or higher values are better"),
             LuaOpt("sampler", .either([.choice(["tpe", "random"]), .table]), .string("tpe"), "\"tpe\", \"random\", tune.tpe{...} or tune.grid{...}"),
-            LuaOpt("pruner", .either([.choice(["median", "none"]), .table]), .string("median"), "\"median\", \"none\", tune.median{...}, tune.percentile{...} or tune.asha{...}"),
+            LuaOpt("pruner", .either([.choice(["median", "none"]), .table]), .string("median"), "\"median\", \"none\", tune.median{...}, tune.percentile{...}, tune.asha{...} or tune.hyperband{...}"),
             LuaOpt("seed", .integer(0...Int(UInt32.max)), .none, "the sampler's seed: the same seed gives the same suggestions"),
             LuaOpt("experiment", .string, .computed("the study's name"), "the track experiment its runs belong to"),
         ],
@@ -137,6 +137,9 @@ enum TuneFunctions: LuaInstaller {
         case "asha":
             return .successiveHalving(minResource: field(c, abs, "min_resource").map { Int($0) }, reductionFactor: i("reduction_factor", 4),
                                       minEarlyStoppingRate: i("min_early_stopping_rate", 0), bootstrapCount: i("bootstrap_count", 0))
+        case "hyperband":
+            return .hyperband(minResource: i("min_resource", 1), maxResource: field(c, abs, "max_resource").map { Int($0) },
+                              reductionFactor: i("reduction_factor", 3), bootstrapCount: i("bootstrap_count", 0))
         default:
             throw LuaError("bad option 'pruner' (expected \"median\", \"none\", tune.median{...}, tune.percentile{...} or tune.asha{...}, got a table without a pruner kind)")
         }
@@ -274,6 +277,28 @@ enum TuneFunctions: LuaInstaller {
         try c.pushRecord([("kind", .string("asha")), ("min_resource", try o.intIfGiven("min_resource").map { .int($0) } ?? .nil),
                           ("reduction_factor", .int(try o.int("reduction_factor"))), ("min_early_stopping_rate", .int(try o.int("min_early_stopping_rate"))),
                           ("bootstrap_count", .int(try o.int("bootstrap_count")))], name: "Pruner")
+        return 1
+    }
+
+    static let hyperband = LuaFunc(
+        "hyperband", "Hyperband: successive halving in several brackets, each trial in one bracket (by a hash of the study's name and its number).",
+        options: [
+            LuaOpt("min_resource", .integer(1...Int.max), .int(1), "the first rung's step"),
+            LuaOpt("max_resource", .integer(1...Int.max), .computed("the longest completed trial's last step + 1, fixed when first needed"), "the most steps a trial takes"),
+            LuaOpt("reduction_factor", .integer(2...Int.max), .int(3), "eta: the share kept at each rung is 1/eta"),
+            LuaOpt("bootstrap_count", .integer(0...Int.max), .int(0), "trials that must reach a rung before any is promoted"),
+        ],
+        tableCall: true, returns: "Pruner",
+        example: "print(tune.hyperband{max_resource = 27}.kind)  --> hyperband"
+    ) { c in
+        let o = try c.opts()
+        if try o.int("bootstrap_count") > 0 && o.intIfGiven("max_resource") == nil {
+            throw LuaError("bootstrap_count needs max_resource (as Optuna: the automatic max_resource cannot be bootstrapped)")
+        }
+        try c.pushRecord([("kind", .string("hyperband")), ("min_resource", .int(try o.int("min_resource"))),
+                          ("max_resource", try o.intIfGiven("max_resource").map { .int($0) } ?? .nil),
+                          ("reduction_factor", .int(try o.int("reduction_factor"))), ("bootstrap_count", .int(try o.int("bootstrap_count")))],
+                         name: "Pruner")
         return 1
     }
 }
