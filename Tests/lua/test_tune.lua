@@ -326,3 +326,34 @@ T.test("Hyperband splits trials into brackets by a hash of the study and number,
   T.ok(short < long, "pruned after " .. short .. " to " .. long .. " steps")
   done(dir)
 end)
+
+T.test("tune.cv scores k folds (stratified, seeded) and tells a trial the running mean", function()
+  local labels, xs = {}, {}
+  for i = 1, 30 do labels[i] = i % 3 == 0 and "spam" or "ham"; xs[i] = i end
+  local t = data.from{x = xs, label = labels}
+  local seen = {}
+  local r = tune.cv(t, {k = 5, stratify = "label", seed = 2}, function(train, val, fold)
+    T.eq(#train + #val, 30)
+    local spam = 0
+    for _, l in ipairs(val:column("label")) do if l == "spam" then spam = spam + 1 end end
+    T.eq(spam, 2)  -- each fold keeps the label's share
+    for _, x in ipairs(val:column("x")) do T.ok(not seen[x]); seen[x] = true end
+    return fold
+  end)
+  T.eq(r.mean, 3)
+  T.close(r.std, math.sqrt(2.5), 1e-12)
+  T.same(r.scores, {1, 2, 3, 4, 5})
+  T.ok(tostring(r):find("5-fold: mean 3", 1, true), tostring(r))
+  T.raises(function() tune.cv(t, {folds = 3}, function() return 1 end) end, "unknown option 'folds'")
+  T.raises(function() tune.cv(t, {k = 3}, function() return "x" end) end, "fold 1: fn returned x, not a number")
+  -- inside a search: each fold's running mean is a report
+  local dir = fresh()
+  local s = tune.study{name = "cv", seed = 1}
+  s:optimize(function(trial)
+    local q = trial:float("q", 0, 1)
+    return tune.cv(t, {k = 3, seed = 1, trial = trial}, function() return q end).mean
+  end, {n_trials = 2, quiet = true})
+  local run = track.get(s:trials():column("run_id")[1])
+  T.same(run:history("intermediate").steps, {1, 2, 3})
+  done(dir)
+end)

@@ -7,6 +7,7 @@
 -- module -> function name -> the file (a require name) that defines it
 local conveniences = {
   lora = {check_peft = "lathe.peft"},
+  tune = {cv = "lathe.tune_cv"},
 }
 
 local files = {}

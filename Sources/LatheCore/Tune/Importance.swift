@@ -200,8 +200,9 @@ public enum ParamImportance {
             }
             return (scott(counts: counts, categorical: true), counts.count)
         case .float(let low, let high, let log, let step):
-            let counts = gridCounts(values, low: low, high: high, log: log,
-                                    nSteps: !log && step != nil ? min(pyRound((high - low) / step!) + 1, 50) : 50)
+            var nSteps = 50
+            if !log, let step { nSteps = min(pyRound((high - low) / step) + 1, 50) }
+            let counts = gridCounts(values, low: low, high: high, log: log, nSteps: nSteps)
             return (scott(counts: counts, categorical: false), counts.count)
         case .int(let low, let high, let log, let step):
             let nSteps: Int
@@ -342,7 +343,7 @@ public enum ParamImportance {
 /// optimizer's reach so that pow(x, 2) is not rewritten as x * x (glibc's pow is not always the
 /// correctly rounded square).
 @inline(never) @_optimize(none)
-func libmPow(_ x: Double, _ y: Double) -> Double { Foundation.pow(x, y) }
+fileprivate func libmPow(_ x: Double, _ y: Double) -> Double { Foundation.pow(x, y) }
 
 extension ParzenEstimator {
     /// A mixture with given (normalized) weights and kernels, as `_ScottParzenEstimator` builds it.
@@ -354,7 +355,7 @@ extension ParzenEstimator {
 
 /// Python's `decimal.Decimal(str(x))` for the few comparisons Optuna makes in decimal
 /// (float steps): shortest round-trip digits as integers at a common power of ten.
-enum PyDecimal {
+fileprivate enum PyDecimal {
     /// (high - low, step, low) as integers scaled by 10^-e, and e; nil if they do not fit in
     /// 28 digits (Python's default decimal precision) or are not finite.
     static func aligned(high: Double, low: Double, step: Double) -> (Int128, Int128, Int128, Int)? {
