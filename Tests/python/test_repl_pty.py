@@ -342,3 +342,34 @@ def test_second_ctrl_c_during_a_long_step_keeps_the_session(term, home):
     while term.alive() and time.time() < end:
         time.sleep(0.1)
     assert not term.alive()
+
+
+def test_ctrl_c_during_a_search_finishes_the_trial_then_stops_and_keeps_the_study(term, home):
+    db = os.path.join(home, "runs.db")
+    term.line(f'track.open("{db}")')
+    term.line('s = tune.study{name = "slow", seed = 1}')
+    # each trial takes ~1.5 s of Lua work; the first Ctrl-C comes in the middle of one
+    term.line('obj = function(t) local x = t:float("x", 0, 1); local c = os.clock(); while os.clock() - c < 1.5 do end; return x end')
+    term.ready()
+    term.line("s:optimize(obj, {n_trials = 50})")
+    term.wait_for("tune: trial 0 finished", timeout=30)
+    term.key("C-c")
+    term.wait_for("the search stops when this trial ends", timeout=10)
+    term.wait_for("stopped by Ctrl-C after 2 trials", timeout=30)
+    term.ready(timeout=10)
+    # the interrupted-at trial completed; nothing failed; the study goes on where it stopped
+    term.line('t = s:trials(); print(#t .. " " .. t:column("state")[2])')
+    term.wait_for("\n2 COMPLETE\n")
+    term.line("s:optimize(obj, {n_trials = 1, quiet = true}); print(#s:trials())")
+    term.wait_for("\n3\n", timeout=30)
+    # a second Ctrl-C stops the trial itself: FAIL, interrupted
+    term.line("s:optimize(obj, {n_trials = 50, quiet = true})")
+    time.sleep(0.7)
+    term.key("C-c")
+    term.wait_for("the search stops when this trial ends", timeout=10)
+    term.key("C-c")
+    term.wait_for("stopped by Ctrl-C", timeout=30)
+    term.ready(timeout=10)
+    term.line('t = s:trials(); print(#t .. " " .. t:column("state")[#t])')
+    term.wait_for("\n4 FAIL\n")
+    assert term.alive()

@@ -17,7 +17,9 @@ distributions), and Optuna's
 
     optuna.importance.get_param_importances(study, evaluator=PedAnovaImportanceEvaluator(), params=params)
 
-as an ordered list of [name, importance] (the order Optuna returns), or the error it raised.
+as an ordered list of [name, importance] (the order Optuna returns), or the error it raised,
+and under "raw" the evaluator's own (unnormalized) `PedAnovaImportanceEvaluator().evaluate(study,
+params=params)`, which the public Swift API does not expose (kept for checking the internals).
 Floats are written as repr() strings so they round-trip exactly.
 """
 import json
@@ -75,9 +77,12 @@ def record(name, study, params=None):
     try:
         res = get_param_importances(study, evaluator=PedAnovaImportanceEvaluator(), params=params)
         case["expected"] = [[k, f2s(v)] for k, v in res.items()]
+        raw = PedAnovaImportanceEvaluator().evaluate(study, params=params)
+        case["raw"] = [[k, f2s(v)] for k, v in raw.items()]
         case["error"] = None
     except (ValueError, AssertionError) as e:
         case["expected"] = None
+        case["raw"] = None
         case["error"] = f"{type(e).__name__}: {e}"
     CASES.append(case)
     shown = case["error"] or ", ".join(f"{k}={float(v):.4g}" for k, v in case["expected"])

@@ -37,18 +37,25 @@ public enum ParamImportance {
     /// Where Optuna raises a ValueError (fewer than 2 complete trials; `params` that no complete
     /// trial has all of; `params` whose distributions differ between trials), this returns [].
     public static func pedANOVA(trials: [FrozenTrial], direction: StudyDirection, params: [String]? = nil) -> [(name: String, importance: Double)] {
+        guard let raw = evaluate(trials: trials, direction: direction, params: params) else { return [] }
+        return normalized(raw)
+    }
+
+    /// `PedAnovaImportanceEvaluator().evaluate(study, params)`: the importances before
+    /// normalization, in Optuna's order; nil where Optuna raises.
+    static func evaluate(trials: [FrozenTrial], direction: StudyDirection, params: [String]?) -> [(String, Double)]? {
         // study.get_trials(states=(COMPLETE,)), in trial-number order.
         let complete = trials.enumerated()
             .filter { $0.element.state == .complete }
             .sorted { ($0.element.number, $0.offset) < ($1.element.number, $1.offset) }
             .map(\.element)
-        guard complete.count >= 2 else { return [] }
-        guard let dists = distributions(complete, params: params) else { return [] }
+        guard complete.count >= 2 else { return nil }
+        guard let dists = distributions(complete, params: params) else { return nil }
 
         let nonSingle = dists.filter { !isSingle($0.dist) }
         let single = dists.filter { isSingle($0.dist) }
         if nonSingle.isEmpty {
-            return normalized(single.map { ($0.name, 0.0) })
+            return single.map { ($0.name, 0.0) }
         }
 
         // _get_filtered_trials: every considered parameter present, finite value.
@@ -58,7 +65,7 @@ public enum ParamImportance {
         }
         let minNTopTrials = 2
         if considered.count <= minNTopTrials {
-            return normalized(dists.map { ($0.name, 0.0) })
+            return dists.map { ($0.name, 0.0) }
         }
 
         let top = topQuantile(considered, quantile: 0.1, direction: direction, minNTopTrials: minNTopTrials)
@@ -77,7 +84,7 @@ public enum ParamImportance {
             if b.element.1 < a.element.1 { return false }
             return a.offset < b.offset
         }.map(\.element)
-        return normalized(Array(ascending.reversed()))
+        return Array(ascending.reversed())
     }
 
     // MARK: - get_param_importances
