@@ -270,7 +270,16 @@ def main():
     record("two_finite", tiny([(0.1, 1, "u", 3.0), (0.9, 3, "v", float("inf")), (0.5, 2, "u", float("-inf")),
                                (0.3, 4, "v", 1.0)]))
 
-    # 15. Larger log-float study (TPE, 200 trials), minimize.
+    # 15. 33 of 41 trials tie at the best value: quantile 33/41, whose square by Python's
+    #     float ** 2 (the C library's pow) is not the correctly rounded 33/41 * 33/41.
+    st = optuna.create_study()
+    rs = np.random.RandomState(41)
+    st.add_trials([create_trial(params={"x": float(rs.rand()), "n": int(rs.randint(0, 5)), "c": ["u", "v"][i % 2]},
+                                distributions=dists, value=0.0 if i < 33 else 1.0) for i in range(41)])
+    assert (33 / 41) ** 2 != (33 / 41) * (33 / 41)
+    record("quantile_33_of_41", st)
+
+    # 16. Larger log-float study (TPE, 200 trials), minimize.
     def f15(trial):
         a = trial.suggest_float("a", 1e-6, 1.0, log=True)
         b = trial.suggest_float("b", 1.0, 1e4, log=True)
