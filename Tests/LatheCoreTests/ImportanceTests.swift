@@ -42,14 +42,21 @@ enum ImportanceGolden {
         }
     }
 
-    static func trial(_ t: [String: Any]) -> FrozenTrial? {
+    /// A trial; its distributions are indices into the case's "distribution_table".
+    static func trial(_ t: [String: Any], table: [TuneDistribution]) -> FrozenTrial? {
         guard let number = t["number"] as? Int, let stateName = t["state"] as? String,
               let state = TrialState(rawValue: stateName),
-              let params = t["params"] as? [String: Any], let dists = t["distributions"] as? [String: [String: Any]]
+              let params = t["params"] as? [String: Any], let dists = t["distributions"] as? [String: Int]
         else { return nil }
         var trial = FrozenTrial(number: number, state: state, value: num(t["value"]))
-        for (k, v) in params { trial.params[k] = num(v) }
-        for (k, d) in dists { trial.distributions[k] = distribution(d) }
+        for (k, v) in params {
+            guard let x = num(v) else { return nil }
+            trial.params[k] = x
+        }
+        for (k, i) in dists {
+            guard table.indices.contains(i) else { return nil }
+            trial.distributions[k] = table[i]
+        }
         return trial
     }
 }
@@ -65,8 +72,9 @@ enum ImportanceGolden {
             let name = c["name"] as? String ?? "?"
             let direction: StudyDirection = (c["direction"] as? String) == "maximize" ? .maximize : .minimize
             let params = c["params"] as? [String]
+            let table = try #require(c["distribution_table"] as? [[String: Any]]).map { try #require(ImportanceGolden.distribution($0)) }
             let trialsJSON = try #require(c["trials"] as? [[String: Any]])
-            let trials = trialsJSON.compactMap(ImportanceGolden.trial)
+            let trials = trialsJSON.compactMap { ImportanceGolden.trial($0, table: table) }
             #expect(trials.count == trialsJSON.count, "\(name): unreadable trials")
             let got = ParamImportance.pedANOVA(trials: trials, direction: direction, params: params)
             guard let expected = c["expected"] as? [[String]] else {

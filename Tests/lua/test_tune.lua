@@ -357,3 +357,24 @@ T.test("tune.cv scores k folds (stratified, seeded) and tells a trial the runnin
   T.same(run:history("intermediate").steps, {1, 2, 3})
   done(dir)
 end)
+
+T.test("study:importance ranks the parameters that matter first (PED-ANOVA, as Optuna)", function()
+  local dir = fresh()
+  local s = tune.study{name = "imp", seed = 4, pruner = "none"}
+  s:optimize(function(t)
+    return 10 * t:float("big", 0, 1) + t:float("small", 0, 1) + 0 * t:int("useless", 1, 5)
+  end, {n_trials = 40, quiet = true})
+  local imp = s:importance()
+  T.eq(#imp, 3)
+  T.eq(imp[1].name, "big")
+  local sum = 0
+  for _, r in ipairs(imp) do sum = sum + r.importance end
+  T.close(sum, 1, 1e-12)
+  T.ok(imp[1].importance > imp[2].importance)
+  T.ok(tostring(imp):find("big", 1, true))
+  local only = s:importance{params = {"small", "useless"}}
+  T.eq(#only, 2)
+  local empty = tune.study{name = "imp0", seed = 1}
+  T.raises(function() empty:importance() end, "at least 2 complete trials")
+  done(dir)
+end)

@@ -11,9 +11,10 @@ x86-64 machine with AVX-512 (like the project's machines): numpy's exp/log kerne
 OpenBLAS ddot kernel behind `@` (numpy's wheel picks the Haswell kernel on these CPUs), are what
 the Swift port reproduces.
 
-What it records, per case: the study direction, the `params` argument (null for all), every
-trial (number, state, value, params as internal values -- categoricals as choice index --, and
-distributions), and Optuna's
+What it records, per case: the study direction, the `params` argument (null for all), the
+distinct distributions of the case ("distribution_table"), every trial (number, state, value,
+params as internal values -- categoricals as choice index --, and its distributions as indices
+into the table), and Optuna's
 
     optuna.importance.get_param_importances(study, evaluator=PedAnovaImportanceEvaluator(), params=params)
 
@@ -54,13 +55,18 @@ def dist_json(d):
             "step": None if d.step is None else f2s(d.step)}
 
 
-def trial_json(t):
+def trial_json(t, table):
+    def index(d):
+        j = dist_json(d)
+        if j not in table:
+            table.append(j)
+        return table.index(j)
     return {
         "number": t.number,
         "state": t.state.name,
         "value": None if t.value is None else f2s(t.value),
         "params": {k: f2s(t.distributions[k].to_internal_repr(v)) for k, v in t.params.items()},
-        "distributions": {k: dist_json(d) for k, d in t.distributions.items()},
+        "distributions": {k: index(d) for k, d in t.distributions.items()},
     }
 
 
@@ -68,11 +74,14 @@ CASES = []
 
 
 def record(name, study, params=None):
+    table = []
+    trials = [trial_json(t, table) for t in study.get_trials(deepcopy=False)]
     case = {
         "name": name,
         "direction": study.direction.name.lower(),
         "params": params,
-        "trials": [trial_json(t) for t in study.get_trials(deepcopy=False)],
+        "distribution_table": table,
+        "trials": trials,
     }
     try:
         res = get_param_importances(study, evaluator=PedAnovaImportanceEvaluator(), params=params)
@@ -100,6 +109,22 @@ def mixed_space(trial, useless=False):
         trial.suggest_float("noise", -1.0, 1.0)
     return (math.log10(lr) + 3.0) ** 2 + 4.0 * (dropout - 0.2) ** 2 + 0.05 * (layers - 4) ** 2 \
         + 0.3 * abs(math.log2(units) - 6.0) + 0.001 * batch + {"adam": 0.0, "sgd": 0.8, "rmsprop": 0.3, "adagrad": 1.5}[opt]
+
+
+def write_compact(doc):
+    """JSON with one case header line and one line per trial."""
+    c = lambda v: json.dumps(v, separators=(",", ":"))
+    out = ["{", f' "generator": {c(doc["generator"])},', f' "optuna_version": {c(doc["optuna_version"])},',
+           f' "numpy_version": {c(doc["numpy_version"])},', ' "cases": [']
+    for i, case in enumerate(doc["cases"]):
+        head = {k: v for k, v in case.items() if k != "trials"}
+        out.append("  {" + c(head)[1:-1] + ',"trials":[')
+        out.append(",\n".join("   " + c(t) for t in case["trials"]))
+        out.append("  ]}" + ("," if i + 1 < len(doc["cases"]) else ""))
+    out += [" ]", "}", ""]
+    text = "\n".join(out)
+    assert json.loads(text) == doc
+    return text
 
 
 def main():
@@ -298,8 +323,7 @@ def main():
     }
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     with open(OUT, "w") as f:
-        json.dump(doc, f, indent=1)
-        f.write("\n")
+        f.write(write_compact(doc))
     print(f"wrote {OUT}: {len(CASES)} cases")
 
 

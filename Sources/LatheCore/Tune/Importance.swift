@@ -139,7 +139,8 @@ public enum ParamImportance {
             guard !log, let (r, s, l, e) = PyDecimal.aligned(high: high, low: low, step: step), s > 0, r >= 0,
                   r % s != 0 else { return d }
             let (q, overflow) = (r / s).multipliedReportingOverflow(by: s)
-            guard !overflow, let v = Double("\(q + l)e\(e)") else { return d }
+            let (sum, overflow2) = q.addingReportingOverflow(l)
+            guard !overflow, !overflow2, let v = Double("\(sum)e\(e)") else { return d }
             return .float(low: low, high: v, log: log, step: step)
         default:
             return d
@@ -363,20 +364,18 @@ extension ParzenEstimator {
 /// Python's `decimal.Decimal(str(x))` for the few comparisons Optuna makes in decimal
 /// (float steps): shortest round-trip digits as integers at a common power of ten.
 fileprivate enum PyDecimal {
-    /// (high - low, step, low) as integers scaled by 10^-e, and e; nil if they do not fit in
-    /// 28 digits (Python's default decimal precision) or are not finite.
-    static func aligned(high: Double, low: Double, step: Double) -> (Int128, Int128, Int128, Int)? {
+    /// (high - low, step, low) as integers scaled by 10^-e, and e; nil if they do not fit in 64
+    /// bits (then well within Python's 28-digit decimal precision) or are not finite.
+    static func aligned(high: Double, low: Double, step: Double) -> (Int, Int, Int, Int)? {
         guard let h = parse(high), let l = parse(low), let s = parse(step) else { return nil }
         let e = min(h.1, l.1, s.1)
         guard let hh = scale(h, to: e), let ll = scale(l, to: e), let ss = scale(s, to: e) else { return nil }
-        let limit: Int128 = 10_000_000_000_000_000_000_000_000_000  // 10^28
-        let r = hh - ll
-        guard r.magnitude < limit.magnitude, hh.magnitude < limit.magnitude, ll.magnitude < limit.magnitude,
-              ss.magnitude < limit.magnitude else { return nil }
+        let (r, o) = hh.subtractingReportingOverflow(ll)
+        if o { return nil }
         return (r, ss, ll, e)
     }
 
-    static func scale(_ v: (Int128, Int), to e: Int) -> Int128? {
+    static func scale(_ v: (Int, Int), to e: Int) -> Int? {
         var m = v.0
         for _ in 0..<(v.1 - e) {
             let (p, o) = m.multipliedReportingOverflow(by: 10)
@@ -387,7 +386,7 @@ fileprivate enum PyDecimal {
     }
 
     /// Digits and exponent of Swift's shortest round-trip description (as Python's repr).
-    static func parse(_ x: Double) -> (Int128, Int)? {
+    static func parse(_ x: Double) -> (Int, Int)? {
         guard x.isFinite else { return nil }
         var text = x.description
         var negative = false
@@ -398,15 +397,13 @@ fileprivate enum PyDecimal {
             exp = e
             text = String(text[..<eIdx])
         }
-        var digits = ""
+        var digits = text
         if let dot = text.firstIndex(of: ".") {
             let frac = text[text.index(after: dot)...]
             digits = String(text[..<dot]) + frac
             exp -= frac.count
-        } else {
-            digits = text
         }
-        guard let m = Int128(digits) else { return nil }
+        guard let m = Int(digits) else { return nil }
         return (negative ? -m : m, exp)
     }
 }

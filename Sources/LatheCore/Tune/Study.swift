@@ -218,3 +218,20 @@ extension Study {
         return try TrackTables.table(names, cols)
     }
 }
+
+extension Study {
+    /// How much each parameter matters to the value: PED-ANOVA (Optuna's
+    /// PedAnovaImportanceEvaluator with its defaults), normalized to sum to 1, most important
+    /// first. Needs at least two complete trials.
+    public func importance(params: [String]? = nil) throws(LatheError) -> [(name: String, importance: Double)] {
+        let done = try trials().map(\.frozen)
+        if done.filter({ $0.state == .complete }).count < 2 {
+            throw LatheError("parameter importance needs at least 2 complete trials, the study has \(done.filter { $0.state == .complete }.count)")
+        }
+        let out = ParamImportance.pedANOVA(trials: done, direction: direction, params: params)
+        if out.isEmpty, let params {
+            throw LatheError("no complete trial has every parameter of \(params.joined(separator: ", ")) with one range")
+        }
+        return out
+    }
+}

@@ -7,7 +7,7 @@ import LatheCore
 enum TuneMethods {
     static func install(_ vm: LuaVM) {
         vm.defineClass(StudyObject.self, name: "Study", summary: "A hyperparameter search kept in the run store (tune.study).") { b in
-            b.add([optimize, best, trials])
+            b.add([optimize, best, trials, importance])
             b.getter("name") { c in try c.ret(.string(try c.selfObject(StudyObject.self).study.name)) }
             b.getter("direction") { c in try c.ret(.string(try c.selfObject(StudyObject.self).study.direction.rawValue)) }
             b.getter("run_id") { c in try c.ret(.string(try c.selfObject(StudyObject.self).study.run)) }
@@ -327,6 +327,41 @@ enum TuneMethods {
         example: example + "s:optimize(function(t) return t:float(\"x\", 0, 1) end, {n_trials = 3, quiet = true})\nprint(s:trials():column(\"state\")[1])  --> COMPLETE" + TuneFunctions.exampleEnd
     ) { c in
         c.push(try c.selfObject(StudyObject.self).study.table())
+        return 1
+    }
+
+    static let importance = LuaFunc(
+        "importance", "How much each parameter matters to the value (PED-ANOVA, as Optuna computes it), most important first.",
+        options: [LuaOpt("params", .strings, .computed("every parameter all complete trials share"), "only these parameters")],
+        returns: "Importance: an array of {name, importance} (summing to 1); prints as bars",
+        details: """
+            Optuna's PedAnovaImportanceEvaluator with its defaults (the best 10% of complete trials against all of them,
+            Scott's-rule Parzen estimates), normalized as optuna.importance.get_param_importances does; the same numbers as
+            Optuna for the same trials (tested against optuna 4.9.0). PED-ANOVA rather than fANOVA, Optuna's default: it
+            needs no random forest, so it is exact and fast. Parameters with one possible value get 0.
+            """,
+        errors: "fewer than 2 complete trials; params no complete trial has.",
+        example: example + "s:optimize(function(t) return 10 * t:float(\"big\", 0, 1) + t:float(\"small\", 0, 1) end, {n_trials = 30, quiet = true})\nlocal imp = s:importance()\nprint(imp[1].name)  --> big\nprint(imp)" + TuneFunctions.exampleEnd
+    ) { c in
+        let s = try c.selfObject(StudyObject.self).study
+        let ranked = try s.importance(params: try c.opts().stringsIfGiven("params"))
+        let width = ranked.map(\.name.count).max() ?? 0
+        let text = ranked.map { r in
+            r.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + String(format: "%.3f", r.importance) + "  "
+                + String(repeating: "█", count: Int((r.importance * 40).rounded()))
+        }.joined(separator: "\n")
+        let rows: [LuaValue] = ranked.map { .record([("name", .string($0.name)), ("importance", .number($0.importance))]) }
+        try c.push(.array(rows))
+        try c.reserve(4)
+        lua_createtable(c.L, 0, 2)
+        c.push("Importance")
+        lua_setfield(c.L, -2, "__name")
+        LuaVM.pushFunction(c.L, "Importance.__tostring") { c2 in
+            c2.push(text)
+            return 1
+        }
+        lua_setfield(c.L, -2, "__tostring")
+        lua_setmetatable(c.L, -2)
         return 1
     }
 }
