@@ -278,10 +278,15 @@ public final class TrackStore: @unchecked Sendable {
         if try db.run("SELECT 1 FROM runs WHERE id = ?", [.text(run)]).isEmpty { throw LatheError("run \(run) is not in \(path)") }
     }
 
-    public func logParams(_ run: String, _ params: [(String, String)]) throws(LatheError) {
+    /// Logs params (and tags with them, in the same transaction).
+    public func logParams(_ run: String, _ params: [(String, String)], tags: [(String, String)] = []) throws(LatheError) {
         try db.write { () throws(LatheError) in
             try requireRun(run)
             for (k, v) in params { try insertParam(run, k, v) }
+            for (k, v) in tags {
+                try TrackStore.checkKey(k, "tag")
+                _ = try db.run("INSERT OR REPLACE INTO tags (run_id, key, value) VALUES (?, ?, ?)", [.text(run), .text(k), .text(v)])
+            }
         }
     }
 

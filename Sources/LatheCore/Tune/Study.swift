@@ -77,8 +77,9 @@ public final class Study: @unchecked Sendable {
 
     /// Every trial, by number: the finished ones from memory, the others (running here or in
     /// another process, or new) from the store.
-    public func trials() throws(LatheError) -> [TrialRecord] {
-        let runs = try store.trialRuns(study: run)
+    public func trials(except skip: String? = nil) throws(LatheError) -> [TrialRecord] {
+        var runs = try store.trialRuns(study: run)
+        if let skip { runs.removeAll { $0.id == skip } }
         cacheLock.lock()
         let known = finishedTrials
         cacheLock.unlock()
@@ -106,7 +107,7 @@ public final class Study: @unchecked Sendable {
             try store.delete(id)
             return nil
         }
-        return StudyTrial(study: self, run: id, number: number, others: try trials().filter { $0.run != id })
+        return StudyTrial(study: self, run: id, number: number, others: try trials(except: id))
     }
 }
 
@@ -149,8 +150,7 @@ public final class StudyTrial: @unchecked Sendable {
             v = study.tpe!.sample(name: name, distribution: dist, trials: all, direction: study.direction, trialNumber: number)
         }
         if case .int = dist { v = v.rounded() }
-        try study.store.logParams(run, [(name, dist.text(v))])
-        try study.store.setTags(run, [("tune.dist." + name, dist.encoded)])
+        try study.store.logParams(run, [(name, dist.text(v))], tags: [("tune.dist." + name, dist.encoded)])
         frozen.params[name] = v
         frozen.distributions[name] = dist
         return v
@@ -160,13 +160,15 @@ public final class StudyTrial: @unchecked Sendable {
     public func report(_ value: Double, step: Int) throws(LatheError) {
         if frozen.intermediate[step] != nil { return }  // as Optuna: the first report of a step counts
         frozen.intermediate[step] = value
-        try study.store.logMetrics(run, [("intermediate", value, Int64(step), Date().timeIntervalSince1970)])
+        // through the store's buffer: other processes see it within 0.2 s, this one decides
+        // from `frozen`
+        try study.store.logMetric(run, key: "intermediate", value: value, step: Int64(step), timestamp: Date().timeIntervalSince1970)
     }
 
     /// Whether the study's pruner stops this trial now.
     public func shouldPrune() throws(LatheError) -> Bool {
         let before = rungs
-        let current = try study.trials().filter { $0.run != run }
+        let current = try study.trials(except: run)
         var pruner = study.pruner
         if case let .hyperband(minR, nil, eta, boot) = pruner {
             // "auto": fixed once, from the trials completed when it is first needed (as Optuna)
@@ -188,12 +190,9 @@ public final class StudyTrial: @unchecked Sendable {
     public func finish(_ state: TrialState, value: Double? = nil, error: String? = nil) throws(LatheError) {
         if finished { return }
         finished = true
-        let now = Date().timeIntervalSince1970
-        if let value { try study.store.logMetrics(run, [("value", value, 0, now)]) }
         var tags = [("tune.state", state.rawValue)]
         if let error { tags.append(("error", String(error.prefix(5000)))) }
-        try study.store.setTags(run, tags)
-        try study.store.finish(run, status: state == .fail ? "FAILED" : "FINISHED")
+        try study.store.endTrial(run, value: value, tags: tags, status: state == .fail ? "FAILED" : "FINISHED")
         frozen.state = state
         frozen.value = value
     }

@@ -365,6 +365,26 @@ struct ParzenEstimator {
         var out = [Double]()
         out.reserveCapacity(xs.count)
         var row = [Double](repeating: 0, count: nk)
+        var e = [Double](repeating: 0, count: nk)
+        // what does not depend on x, once per kernel (the same values, so results are unchanged)
+        var boundA = [Double](), boundB = [Double](), boundMass = [Double](), logSigma = [Double]()
+        if case .numerical(let mus, let sigmas, let low, let high, let step, let log) = body {
+            if let step {
+                boundMass = (0..<nk).map { k in
+                    let mu = mus[k], sg = sigmas[k]
+                    let blo = log ? (NumpyCompat.log(low - step / 2) - mu) / sg : (low - step / 2 - mu) / sg
+                    let bhi = log ? (NumpyCompat.log(high + step / 2) - mu) / sg : (high + step / 2 - mu) / sg
+                    return TruncNorm.logGaussMass(blo, bhi)
+                }
+            } else {
+                let lowC = log ? NumpyCompat.log(low) : low
+                let highC = log ? NumpyCompat.log(high) : high
+                boundA = (0..<nk).map { (lowC - mus[$0]) / sigmas[$0] }
+                boundB = (0..<nk).map { (highC - mus[$0]) / sigmas[$0] }
+                boundMass = (0..<nk).map { TruncNorm.logGaussMass(boundA[$0], boundB[$0]) }
+                logSigma = sigmas.map(NumpyCompat.log)
+            }
+        }
         for x in xs {
             switch body {
             case .categorical(let rows):
@@ -373,33 +393,27 @@ struct ParzenEstimator {
                     continue
                 }
                 for k in 0..<nk { row[k] = (0.0 + NumpyCompat.log(rows[k][c])) + logW[k] }
-            case .numerical(let mus, let sigmas, let low, let high, let step, let log):
+            case .numerical(let mus, let sigmas, _, _, let step, let log):
                 if let step {
                     for k in 0..<nk {
                         let mu = mus[k], sg = sigmas[k]
-                        let lo: Double, hi: Double, blo: Double, bhi: Double
+                        let lo: Double, hi: Double
                         if log {
                             lo = (NumpyCompat.log(x - step / 2) - mu) / sg
                             hi = (NumpyCompat.log(x + step / 2) - mu) / sg
-                            blo = (NumpyCompat.log(low - step / 2) - mu) / sg
-                            bhi = (NumpyCompat.log(high + step / 2) - mu) / sg
                         } else {
                             lo = ((x - step / 2) - mu) / sg
                             hi = ((x + step / 2) - mu) / sg
-                            blo = (low - step / 2 - mu) / sg
-                            bhi = (high + step / 2 - mu) / sg
                         }
-                        row[k] = ((0.0 + TruncNorm.logGaussMass(lo, hi)) - TruncNorm.logGaussMass(blo, bhi)) + logW[k]
+                        row[k] = ((0.0 + TruncNorm.logGaussMass(lo, hi)) - boundMass[k]) + logW[k]
                     }
                 } else {
                     let xv = log ? NumpyCompat.log(x) : x
-                    let lowC = log ? NumpyCompat.log(low) : low
-                    let highC = log ? NumpyCompat.log(high) : high
                     for k in 0..<nk {
                         let mu = mus[k], sg = sigmas[k]
-                        let a = (lowC - mu) / sg, b = (highC - mu) / sg
+                        let a = boundA[k], b = boundB[k]
                         let z = (xv - mu) / sg
-                        var v = (TruncNorm.normLogPDF(z) - TruncNorm.logGaussMass(a, b)) - NumpyCompat.log(sg)
+                        var v = (TruncNorm.normLogPDF(z) - boundMass[k]) - logSigma[k]
                         if a == b { v = .nan } else if z < a || z > b { v = -.infinity }
                         row[k] = (0.0 + (0.0 + v)) + logW[k]
                     }
@@ -412,7 +426,6 @@ struct ParzenEstimator {
                 if row[k].isNaN || row[k] > m { m = row[k] }
             }
             if m == -.infinity { m = 0 }
-            var e = [Double](repeating: 0, count: nk)
             for k in 0..<nk { e[k] = NumpyCompat.exp(row[k] - m) }
             out.append(NumpyCompat.log(NumpyCompat.pairwiseSum(e)) + m)
         }

@@ -70,6 +70,21 @@ extension TrackStore {
         try db.query("SELECT id, status FROM runs WHERE parent_id = ?", [.text(study)]).map { ($0[0].text ?? "", $0[1].text ?? "") }
     }
 
+    /// Ends a trial's run in one transaction: its value (a metric), tags, status and end time.
+    public func endTrial(_ run: String, value: Double?, tags: [(String, String)], status: String) throws(LatheError) {
+        try flush()
+        beating(run, false)
+        let now = Date().timeIntervalSince1970
+        try db.write { () throws(LatheError) in
+            try requireRun(run)
+            if let value { try insert([(run, "value", value, 0, now)]) }
+            for (k, v) in tags {
+                _ = try db.run("INSERT OR REPLACE INTO tags (run_id, key, value) VALUES (?, ?, ?)", [.text(run), .text(k), .text(v)])
+            }
+            _ = try db.run("UPDATE runs SET status = ?, end_time = ? WHERE id = ? AND status = 'RUNNING'", [.text(status), .real(now), .text(run)])
+        }
+    }
+
     /// Every trial of a study (or only those whose runs are in `only`), by number.
     public func trials(study: String, only: [String]? = nil) throws(LatheError) -> [TrialRecord] {
         try flush()
