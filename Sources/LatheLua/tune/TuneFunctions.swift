@@ -84,14 +84,21 @@ enum TuneFunctions: LuaInstaller {
         return 1
     }
 
+    /// Pushes t[key] without metamethods (a hostile table's __index must not raise through Swift).
+    static func rawGet(_ c: LuaCall, _ idx: Int32, _ key: String) {
+        let abs = lua_absindex(c.L, idx)
+        c.push(key)
+        lua_rawget(c.L, abs)
+    }
+
     static func field(_ c: LuaCall, _ idx: Int32, _ key: String) -> Double? {
-        lua_getfield(c.L, idx, key)
+        rawGet(c, idx, key)
         defer { lp_pop(c.L, 1) }
         return lua_type(c.L, -1) == LUA_TNUMBER ? lua_tonumberx(c.L, -1, nil) : nil
     }
 
     static func kind(_ c: LuaCall, _ idx: Int32) -> String? {
-        lua_getfield(c.L, idx, "kind")
+        rawGet(c, idx, "kind")
         defer { lp_pop(c.L, 1) }
         return c.string(-1)
     }
@@ -102,7 +109,7 @@ enum TuneFunctions: LuaInstaller {
         case "tpe":
             return .tpe(seed: seed, startupTrials: Int(field(c, abs, "startup_trials") ?? 10), candidates: Int(field(c, abs, "candidates") ?? 24))
         case "grid":
-            lua_getfield(c.L, abs, "space")
+            rawGet(c, abs, "space")
             defer { lp_pop(c.L, 1) }
             var space: [String: [String]] = [:]
             let t = lua_absindex(c.L, -1)

@@ -271,7 +271,7 @@ enum TuneMethods {
             let e = lua_gettop(c.L)
             func num(_ f: String) -> Double? { TuneFunctions.field(c, e, f) }
             func flag(_ f: String) -> Bool {
-                lua_getfield(c.L, e, f)
+                TuneFunctions.rawGet(c, e, f)
                 defer { lp_pop(c.L, 1) }
                 return lua_toboolean(c.L, -1) != 0
             }
@@ -281,7 +281,7 @@ enum TuneMethods {
             case "int":
                 out.append((k, .int(low: Int(num("low") ?? 0), high: Int(num("high") ?? 0), log: flag("log"), step: Int(num("step") ?? 1))))
             case "choice":
-                lua_getfield(c.L, e, "values")
+                TuneFunctions.rawGet(c, e, "values")
                 defer { lp_pop(c.L, 1) }
                 var choices: [String] = []
                 let n = c.rawLen(-1)

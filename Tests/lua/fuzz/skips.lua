@@ -27,6 +27,12 @@ S.list = {
     interrupt = "local x = tensor.randn(64, 4) local h = train.fit{model = nn.mlp{sizes = {4, 8, 2}}, " ..
       "train = {x = x, y = x:sum(2):gt(0):long()}, epochs = 2^31, quiet = true} print(h.interrupted and 'stopped')",
   }},
+  ["Study:optimize"] = {{
+    why = "n_trials = N (or timeout = N seconds) runs that many trials, as asked; Ctrl-C stops the search after the running trial",
+    when = function(a) return huge(option(a, 3, "n_trials")) or huge(option(a, 3, "timeout")) end,
+    interrupt = "track.open(os.tmpname() .. '.db') local s = tune.study{name = 'long'} " ..
+      "s:optimize(function(t) return t:float('x', 0, 1) end, {n_trials = 2^31, quiet = true}) print('stopped')",
+  }},
 }
 
 function S.reason(name, args)
