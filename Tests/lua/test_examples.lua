@@ -73,3 +73,26 @@ T.test("the SmolLM2 FAQ example instruction-tunes with LoRA and shows answers be
   T.same(#cfg.target_modules, 7)
   os.execute("rm -rf " .. T.sh_quote(dir))
 end)
+
+T.test("the search example tunes the quickstart's LoRA, prints the trials and importance, and judges the result honestly", function()
+  fetch()
+  local dir = T.tmpdir()
+  local cmd = "cd " .. T.sh_quote(dir) .. " && LATHE_QUICK=1 LATHE_TRACKING=" .. T.sh_quote(dir .. "/runs.db") .. " " ..
+    T.sh_quote(bin) .. " run " .. T.sh_quote(root .. "/scripts/examples/tune_spam.lua")
+  local out, err, code = T.run(cmd)
+  T.same(code, 0, "tune_spam.lua failed:\n" .. err .. "\n" .. out:sub(-2000))
+  local hand = tonumber(out:match("hand%-picked %(lr 2e%-3, r 8, dropout 0%.05, 3 epochs%): val F1 [%d.]+, test F1 ([%d.]+)"))
+  local best = tonumber(out:match("best trial %d+: val F1 [%d.]+, test F1 ([%d.]+)"))
+  T.ok(hand and best, "both settings scored:\n" .. out:sub(-1500))
+  T.ok(out:find("4 trials", 1, true) and out:find("params.lr", 1, true) and out:find("parameter importance (PED-ANOVA):", 1, true))
+  -- the verdict matches the numbers
+  if best > hand then T.ok(out:find("the search beat the hand-picked setting", 1, true))
+  elseif best == hand then T.ok(out:find("the search matched the hand-picked setting", 1, true))
+  else T.ok(out:find("honestly: the hand-picked setting is better", 1, true)) end
+  -- the trials are runs of the store, nested in the study's
+  local prev = track.path()
+  track.open(dir .. "/runs.db")
+  T.eq(#track.runs{experiment = "spam lora search (quick)"}, 5)
+  if prev then track.open(prev) else track.off() end
+  os.execute("rm -rf " .. T.sh_quote(dir))
+end)

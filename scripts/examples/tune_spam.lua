@@ -1,7 +1,7 @@
 -- Searching the LoRA settings of the workshop's SMS-spam classifier (scripts/examples/quickstart.lua)
 -- instead of picking them by hand: learning rate, LoRA rank, dropout and epochs, with TPE and
 -- successive-halving (ASHA) pruning of hopeless trials. Run: lathe run scripts/examples/tune_spam.lua
--- (the data and model come from scripts/fetch_models.sh, as for the quickstart). About 15 minutes
+-- (the data and model come from scripts/fetch_models.sh, as for the quickstart). About 10 minutes
 -- on 2 cores; LATHE_QUICK=1 for a few minutes.
 --
 -- Every trial is a run in lathe-runs.db (track.runs{experiment = "spam lora search"}); the study
@@ -9,8 +9,8 @@
 -- again continues it.
 
 QUICK = os.getenv("LATHE_QUICK") == "1"
-TRAIN_SIZE, VAL_SIZE = QUICK and 200 or 700, QUICK and 120 or 300
-N_TRIALS = QUICK and 4 or 12
+TRAIN_SIZE, VAL_SIZE = QUICK and 200 or 1000, QUICK and 120 or 300
+N_TRIALS = QUICK and 4 or 30
 MAX_LEN, BATCH = 48, 16
 started = lathe.clock()
 
