@@ -28,14 +28,7 @@ enum TuneMethods {
             b.getter("number") { c in try c.ret(.int(try c.selfObject(TrialObject.self).trial.number)) }
             b.getter("run_id") { c in try c.ret(.string(try c.selfObject(TrialObject.self).trial.run)) }
             b.getter("params") { c in
-                let t = try c.selfObject(TrialObject.self).trial
-                try c.reserve(4)
-                lua_createtable(c.L, 0, Int32(t.frozen.params.count))
-                for (k, v) in t.frozen.params.sorted(by: { $0.key < $1.key }) {
-                    guard let d = t.frozen.distributions[k] else { continue }
-                    try pushValue(c, d, v)
-                    lua_setfield(c.L, -2, k)
-                }
+                try pushParams(c, try c.selfObject(TrialObject.self).trial.frozen)
                 return 1
             }
             b.meta("__tostring") { c in
@@ -48,6 +41,17 @@ enum TuneMethods {
 
     static func paramsText(_ t: TrialRecord) -> String {
         t.params.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
+    }
+
+    /// A trial's parameters as a table {name = value} (values as the user gave them).
+    static func pushParams(_ c: LuaCall, _ t: FrozenTrial) throws {
+        try c.reserve(4)
+        lua_createtable(c.L, 0, Int32(t.params.count))
+        for (k, v) in t.params.sorted(by: { $0.key < $1.key }) {
+            guard let d = t.distributions[k] else { continue }
+            try pushValue(c, d, v)
+            lua_setfield(c.L, -2, k)
+        }
     }
 
     /// A parameter's internal value as the Lua value the user gave: numbers, or the choice itself.
@@ -307,13 +311,7 @@ enum TuneMethods {
         example: example + "s:optimize(function(t) return t:float(\"x\", 0, 1) end, {n_trials = 4, quiet = true})\nprint(s:best().value <= 1)  --> true" + TuneFunctions.exampleEnd
     ) { c in
         guard let b = try c.selfObject(StudyObject.self).study.best() else { c.pushNil(); return 1 }
-        try c.reserve(4)
-        lua_createtable(c.L, 0, Int32(b.frozen.params.count))
-        for (k, v) in b.frozen.params.sorted(by: { $0.key < $1.key }) {
-            guard let d = b.frozen.distributions[k] else { continue }
-            try pushValue(c, d, v)
-            lua_setfield(c.L, -2, k)
-        }
+        try pushParams(c, b.frozen)
         let params = lua_gettop(c.L)
         try c.pushRecord([("number", .int(b.frozen.number)), ("value", .number(b.frozen.value ?? .nan)), ("params", .stackValue(params)),
                           ("run_id", .string(b.run))], name: "BestTrial",
