@@ -17,14 +17,6 @@ public struct TrialRecord: Sendable {
 }
 
 extension TrackStore {
-    /// The run of the study called `name`, if there is one.
-    public func studyRun(_ name: String) throws(LatheError) -> String? {
-        try db.query("""
-            SELECT r.id FROM runs r JOIN tags t ON t.run_id = r.id WHERE t.key = 'tune.study' AND t.value = ?
-            ORDER BY r.start_time LIMIT 1
-            """, [.text(name)]).first?.first?.text
-    }
-
     /// The run of the study `name`, created (finished at once: it only holds the trials) when
     /// there is none, in one transaction, so processes opening a new study at once share it.
     public func studyRun(_ name: String, creatingIn experiment: String, tags: [(String, String)]) throws(LatheError) -> String {
